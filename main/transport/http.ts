@@ -1,0 +1,224 @@
+// Browser mode: the contract served over HTTP on loopback.
+// - POST /rpc/<name> with `Authorization: Bearer <token>` (a custom header, so other local pages cannot
+//   forge calls without a CORS preflight, which is never granted), body = JSON input, reply = wire bytes.
+// - GET /events: server-sent events of the contract's events.
+// - everything else: the built renderer, with the same CSP as the Electron app.
+// Every request needs the per-run token: in the Authorization header, in `?token=` (which also sets a
+// SameSite=Strict HttpOnly cookie so that the page's own scripts and styles load), or in that cookie.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
+import { CONTENT_SECURITY_POLICY } from '../app/csp';
+import type { Dispatcher } from '../rpc/dispatcher';
+import type { EventBus } from '../rpc/event-bus';
+
+export interface HttpServerOptions {
+  dispatcher: Dispatcher;
+  bus: EventBus;
+  /** directory of the built renderer (index.html); null serves only the API */
+  staticDir: string | null;
+  host?: string;
+  port?: number;
+  token?: string;
+  /** extra host names accepted in the Host header when listening beyond loopback */
+  allowedHosts?: string[];
+  maxBodyBytes?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  url: string;
+  /** URL with the token, to open in a browser */
+  loginUrl: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const COOKIE_NAME = 'sightline_token';
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export function newSessionToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function sameToken(given: string | null | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: IncomingMessage): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE_NAME) return v.join('=');
+  }
+  return null;
+}
+
+function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : null;
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error(`request body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? newSessionToken();
+  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const log = options.log ?? (() => {});
+  const sseClients = new Set<ServerResponse>();
+  let port = 0;
+
+  const hostAllowed = (req: IncomingMessage): boolean => {
+    // Guards against DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+    const given = (req.headers.host ?? '').toLowerCase();
+    const names = ['127.0.0.1', 'localhost', '[::1]', host.toLowerCase(), ...(options.allowedHosts ?? [])];
+    return names.some((name) => given === `${name}:${port}` || given === name);
+  };
+
+  const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
+    if (!options.staticDir) return sendJson(res, 404, { error: { code: 'not_found', message: 'no renderer is served' } });
+    const root = path.resolve(options.staticDir);
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const file = path.resolve(root, relative);
+    if (file !== root && !file.startsWith(root + path.sep)) return sendJson(res, 403, { error: { code: 'unauthorized', message: 'outside the app' } });
+    let stat;
+    try {
+      stat = await fs.stat(file);
+    } catch {
+      return sendJson(res, 404, { error: { code: 'not_found', message: `${pathname} not found` } });
+    }
+    if (!stat.isFile()) return sendJson(res, 404, { error: { code: 'not_found', message: `${pathname} not found` } });
+    res.writeHead(200, {
+      'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': stat.size,
+      'cache-control': 'no-cache',
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+  };
+
+  const server = createServer(async (req, res) => {
+    securityHeaders(res);
+    try {
+      if (!hostAllowed(req)) return sendJson(res, 403, { error: { code: 'unauthorized', message: 'unexpected Host header' } });
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+      const queryToken = url.searchParams.get('token');
+
+      if (url.pathname.startsWith('/rpc/')) {
+        if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'invalid_input', message: 'use POST' } });
+        if (!sameToken(bearerToken(req), token)) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token' } });
+        const name = url.pathname.slice('/rpc/'.length);
+        let input: unknown;
+        try {
+          const body = await readBody(req, maxBody);
+          input = body.length ? JSON.parse(body) : {};
+        } catch (error) {
+          return sendJson(res, 400, { error: { code: 'invalid_input', message: `bad request body: ${(error as Error).message}` } });
+        }
+        const result = await options.dispatcher.call(name, input);
+        if (!result.ok) {
+          const status = { invalid_input: 400, not_found: 404, unauthorized: 401, busy: 409, bad_file: 422, internal: 500 }[result.error.code];
+          return sendJson(res, status, { error: result.error });
+        }
+        const bytes = encodeWire(result.value);
+        res.writeHead(200, { 'content-type': WIRE_CONTENT_TYPE, 'content-length': bytes.byteLength, 'cache-control': 'no-store' });
+        return res.end(bytes);
+      }
+
+      const authorised = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token);
+      if (!authorised) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token; open the URL printed by `sightline serve`' } });
+      if (sameToken(queryToken, token)) {
+        res.setHeader('Set-Cookie', `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+      }
+
+      if (url.pathname === '/events') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        res.write(': connected\n\n');
+        sseClients.add(res);
+        req.on('close', () => sseClients.delete(res));
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { code: 'invalid_input', message: 'method not allowed' } });
+      return await serveStatic(req, res, url.pathname);
+    } catch (error) {
+      log(`http: ${(error as Error).stack ?? error}`);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: (error as Error).message } });
+      else res.end();
+    }
+  });
+
+  const unsubscribe = options.bus.subscribe((event, payload) => {
+    const frame = `data: ${JSON.stringify({ event, payload })}\n\n`;
+    for (const client of sseClients) client.write(frame);
+  });
+  const heartbeat = setInterval(() => {
+    for (const client of sseClients) client.write(': ping\n\n');
+  }, 15_000);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const displayHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${displayHost}:${port}/`;
+  return {
+    server,
+    url,
+    loginUrl: `${url}?token=${token}`,
+    token,
+    port,
+    close: async () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      for (const client of sseClients) client.end();
+      sseClients.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// One client, two transports: the Electron preload bridge when present, HTTP + SSE in browser mode.
+import type { Api, ApiEvents, EventListener } from '../../../common/api';
+import { procedureNames, splitName, type EventName, type RpcErrorShape } from '../../../common/contract';
+import { decodeWire } from '../../../common/wire';
+
+export class ApiError extends Error implements RpcErrorShape {
+  constructor(
+    public readonly code: RpcErrorShape['code'],
+    message: string,
+    public readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface Bridge {
+  api: Api;
+  events: ApiEvents;
+}
+
+declare global {
+  interface Window {
+    sightline?: Api;
+    sightlineEvents?: ApiEvents;
+  }
+}
+
+const TOKEN_KEY = 'sightline.token';
+
+/** Browser mode: the token arrives once in the URL (`?token=`), is kept for the tab and removed from the address bar. */
+export function takeSessionToken(): string {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+function httpBridge(token: string): Bridge {
+  const api = {} as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+  for (const name of procedureNames) {
+    const [ns, method] = splitName(name);
+    api[ns] ??= {};
+    api[ns][method] = async (input: unknown) => {
+      const response = await fetch(`/rpc/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(input ?? {}),
+      });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (!response.ok) {
+        let error: RpcErrorShape = { code: 'internal', message: `${name}: HTTP ${response.status}` };
+        try {
+          error = (JSON.parse(new TextDecoder().decode(bytes)) as { error: RpcErrorShape }).error;
+        } catch {
+          /* keep the generic error */
+        }
+        throw new ApiError(error.code, error.message, error.details);
+      }
+      return decodeWire(bytes);
+    };
+  }
+
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  let source: EventSource | null = null;
+  const ensureSource = () => {
+    if (source) return;
+    source = new EventSource(`/events?token=${encodeURIComponent(token)}`);
+    source.onmessage = (message) => {
+      const { event, payload } = JSON.parse(message.data) as { event: string; payload: unknown };
+      listeners.get(event)?.forEach((listener) => listener(payload));
+    };
+  };
+  const events: ApiEvents = {
+    on<E extends EventName>(event: E, listener: EventListener<E>) {
+      ensureSource();
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      const wrapped = listener as (payload: unknown) => void;
+      set.add(wrapped);
+      return () => set.delete(wrapped);
+    },
+  };
+  return { api: api as unknown as Api, events };
+}
+
+function electronBridge(): Bridge | null {
+  if (window.sightline && window.sightlineEvents) return { api: window.sightline, events: window.sightlineEvents };
+  return null;
+}
+
+const bridge: Bridge = electronBridge() ?? httpBridge(takeSessionToken());
+
+export const api: Api = bridge.api;
+export const events: ApiEvents = bridge.events;
+export const isElectron = electronBridge() !== null;

@@ -1,0 +1,111 @@
+// Browser-mode transport over a real socket: token on every request, typed errors, binary payloads, SSE.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { decodeWire } from '../../../common/wire';
+import { RpcError } from '../../../common/contract';
+import { createDispatcher, type Handlers } from '../../../main/rpc/dispatcher';
+import { EventBus } from '../../../main/rpc/event-bus';
+import { startHttpServer, type RunningHttpServer } from '../../../main/transport/http';
+
+const staticDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-static-'));
+writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Sightline</title>');
+const bus = new EventBus();
+const handlers = {
+  'settings.get': () => ({ theme: 'dark' }),
+  'images.pixels': ({ id }: { id: number }) => {
+    if (id === 404) throw new RpcError('not_found', 'image 404 not found');
+    return {
+      imageId: id, rows: 2, columns: 2, bitsStored: 12, encoding: 'uint16', photometric: 'MONOCHROME2',
+      rescaleSlope: 1, rescaleIntercept: 0, windows: [], data: new Uint8Array([1, 0, 2, 0, 3, 0, 255, 15]),
+    };
+  },
+} as unknown as Handlers;
+let server: RunningHttpServer;
+
+beforeAll(async () => {
+  server = await startHttpServer({ dispatcher: createDispatcher(handlers, { validateOutput: true }), bus, staticDir });
+});
+afterAll(() => server.close());
+
+const rpc = (name: string, body: unknown, token: string | null = server.token) =>
+  fetch(`${server.url}rpc/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+describe('browser-mode HTTP transport', () => {
+  it('listens on loopback only by default', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('refuses calls without the token or with a wrong one (401)', async () => {
+    expect((await rpc('settings.get', {}, null)).status).toBe(401);
+    expect((await rpc('settings.get', {}, 'x'.repeat(32))).status).toBe(401);
+    expect((await fetch(server.url)).status).toBe(401);
+    expect((await fetch(`${server.url}events`)).status).toBe(401);
+  });
+
+  it('answers with the token, validated against the contract', async () => {
+    const res = await rpc('settings.get', {});
+    expect(res.status).toBe(200);
+    expect(decodeWire(new Uint8Array(await res.arrayBuffer()))).toEqual({ theme: 'dark' });
+  });
+
+  it('carries pixel data as raw bytes', async () => {
+    const res = await rpc('images.pixels', { id: 7 });
+    const value = decodeWire(new Uint8Array(await res.arrayBuffer())) as { data: Uint8Array; rows: number };
+    expect(value.rows).toBe(2);
+    expect(Array.from(value.data)).toEqual([1, 0, 2, 0, 3, 0, 255, 15]);
+  });
+
+  it('returns typed errors', async () => {
+    const missing = await rpc('images.pixels', { id: 404 });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error).toMatchObject({ code: 'not_found', message: 'image 404 not found' });
+    const invalid = await rpc('images.pixels', { id: 'seven' });
+    expect(invalid.status).toBe(400);
+    expect((await invalid.json()).error.code).toBe('invalid_input');
+    const unknown = await rpc('nope.nothing', {});
+    expect(unknown.status).toBe(404);
+  });
+
+  it('serves the UI with a CSP and sets a same-site cookie from the URL token', async () => {
+    const res = await fetch(server.loginUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    const cookie = res.headers.get('set-cookie')!.split(';')[0];
+    expect((await fetch(server.url, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${server.url}../../etc/passwd`, { headers: { cookie } })).status).not.toBe(200);
+  });
+
+  it('rejects a foreign Host header (DNS rebinding)', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port, path: `/?token=${server.token}`, headers: { host: 'evil.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+
+  it('streams events over SSE', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}events?token=${server.token}`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    const payload = { jobId: 'j1', kind: 'import', state: 'running' as const, done: 1, total: 2, etaSeconds: 1, message: 'importing' };
+    setTimeout(() => bus.emit('job.progress', payload), 50);
+    let text = '';
+    while (!text.includes('data:')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const frame = JSON.parse(text.slice(text.indexOf('data:') + 5).split('\n')[0]);
+    expect(frame).toEqual({ event: 'job.progress', payload });
+  });
+});
