@@ -1,0 +1,49 @@
+// `images.pixels`: the stored samples of an image, little-endian, at full bit depth, for the viewer's
+// window/level on the GPU. A small cache keeps the last images hot for next/previous browsing.
+import type { Types } from '../../common/contract';
+import { decodeImageFile, type DecodedImage } from '../imaging';
+
+type PixelData = Types['PixelData'];
+
+const CACHE_SIZE = 6;
+const cache = new Map<string, Promise<DecodedImage>>();
+
+function decodeCached(file: string): Promise<DecodedImage> {
+  let pending = cache.get(file);
+  if (pending) {
+    cache.delete(file);
+  } else {
+    pending = decodeImageFile(file);
+    pending.catch(() => cache.delete(file));
+  }
+  cache.set(file, pending);
+  while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return pending;
+}
+
+function littleEndianBytes(pixels: DecodedImage['pixels']): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(pixels.buffer as ArrayBuffer, pixels.byteOffset, pixels.byteLength);
+  if (pixels.BYTES_PER_ELEMENT === 1 || new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return bytes;
+  const swapped = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += 2) {
+    swapped[i] = bytes[i + 1];
+    swapped[i + 1] = bytes[i];
+  }
+  return swapped;
+}
+
+export async function pixelDataFor(imageId: number, file: string): Promise<PixelData> {
+  const image = await decodeCached(file);
+  return {
+    imageId,
+    rows: image.rows,
+    columns: image.columns,
+    bitsStored: image.bitsStored,
+    encoding: image.encoding,
+    photometric: image.photometric,
+    rescaleSlope: image.rescaleSlope,
+    rescaleIntercept: image.rescaleIntercept,
+    windows: image.windows,
+    data: littleEndianBytes(image.pixels),
+  };
+}

@@ -1,0 +1,51 @@
+// Starts the real `sightline serve` on a fresh data directory and hands its URL and token to the tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test as base } from '@playwright/test';
+
+export interface Served {
+  url: string;
+  loginUrl: string;
+  token: string;
+  dataDir: string;
+}
+
+export const repoRoot = path.resolve(__dirname, '../..');
+
+export async function startServe(extraArgs: string[] = []): Promise<Served & { process: ChildProcess }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-'));
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const loginUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sightline serve did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Open (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`sightline serve exited with ${code}:\n${output}`)));
+  });
+  const url = new URL(loginUrl);
+  const token = url.searchParams.get('token')!;
+  url.search = '';
+  return { url: url.toString(), loginUrl, token, dataDir, process: child };
+}
+
+export const test = base.extend<{ served: Served }>({
+  served: async ({}, use) => {
+    const served = await startServe(['--no-demo']);
+    await use(served);
+    served.process.kill('SIGTERM');
+  },
+});
+export { expect } from '@playwright/test';

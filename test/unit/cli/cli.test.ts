@@ -1,0 +1,73 @@
+// The `sightline` command line, run as a real process on real files.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '../../..');
+const bin = path.join(root, 'bin/sightline.cjs');
+const demo = path.join(root, 'resources/demo');
+
+async function sightline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('sightline CLI', () => {
+  it('imports the demo, is idempotent, and lists studies as JSON', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
+    const first = await sightline(['import', demo, '--data-dir', dataDir]);
+    expect(first.code, first.stderr).toBe(0);
+    const imported = Number(/imported (\d+)/.exec(first.stdout)?.[1]);
+    expect(imported).toBeGreaterThan(0);
+    expect(first.stdout).toMatch(/skipped as duplicate 0, rejected 0/);
+
+    const again = await sightline(['import', demo, '--data-dir', dataDir]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`imported 0, skipped as duplicate ${imported}`);
+
+    const listing = await sightline(['studies', '--data-dir', dataDir, '--json']);
+    expect(listing.code).toBe(0);
+    const { studies } = JSON.parse(listing.stdout) as { studies: Array<Record<string, any>> };
+    expect(studies.length).toBeGreaterThan(0);
+    expect(studies.flatMap((s) => s.images)).toHaveLength(imported);
+    for (const study of studies) {
+      expect(Object.keys(study).sort()).toEqual(['dataset', 'id', 'images', 'report']);
+      for (const image of study.images) {
+        expect(Object.keys(image).sort()).toEqual(['bits_stored', 'columns', 'id', 'modality', 'path', 'photometric', 'rows']);
+        expect(image.path.startsWith(demo)).toBe(true);
+      }
+    }
+    expect(studies.some((s) => typeof s.report === 'string' && s.report.includes('FINDINGS'))).toBe(true);
+  });
+
+  it('reports rejected files with reasons and fails only when nothing could be read', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
+    const junk = mkdtempSync(path.join(os.tmpdir(), 'sightline-junk-'));
+    writeFileSync(path.join(junk, 'broken.dcm'), Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), Buffer.from('garbage')]));
+    writeFileSync(path.join(junk, 'notes.png'), 'this is not a png');
+    const onlyJunk = await sightline(['import', junk, '--data-dir', dataDir]);
+    expect(onlyJunk.code).toBe(1);
+    expect(onlyJunk.stdout).toMatch(/rejected 2/);
+    expect(onlyJunk.stdout).toMatch(/broken\.dcm: /);
+
+    const mixed = await sightline(['import', junk, path.join(demo, 'dicom'), '--data-dir', dataDir, '--json']);
+    expect(mixed.code).toBe(0);
+    const summary = JSON.parse(mixed.stdout);
+    expect(summary.imported).toBeGreaterThan(0);
+    expect(summary.rejected.map((r: { path: string }) => path.basename(r.path)).sort()).toEqual(['broken.dcm', 'notes.png']);
+  });
+
+  it('explains usage errors', async () => {
+    expect((await sightline(['frobnicate'])).code).toBe(2);
+    expect((await sightline(['import'])).stderr).toMatch(/at least one file/);
+  });
+});
