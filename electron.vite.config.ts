@@ -9,7 +9,10 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(__dirname, 'main/app/main.ts') }, output: { format: 'cjs' } },
+      rollupOptions: {
+        input: { index: resolve(__dirname, 'main/app/main.ts'), 'decode-worker': resolve(__dirname, 'main/services/decode-worker.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].js' },
+      },
     },
   },
   preload: {

@@ -4,14 +4,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RpcError } from '../../common/contract';
 import { openDatabase, type Db, getSettings, setSettings, getSetting, setSetting } from '../db';
-import { decodeImageFile } from '../imaging';
 import { JobRunner } from '../jobs/job-runner';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { importResult, startImportJob } from '../studies/import-job';
 import { runImport, type ImportProgress, type ImportResult } from '../studies/import-service';
 import { getImageRecord, getStudy, listDatasets, listStudies, studiesForCli, type CliStudies } from '../studies/study-queries';
-import { pixelDataFor } from './pixel-data';
+import { DecodePool } from './decode-pool';
+import { createPixelSource } from './pixel-data';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 
@@ -44,11 +44,6 @@ export interface AppContext {
 
 const DEMO_FLAG = 'demo.imported';
 
-/** Imports check every new image by decoding it fully, so that a corrupt file is rejected, not stored. */
-async function verifyByDecoding(file: string): Promise<void> {
-  await decodeImageFile(file);
-}
-
 export async function createAppContext(options: AppContextOptions): Promise<AppContext> {
   const log = options.log ?? (() => {});
   mkdirSync(options.dataDir, { recursive: true });
@@ -56,6 +51,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const bus = new EventBus();
   const jobs = new JobRunner();
   const unsubscribeJobs = jobs.subscribe((progress) => bus.emit('job.progress', progress));
+  const decoder = new DecodePool();
+  const pixelsOf = createPixelSource((file) => decoder.decode(file));
+  // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
+  const verifyByDecoding = async (file: string) => {
+    await decoder.decode(file);
+  };
   const version = (require(path.join(repoRoot, 'package.json')) as { version: string }).version;
 
   const handlers: Handlers = {
@@ -63,7 +64,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     'datasets.list': () => listDatasets(db),
     'studies.list': (input) => listStudies(db, input),
     'studies.get': ({ id }) => getStudy(db, id),
-    'images.pixels': async ({ id }) => pixelDataFor(id, getImageRecord(db, id).path),
+    'images.pixels': ({ id }) => pixelsOf(id, getImageRecord(db, id).path),
     'imports.start': (input) => startImportJob(jobs, db, input, { verify: verifyByDecoding }),
     'imports.result': ({ jobId }) => importResult(jobs, jobId),
     'jobs.list': () => jobs.list(),
@@ -87,6 +88,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     close: () => {
       unsubscribeJobs();
       for (const job of jobs.list()) if (job.state === 'running') jobs.cancel(job.jobId);
+      void decoder.close();
       db.close();
     },
   };

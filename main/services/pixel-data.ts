@@ -1,25 +1,11 @@
 // `images.pixels`: the stored samples of an image, little-endian, at full bit depth, for the viewer's
 // window/level on the GPU. A small cache keeps the last images hot for next/previous browsing.
 import type { Types } from '../../common/contract';
-import { decodeImageFile, type DecodedImage } from '../imaging';
+import type { DecodedImage } from '../imaging';
 
 type PixelData = Types['PixelData'];
 
 const CACHE_SIZE = 6;
-const cache = new Map<string, Promise<DecodedImage>>();
-
-function decodeCached(file: string): Promise<DecodedImage> {
-  let pending = cache.get(file);
-  if (pending) {
-    cache.delete(file);
-  } else {
-    pending = decodeImageFile(file);
-    pending.catch(() => cache.delete(file));
-  }
-  cache.set(file, pending);
-  while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  return pending;
-}
 
 function littleEndianBytes(pixels: DecodedImage['pixels']): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(pixels.buffer as ArrayBuffer, pixels.byteOffset, pixels.byteLength);
@@ -32,8 +18,26 @@ function littleEndianBytes(pixels: DecodedImage['pixels']): Uint8Array<ArrayBuff
   return swapped;
 }
 
-export async function pixelDataFor(imageId: number, file: string): Promise<PixelData> {
-  const image = await decodeCached(file);
+export type PixelSource = (imageId: number, file: string) => Promise<PixelData>;
+
+export function createPixelSource(decode: (file: string) => Promise<DecodedImage>): PixelSource {
+  const cache = new Map<string, Promise<DecodedImage>>();
+  const decodeCached = (file: string): Promise<DecodedImage> => {
+    let pending = cache.get(file);
+    if (pending) {
+      cache.delete(file);
+    } else {
+      pending = decode(file);
+      pending.catch(() => cache.delete(file));
+    }
+    cache.set(file, pending);
+    while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    return pending;
+  };
+  return async (imageId, file) => toPixelData(imageId, await decodeCached(file));
+}
+
+function toPixelData(imageId: number, image: DecodedImage): PixelData {
   return {
     imageId,
     rows: image.rows,
