@@ -1,0 +1,11 @@
+export { openDatabase, databasePath, withFullSync, checkIntegrity, DB_FILE_NAME, type Db, type OpenDatabaseOptions } from './database';
+export { migrate, schemaVersion, SchemaTooNewError } from './migrate';
+export { migrations, LATEST_SCHEMA_VERSION, type Migration } from './migrations';
+export * from './datasets-repo';
+export * from './patients-repo';
+export * from './studies-repo';
+export * from './images-repo';
+export * from './reports-repo';
+export * from './phrases-repo';
+export * from './settings-repo';
+export * from './imports-repo';

@@ -1,0 +1,12 @@
+// Numbered, forward-only migrations. Append new ones; never edit or reorder an applied one.
+import { sql as m0001 } from './0001_initial';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'initial', sql: m0001 }];
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -1,0 +1,95 @@
+// Phrases (a report sentence, an MS-CXR label_text or a user's text) and their boxes in original pixels.
+import type { Db } from './database';
+import { prepared } from './statements';
+
+export interface NewPhrase {
+  studyId: number;
+  text: string;
+  sentenceId?: number | null;
+  category?: string | null;
+  /** where it came from: 'ms-cxr', 'user', 'report', ... */
+  origin: string;
+}
+
+export interface NewBox {
+  imageId: number;
+  phraseId: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  source: 'dataset' | 'user';
+}
+
+export interface BoxRow {
+  id: number;
+  imageId: number;
+  phraseId: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  source: 'dataset' | 'user';
+}
+
+export interface PhraseRow {
+  id: number;
+  text: string;
+  sentenceId: number | null;
+  category: string | null;
+  boxes: BoxRow[];
+}
+
+export function insertPhrase(db: Db, p: NewPhrase): number {
+  return Number(
+    prepared(db, 'INSERT INTO phrases (study_id, sentence_id, text, category, origin) VALUES (?, ?, ?, ?, ?)').run(
+      p.studyId,
+      p.sentenceId ?? null,
+      p.text,
+      p.category ?? null,
+      p.origin,
+    ).lastInsertRowid,
+  );
+}
+
+export function insertBox(db: Db, b: NewBox): number {
+  return Number(
+    prepared(db, 'INSERT INTO boxes (image_id, phrase_id, x, y, w, h, source) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      b.imageId,
+      b.phraseId,
+      b.x,
+      b.y,
+      b.w,
+      b.h,
+      b.source,
+    ).lastInsertRowid,
+  );
+}
+
+export function deleteBox(db: Db, id: number): boolean {
+  return prepared(db, 'DELETE FROM boxes WHERE id = ?').run(id).changes > 0;
+}
+
+export function deletePhrase(db: Db, id: number): boolean {
+  return prepared(db, 'DELETE FROM phrases WHERE id = ?').run(id).changes > 0;
+}
+
+export function listPhrasesForStudy(db: Db, studyId: number): PhraseRow[] {
+  const phrases = prepared(
+    db,
+    'SELECT id, text, sentence_id AS sentenceId, category FROM phrases WHERE study_id = ? ORDER BY id',
+  ).all(studyId) as Omit<PhraseRow, 'boxes'>[];
+  if (!phrases.length) return [];
+  const boxes = prepared(
+    db,
+    `SELECT b.id, b.image_id AS imageId, b.phrase_id AS phraseId, b.x, b.y, b.w, b.h, b.source
+       FROM boxes b JOIN phrases p ON p.id = b.phrase_id WHERE p.study_id = ? ORDER BY b.id`,
+  ).all(studyId) as BoxRow[];
+  const byPhrase = new Map<number, BoxRow[]>();
+  for (const b of boxes) {
+    let list = byPhrase.get(b.phraseId);
+    if (!list) byPhrase.set(b.phraseId, (list = []));
+    list.push(b);
+  }
+  return phrases.map((p) => ({ ...p, boxes: byPhrase.get(p.id) ?? [] }));
+}

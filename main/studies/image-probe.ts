@@ -1,0 +1,175 @@
+// Reads what the study database needs from an image file's header, without decoding pixels, and catches the
+// common kinds of damage cheaply (wrong magic, truncation, missing pixel data, unsupported transfer syntax).
+// Full pixel decoding (main/imaging) happens when an image is viewed, or at import when `verify` is given.
+import zlib from 'node:zlib';
+import { parseDicom, str, num, nums, binaryChunks } from '../imaging/dicom-parse';
+import { transferSyntaxInfo, describeTransferSyntax } from '../imaging/transfer-syntaxes';
+import { readJpegHeader, endsWithEndMarker } from '../imaging/codestream-header';
+import type { ImageFormat } from '../db/images-repo';
+
+export interface ProbedImage {
+  format: ImageFormat;
+  rows: number;
+  columns: number;
+  bitsStored: number;
+  /** as in the file: MONOCHROME1/MONOCHROME2 (grey PNG/JPEG: MONOCHROME2), RGB, YBR_FULL_422, PALETTE COLOR */
+  photometric: string;
+  samplesPerPixel: number;
+  frames: number;
+  pixelSpacing: [number, number] | null;
+  modality: string | null;
+  viewPosition: string | null;
+  sopClassUid: string | null;
+  transferSyntaxUid: string | null;
+  sopInstanceUid: string | null;
+  seriesUid: string | null;
+  studyUid: string | null;
+  studyDate: string | null;
+  /** protected health information: hashed before storage, never stored */
+  patientId: string | null;
+}
+
+/** A file that is not a usable image; `message` is the rejection reason shown to the user. */
+export class ProbeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProbeError';
+  }
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const PNG_IEND = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
+
+export type SniffedKind = ImageFormat | null;
+
+/** Format from magic bytes (DICM at 128, PNG signature, JPEG SOI); null when none matches. */
+export function sniffFormat(head: Uint8Array): SniffedKind {
+  if (head.length >= 132 && head[128] === 0x44 && head[129] === 0x49 && head[130] === 0x43 && head[131] === 0x4d) return 'dicom';
+  if (head.length >= 8 && PNG_SIGNATURE.every((b, i) => head[i] === b)) return 'png';
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+function blank(format: ImageFormat): Omit<ProbedImage, 'rows' | 'columns' | 'bitsStored' | 'photometric' | 'samplesPerPixel'> {
+  return {
+    format,
+    frames: 1,
+    pixelSpacing: null,
+    modality: null,
+    viewPosition: null,
+    sopClassUid: null,
+    transferSyntaxUid: null,
+    sopInstanceUid: null,
+    seriesUid: null,
+    studyUid: null,
+    studyDate: null,
+    patientId: null,
+  };
+}
+
+/** `head`: the first bytes of the file (>= 33); `tail`: its last 12+ bytes. */
+export function probePng(head: Uint8Array, tail: Uint8Array): ProbedImage {
+  if (!PNG_SIGNATURE.every((b, i) => head[i] === b)) throw new ProbeError('not a PNG file (bad signature)');
+  if (head.length < 33) throw new ProbeError('truncated PNG (no IHDR chunk)');
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const type = String.fromCharCode(head[12], head[13], head[14], head[15]);
+  if (view.getUint32(8) !== 13 || type !== 'IHDR') throw new ProbeError('corrupt PNG (first chunk is not IHDR)');
+  const crc = view.getUint32(29);
+  if (zlib.crc32(head.subarray(12, 29)) !== crc) throw new ProbeError('corrupt PNG (IHDR checksum mismatch)');
+  const columns = view.getUint32(16);
+  const rows = view.getUint32(20);
+  const bitDepth = head[24];
+  const colorType = head[25];
+  if (!rows || !columns) throw new ProbeError('corrupt PNG (zero width or height)');
+  const samples: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+  if (!(colorType in samples) || ![1, 2, 4, 8, 16].includes(bitDepth)) {
+    throw new ProbeError(`corrupt PNG (colour type ${colorType}, bit depth ${bitDepth})`);
+  }
+  // IEND at the very end, or followed by a few stray bytes (some writers pad files)
+  let hasEnd = false;
+  for (let at = tail.length - 12; at >= 0 && !hasEnd; at--) hasEnd = PNG_IEND.every((b, i) => tail[at + i] === b);
+  if (!hasEnd) throw new ProbeError('truncated PNG (no IEND chunk at the end)');
+  const grey = colorType === 0 || colorType === 4;
+  return {
+    ...blank('png'),
+    rows,
+    columns,
+    bitsStored: bitDepth === 16 ? 16 : 8,
+    photometric: grey ? 'MONOCHROME2' : colorType === 3 ? 'PALETTE COLOR' : 'RGB',
+    samplesPerPixel: samples[colorType],
+  };
+}
+
+export function probeJpeg(head: Uint8Array, tail: Uint8Array): ProbedImage {
+  let h;
+  try {
+    h = readJpegHeader(head);
+  } catch (err) {
+    throw new ProbeError((err as Error).message.replace('compressed frame is not', 'not'));
+  }
+  if (!h.rows || !h.columns) throw new ProbeError('corrupt JPEG (zero width or height)');
+  if (!endsWithEndMarker(tail)) throw new ProbeError('truncated JPEG (no end-of-image marker)');
+  return {
+    ...blank('jpeg'),
+    rows: h.rows,
+    columns: h.columns,
+    bitsStored: h.precision,
+    photometric: h.components === 1 ? 'MONOCHROME2' : 'RGB',
+    samplesPerPixel: h.components,
+  };
+}
+
+/** Parses the whole DICOM file (pixel data located, not decoded). */
+export function probeDicom(bytes: Uint8Array): ProbedImage {
+  let parsed;
+  try {
+    parsed = parseDicom(bytes);
+  } catch (err) {
+    throw new ProbeError((err as Error).message);
+  }
+  const { meta, dict } = parsed;
+  const ts = str(meta, '00020010');
+  const rows = num(dict, '00280010');
+  const columns = num(dict, '00280011');
+  if (!rows || !columns) throw new ProbeError('DICOM object has no image (no Rows/Columns)');
+  const pixelData = dict['7FE00010'];
+  if (!pixelData) throw new ProbeError('DICOM object has no pixel data');
+  if (!ts) throw new ProbeError('no transfer syntax in the file meta information');
+  const info = transferSyntaxInfo(ts);
+  if (!info || !info.codec) throw new ProbeError(`unsupported transfer syntax ${describeTransferSyntax(ts)}`);
+  const samplesPerPixel = num(dict, '00280002') ?? 1;
+  const bitsAllocated = num(dict, '00280100') ?? 16;
+  const bitsStored = num(dict, '00280101') ?? bitsAllocated;
+  const frames = Math.max(1, num(dict, '00280008') ?? 1);
+  const chunks = binaryChunks(pixelData.Value);
+  const actual = chunks.reduce((n, c) => n + c.byteLength, 0);
+  if (info.codec === 'native') {
+    const bits = rows * columns * samplesPerPixel * frames * bitsAllocated;
+    const expected = Math.ceil(bits / 8);
+    if (actual < expected) throw new ProbeError(`truncated pixel data (${actual} of ${expected} bytes)`);
+  } else if (actual === 0) {
+    throw new ProbeError('compressed pixel data is empty');
+  }
+  const spacing = nums(dict, '00280030');
+  const imagerSpacing = nums(dict, '00181164');
+  const ps = spacing.length >= 2 ? spacing : imagerSpacing;
+  return {
+    format: 'dicom',
+    rows,
+    columns,
+    bitsStored,
+    photometric: str(dict, '00280004') ?? 'MONOCHROME2',
+    samplesPerPixel,
+    frames,
+    pixelSpacing: ps.length >= 2 && ps[0] > 0 && ps[1] > 0 ? [ps[0], ps[1]] : null,
+    modality: str(dict, '00080060'),
+    viewPosition: str(dict, '00185101'),
+    sopClassUid: str(dict, '00080016') ?? str(meta, '00020002'),
+    transferSyntaxUid: ts,
+    sopInstanceUid: str(dict, '00080018') ?? str(meta, '00020003'),
+    seriesUid: str(dict, '0020000E'),
+    studyUid: str(dict, '0020000D'),
+    studyDate: str(dict, '00080020'),
+    patientId: str(dict, '00100020'),
+  };
+}
