@@ -1,0 +1,12 @@
+import { createRouter, createWebHashHistory } from 'vue-router';
+import WorkstationView from './views/WorkstationView.vue';
+
+// Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', name: 'home', component: WorkstationView },
+    { path: '/study/:id(\\d+)', name: 'study', component: WorkstationView },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+});

@@ -1,0 +1,214 @@
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import type { Types } from '../../../common/contract';
+import { api, events } from '../api';
+import { useDatasetStore } from './datasets';
+import { useStudyListStore } from './studies';
+import { useToastStore } from './toasts';
+
+type JobProgress = Types['JobProgress'];
+type ImportSummary = Types['ImportSummary'];
+
+const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+const POLL_MS = 1500;
+const IMPORT_KIND = 'import';
+
+/** Parse the paths text area: one path per line, blanks and surrounding quotes dropped, duplicates removed. */
+export function parsePaths(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const p = line.trim().replace(/^(['"])(.*)\1$/, '$2').trim();
+    if (p && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** ETA: the server's estimate when it has one, else extrapolated from the rate so far. */
+export function estimateEta(p: JobProgress | null, startedAt: number | null, now: number): number | null {
+  if (!p) return null;
+  if (p.etaSeconds != null) return p.etaSeconds;
+  if (startedAt == null || p.total == null || p.done <= 0 || p.done >= p.total) return null;
+  const elapsed = (now - startedAt) / 1000;
+  return (elapsed / p.done) * (p.total - p.done);
+}
+
+/** The import job: start (paths or demo), progress via `job.progress` events (polling as a fallback), cancel, summary. */
+export const useImportStore = defineStore('imports', () => {
+  const dialogOpen = ref(false);
+  const jobId = ref<string | null>(null);
+  const progress = shallowRef<JobProgress | null>(null);
+  const summary = shallowRef<ImportSummary | null>(null);
+  const starting = ref(false);
+  const startedAt = ref<number | null>(null);
+  const now = ref(Date.now());
+  let unsubscribe: (() => void) | null = null;
+  let pollTimer: ReturnType<typeof setInterval> | null = null;
+  let finishing = false;
+
+  const running = computed(() => starting.value || (jobId.value !== null && !!progress.value && !TERMINAL.has(progress.value.state)) || (jobId.value !== null && !progress.value));
+  const finished = computed(() => !!progress.value && TERMINAL.has(progress.value.state));
+  const eta = computed(() => estimateEta(progress.value, startedAt.value, now.value));
+
+  function listen(): void {
+    if (unsubscribe) return;
+    unsubscribe = events.on('job.progress', (p) => {
+      if (p.jobId === jobId.value) onProgress(p);
+      else if (p.kind === IMPORT_KIND && !running.value && !TERMINAL.has(p.state)) adopt(p);
+    });
+  }
+
+  /** Follow an import started elsewhere (the first-run demo import, another window, the CLI's server). */
+  function adopt(p: JobProgress): void {
+    jobId.value = p.jobId;
+    summary.value = null;
+    progress.value = p;
+    startedAt.value = Date.now();
+    startPolling();
+  }
+
+  /** At start: listen for imports and pick up one that is already running. */
+  async function init(): Promise<void> {
+    listen();
+    try {
+      const jobs = await api.jobs.list({});
+      const active = jobs.find((j) => j.kind === IMPORT_KIND && !TERMINAL.has(j.state));
+      if (active && !running.value) adopt(active);
+    } catch {
+      /* not fatal: progress events still arrive */
+    }
+  }
+
+  function onProgress(p: JobProgress): void {
+    // Events can arrive out of order with polling answers; never go back from a terminal state.
+    if (progress.value && TERMINAL.has(progress.value.state) && !TERMINAL.has(p.state)) return;
+    progress.value = p;
+    now.value = Date.now();
+    if (TERMINAL.has(p.state)) void finish();
+  }
+
+  async function poll(): Promise<void> {
+    const id = jobId.value;
+    if (!id) return;
+    try {
+      const r = await api.imports.result({ jobId: id });
+      if (id !== jobId.value) return;
+      onProgress(r.progress);
+      if (r.summary) summary.value = r.summary;
+    } catch {
+      /* transient; events may still arrive */
+    }
+  }
+
+  function startPolling(): void {
+    stopPolling();
+    pollTimer = setInterval(() => {
+      now.value = Date.now();
+      void poll();
+    }, POLL_MS);
+  }
+
+  function stopPolling(): void {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  async function finish(): Promise<void> {
+    if (finishing) return;
+    finishing = true;
+    stopPolling();
+    const id = jobId.value;
+    try {
+      if (id && !summary.value) {
+        const r = await api.imports.result({ jobId: id });
+        if (id === jobId.value) {
+          summary.value = r.summary;
+          progress.value = r.progress;
+        }
+      }
+    } catch (e) {
+      useToastStore().error(e, 'Import result');
+    } finally {
+      finishing = false;
+    }
+    if (progress.value?.state === 'failed') useToastStore().push('error', `Import failed: ${progress.value.message}`);
+    await Promise.all([useDatasetStore().load(), useStudyListStore().refresh()]);
+  }
+
+  async function start(paths: string[], dataset?: string): Promise<boolean> {
+    if (paths.length === 0 || running.value) return false;
+    listen();
+    starting.value = true;
+    summary.value = null;
+    progress.value = null;
+    try {
+      const r = await api.imports.start({ paths, dataset: dataset?.trim() || undefined });
+      jobId.value = r.jobId;
+      startedAt.value = Date.now();
+      startPolling();
+      void poll();
+      return true;
+    } catch (e) {
+      useToastStore().error(e, 'Import');
+      return false;
+    } finally {
+      starting.value = false;
+    }
+  }
+
+  async function startDemo(): Promise<boolean> {
+    try {
+      const info = await api.app.info({});
+      return await start([info.demoDir], 'demo');
+    } catch (e) {
+      useToastStore().error(e, 'Import demo data');
+      return false;
+    }
+  }
+
+  async function cancel(): Promise<void> {
+    const id = jobId.value;
+    if (!id) return;
+    try {
+      await api.jobs.cancel({ jobId: id });
+      void poll();
+    } catch (e) {
+      useToastStore().error(e, 'Cancel import');
+    }
+  }
+
+  /** Forget a finished job so the dialog shows the form again. */
+  function clearFinished(): void {
+    if (running.value) return;
+    jobId.value = null;
+    progress.value = null;
+    summary.value = null;
+    startedAt.value = null;
+  }
+
+  function openDialog(): void {
+    dialogOpen.value = true;
+  }
+
+  function closeDialog(): void {
+    dialogOpen.value = false;
+  }
+
+  return {
+    init,
+    dialogOpen,
+    jobId,
+    progress,
+    summary,
+    starting,
+    running,
+    finished,
+    eta,
+    start,
+    startDemo,
+    cancel,
+    clearFinished,
+    openDialog,
+    closeDialog,
+    onProgress,
+  };
+});
