@@ -22,5 +22,8 @@ export default defineConfig({
       rollupOptions: { input: { index: resolve(__dirname, 'preload/index.ts') }, output: { format: 'cjs' } },
     },
   },
-  renderer: rendererConfig,
+  renderer: {
+    ...rendererConfig,
+    build: { ...rendererConfig.build, rollupOptions: { input: resolve(__dirname, 'renderer/index.html') } },
+  },
 });

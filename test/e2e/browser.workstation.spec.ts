@@ -1,0 +1,139 @@
+// The workstation in browser mode, end to end: a real `sightline serve` on a fresh data directory, real
+// Chromium (WebGL2 through SwiftShader), the bundled demo studies imported through the UI.
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { decode, type DecodedPng } from 'fast-png';
+import { expect, repoRoot, startServe, test } from './serve-fixture';
+
+const screens = path.join(repoRoot, 'test-results', 'screens');
+mkdirSync(screens, { recursive: true });
+
+test('requires the session token on every request', async ({ served, request }) => {
+  expect((await request.get(served.url)).status()).toBe(401);
+  expect((await request.post(`${served.url}rpc/studies.list`, { data: {} })).status()).toBe(401);
+  expect((await request.post(`${served.url}rpc/studies.list`, { data: {}, headers: { authorization: 'Bearer wrong' } })).status()).toBe(401);
+  const ok = await request.post(`${served.url}rpc/studies.list`, { data: {}, headers: { authorization: `Bearer ${served.token}` } });
+  expect(ok.status()).toBe(200);
+});
+
+test('import the demo, open a study, window/level by drag, pick a phrase', async ({ served, page }) => {
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  const outbound: string[] = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(served.url)) outbound.push(req.url());
+  });
+
+  await page.goto(served.loginUrl);
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  expect(page.url()).not.toContain('token=');
+  await page.screenshot({ path: path.join(screens, 'empty-state.png') });
+
+  await page.getByTestId('import-button').click();
+  await expect(page.getByTestId('import-dialog')).toBeVisible();
+  await page.getByTestId('import-demo').click();
+  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('import-imported')).toContainText(/[1-9]/);
+  await page.screenshot({ path: path.join(screens, 'import-summary.png') });
+  await page.getByTestId('import-done').click();
+
+  const rows = page.getByTestId('study-row');
+  await expect(rows.first()).toBeVisible();
+  expect(await rows.count()).toBeGreaterThanOrEqual(6);
+
+  // A MIMIC-layout study has a report; find one through the report-text search.
+  await page.getByTestId('search-input').fill('opacity');
+  const opacityStudy = rows.filter({ hasText: /lung zone opacity/i }).first();
+  await expect(opacityStudy).toBeVisible();
+  await expect(page.getByTestId('study-count')).toContainText('2');
+  await opacityStudy.click();
+  await expect(page.getByTestId('study-header')).toBeVisible();
+
+  const canvas = page.getByTestId('viewer-canvas');
+  await expect(canvas).toBeVisible();
+  await expect(canvas).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('sentence').first()).toBeVisible();
+  const before = decodePng(await canvas.screenshot());
+  const wlBefore = await page.getByTestId('wl-readout').textContent();
+  expect(meanLuminance(before)).toBeGreaterThan(5); // something is drawn
+
+  const box = (await canvas.boundingBox())!;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx, cy);
+  await page.mouse.down({ button: 'right' });
+  await page.mouse.move(cx + 150, cy + 120, { steps: 10 });
+  await page.mouse.up({ button: 'right' });
+  await expect(page.getByTestId('wl-readout')).not.toHaveText(wlBefore ?? '');
+  await page.waitForTimeout(200);
+  const after = decodePng(await canvas.screenshot());
+  expect(differingPixels(before, after)).toBeGreaterThan(0.05 * before.width * before.height);
+
+  // the pixel readout follows the cursor
+  await page.mouse.move(cx + 10, cy + 10);
+  await expect(page.getByTestId('pixel-readout')).toContainText(/\d/);
+  await page.screenshot({ path: path.join(screens, 'viewer-window-level.png') });
+
+  // invert with the keyboard changes the picture again
+  await page.keyboard.press('i');
+  await page.waitForTimeout(200);
+  const inverted = decodePng(await canvas.screenshot());
+  expect(differingPixels(after, inverted)).toBeGreaterThan(0.05 * after.width * after.height);
+  await page.keyboard.press('i');
+
+  // a sentence of the report becomes the active phrase
+  const sentence = page.getByTestId('sentence').first();
+  const sentenceText = (await sentence.textContent())!.trim();
+  await sentence.click();
+  await expect(page.getByTestId('active-phrase')).toHaveText(sentenceText);
+
+  // a free-text phrase replaces it
+  await page.getByTestId('phrase-input').fill('left apical pneumothorax');
+  await page.getByTestId('phrase-input').press('Enter');
+  await expect(page.getByTestId('active-phrase')).toHaveText('left apical pneumothorax');
+  await page.screenshot({ path: path.join(screens, 'workstation.png') });
+
+  // the cheat sheet
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('cheat-sheet')).toBeVisible();
+  await page.screenshot({ path: path.join(screens, 'cheat-sheet.png') });
+  await page.keyboard.press('Escape');
+
+  // light theme from the settings
+  await page.getByTestId('settings-button').click();
+  await expect(page.getByTestId('settings-dialog')).toBeVisible();
+  await page.screenshot({ path: path.join(screens, 'settings.png') });
+
+  expect(outbound, 'no request leaves the app origin').toEqual([]);
+  expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
+});
+
+test('a new data directory opens on the demo studies', async ({ page }) => {
+  const served = await startServe();
+  try {
+    await page.goto(served.loginUrl);
+    await expect(page.getByTestId('study-row').first()).toBeVisible({ timeout: 60_000 });
+  } finally {
+    served.process.kill('SIGTERM');
+  }
+});
+
+function decodePng(bytes: Buffer): DecodedPng {
+  return decode(bytes);
+}
+
+function meanLuminance(png: DecodedPng): number {
+  let sum = 0;
+  for (let i = 0; i < png.data.length; i += png.channels) sum += png.data[i];
+  return sum / (png.width * png.height);
+}
+
+function differingPixels(a: DecodedPng, b: DecodedPng): number {
+  expect([a.width, a.height]).toEqual([b.width, b.height]);
+  let count = 0;
+  for (let i = 0; i < a.data.length; i += a.channels) if (Math.abs(a.data[i] - b.data[i]) > 2) count++;
+  return count;
+}
