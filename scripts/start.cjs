@@ -30,7 +30,7 @@ function buildIfStale() {
   const sources = Math.max(...SOURCES.map((s) => newestMtime(path.join(root, s))));
   if (built.every((t) => t > sources)) return;
   console.log('Building the app (electron-vite build)...');
-  const run = spawnSync(process.execPath, [require.resolve('electron-vite/bin/electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [path.join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
