@@ -24,6 +24,7 @@ import { accessSync } from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Db } from '../db/database';
+import { ImageDecodeError } from '../imaging';
 import { ensureDataset, type DatasetKind } from '../db/datasets-repo';
 import { ensureDicomPatient, ensureMimicPatient } from '../db/patients-repo';
 import { ensureStudy } from '../db/studies-repo';
@@ -125,6 +126,8 @@ function isIgnored(file: string): boolean {
 
 function errMessage(err: unknown): string {
   if (err instanceof ProbeError) return err.message;
+  // The rejection is already keyed by its path: keep only the problem.
+  if (err instanceof ImageDecodeError) return err.reason;
   const e = err as NodeJS.ErrnoException;
   if (e && e.code === 'ENOENT') return 'file not found';
   if (e && e.code === 'EACCES') return 'permission denied';

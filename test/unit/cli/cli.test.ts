@@ -57,7 +57,9 @@ describe('sightline CLI', () => {
     const onlyJunk = await sightline(['import', junk, '--data-dir', dataDir]);
     expect(onlyJunk.code).toBe(1);
     expect(onlyJunk.stdout).toMatch(/rejected 2/);
-    expect(onlyJunk.stdout).toMatch(/broken\.dcm: /);
+    const brokenLine = onlyJunk.stdout.split('\n').find((line) => line.includes('broken.dcm'))!;
+    expect(brokenLine).toMatch(/rejected \S*broken\.dcm: \S/);
+    expect(brokenLine.split('broken.dcm').length, 'the file is named once, not repeated in the reason').toBe(2);
 
     const mixed = await sightline(['import', junk, path.join(demo, 'dicom'), '--data-dir', dataDir, '--json']);
     expect(mixed.code).toBe(0);
