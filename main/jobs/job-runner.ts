@@ -216,14 +216,3 @@ export class JobRunner {
     for (let i = 0; i < finished.length - this.keepFinished; i++) this.jobs.delete(finished[i][0]);
   }
 }
-
-/** The process-wide runner the RPC handlers and the CLI share. */
-export const jobRunner = new JobRunner();
-
-export function startJob<T>(kind: string, fn: JobFn<T>, opts?: StartJobOptions): string {
-  return jobRunner.start(kind, fn, opts);
-}
-
-export function cancelJob(jobId: string): boolean {
-  return jobRunner.cancel(jobId);
-}

@@ -433,6 +433,28 @@ function storeDuplicateIfKnown(db: Db, img: PreparedImage): boolean {
   return true;
 }
 
+/** Logs a rejection or counts a duplicate (re-pointing a moved file); returns the image only when it is new. */
+function newImageOrTally(db: Db, importJobId: number, p: Prepared, s: ImportResult): PreparedImage | null {
+  if (p.kind === 'rejected') {
+    addRejection(db, importJobId, p.c.path, p.reason);
+    s.rejected.push({ path: p.c.path, reason: p.reason });
+    return null;
+  }
+  if (p.kind === 'duplicate') {
+    if (p.sha256) {
+      const known = findImageBySha(db, p.sha256);
+      if (known && known.path !== p.c.path) maybeRelocate(db, known, p.c);
+    }
+    s.duplicates++;
+    return null;
+  }
+  if (storeDuplicateIfKnown(db, p.img)) {
+    s.duplicates++;
+    return null;
+  }
+  return p.img;
+}
+
 function writeFileUnit(
   db: Db,
   importJobId: number,
@@ -442,19 +464,9 @@ function writeFileUnit(
   s: ImportResult,
 ): void {
   db.transaction(() => {
-    if (p.kind === 'rejected') {
-      addRejection(db, importJobId, p.c.path, p.reason);
-      s.rejected.push({ path: p.c.path, reason: p.reason });
-    } else if (p.kind === 'duplicate') {
-      if (p.sha256) {
-        const known = findImageBySha(db, p.sha256);
-        if (known && known.path !== p.c.path) maybeRelocate(db, known, p.c);
-      }
-      s.duplicates++;
-    } else if (storeDuplicateIfKnown(db, p.img)) {
-      s.duplicates++;
-    } else {
-      const { probe, c, sha256 } = p.img;
+    const img = newImageOrTally(db, importJobId, p, s);
+    if (img) {
+      const { probe, c, sha256 } = img;
       const stem = path.basename(c.path).replace(/\.[^.]*$/, '');
       let datasetId: number;
       let studyKey: string;
@@ -525,17 +537,8 @@ function writeMimicUnit(
   db.transaction(() => {
     const fresh: PreparedImage[] = [];
     for (const p of prepared) {
-      if (p.kind === 'rejected') {
-        addRejection(db, importJobId, p.c.path, p.reason);
-        s.rejected.push({ path: p.c.path, reason: p.reason });
-      } else if (p.kind === 'duplicate') {
-        if (p.sha256) {
-          const known = findImageBySha(db, p.sha256);
-          if (known && known.path !== p.c.path) maybeRelocate(db, known, p.c);
-        }
-        s.duplicates++;
-      } else if (storeDuplicateIfKnown(db, p.img)) s.duplicates++;
-      else fresh.push(p.img);
+      const img = newImageOrTally(db, importJobId, p, s);
+      if (img) fresh.push(img);
     }
     if (report && 'error' in report) {
       addRejection(db, importJobId, report.path, report.error);
