@@ -97,7 +97,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     const demoDir = demoDirectory();
     if (existsSync(demoDir)) {
       setSetting(db, DEMO_FLAG, true);
-      const { jobId } = startImportJob(jobs, db, { paths: [demoDir], dataset: 'demo (synthetic)' }, { verify: verifyByDecoding });
+      const { jobId } = startImportJob(jobs, db, { paths: [demoDir], dataset: 'demo' }, { verify: verifyByDecoding });
       log(`first start: importing the demo studies from ${demoDir} (job ${jobId})`);
     }
   }
