@@ -122,7 +122,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
     if (!options.staticDir) return sendJson(res, 404, { error: { code: 'not_found', message: 'no renderer is served' } });
     const root = path.resolve(options.staticDir);
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    let relative: string;
+    try {
+      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    } catch {
+      return sendJson(res, 400, { error: { code: 'invalid_input', message: 'malformed URL' } });
+    }
     const file = path.resolve(root, relative);
     if (file !== root && !file.startsWith(root + path.sep)) return sendJson(res, 403, { error: { code: 'unauthorized', message: 'outside the app' } });
     let stat;

@@ -81,6 +81,8 @@ describe('browser-mode HTTP transport', () => {
     const cookie = res.headers.get('set-cookie')!.split(';')[0];
     expect((await fetch(server.url, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${server.url}../../etc/passwd`, { headers: { cookie } })).status).not.toBe(200);
+    expect((await fetch(`${server.url}%2e%2e%2f%2e%2e%2fetc%2fpasswd`, { headers: { cookie } })).status).toBe(403);
+    expect((await fetch(`${server.url}%E0%A4%A`, { headers: { cookie } })).status).toBe(400);
   });
 
   it('rejects a foreign Host header (DNS rebinding)', async () => {
