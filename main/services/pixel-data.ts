@@ -1,7 +1,8 @@
 // `images.pixels`: the stored samples of an image, little-endian, at full bit depth, for the viewer's
 // window/level on the GPU. A small cache keeps the last images hot for next/previous browsing.
-import type { Types } from '../../common/contract';
-import type { DecodedImage } from '../imaging';
+import { existsSync } from 'node:fs';
+import { RpcError, type Types } from '../../common/contract';
+import { ImageDecodeError, type DecodedImage } from '../imaging';
 
 type PixelData = Types['PixelData'];
 
@@ -34,7 +35,13 @@ export function createPixelSource(decode: (file: string) => Promise<DecodedImage
     while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     return pending;
   };
-  return async (imageId, file) => toPixelData(imageId, await decodeCached(file));
+  return async (imageId, file) => {
+    try {
+      return toPixelData(imageId, await decodeCached(file));
+    } catch (error) {
+      throw asRpcError(file, error);
+    }
+  };
 }
 
 function toPixelData(imageId: number, image: DecodedImage): PixelData {
@@ -50,4 +57,13 @@ function toPixelData(imageId: number, image: DecodedImage): PixelData {
     windows: image.windows,
     data: littleEndianBytes(image.pixels),
   };
+}
+
+/** Images are referenced in place, so the usual trouble is a moved file or an unmounted drive: say so. */
+function asRpcError(file: string, error: unknown): RpcError {
+  if (!existsSync(file)) {
+    return new RpcError('not_found', `${file} is no longer there (moved, deleted, or on a drive that is not mounted); import it again from its new place`);
+  }
+  if (error instanceof ImageDecodeError) return new RpcError('bad_file', error.message);
+  return new RpcError('internal', error instanceof Error ? error.message : String(error));
 }

@@ -14,8 +14,10 @@ export interface Served {
 
 export const repoRoot = path.resolve(__dirname, '../..');
 
-export async function startServe(extraArgs: string[] = []): Promise<Served & { process: ChildProcess }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-'));
+export async function startServe(
+  extraArgs: string[] = [],
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-')),
+): Promise<Served & { process: ChildProcess }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

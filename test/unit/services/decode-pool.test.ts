@@ -31,3 +31,22 @@ describe('decode pool (worker threads)', () => {
     await expect(pool.decode(files[0])).resolves.toMatchObject({ format: 'dicom' });
   });
 });
+
+describe('pixel source errors', () => {
+  it('says plainly when a referenced file has gone, and names a damaged one', async () => {
+    const { createPixelSource } = await import('../../../main/services/pixel-data');
+    const pool = new DecodePool(1);
+    try {
+      const pixels = createPixelSource((file) => pool.decode(file));
+      const gone = path.join(os.tmpdir(), 'sightline-no-such-dir', 'image.dcm');
+      await expect(pixels(1, gone)).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/no longer there/) });
+      const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'sightline-pixels-')), 'bad.png');
+      writeFileSync(bad, 'not a png');
+      await expect(pixels(2, bad)).rejects.toMatchObject({ code: 'bad_file', message: expect.stringContaining('bad.png') });
+      const good = await pixels(3, files[0]);
+      expect(good.data.byteLength).toBe(good.rows * good.columns * (good.encoding === 'uint8' ? 1 : 2));
+    } finally {
+      await pool.close();
+    }
+  });
+});
