@@ -1,0 +1,528 @@
+"""Grounding results for a model card: frozen grounding + reference rows on MS-CXR-loc (docs/method.md 5).
+
+```
+cd training
+/usr/bin/python3 -m sightline_eval.model_card --bundle-or-checkpoint MODEL --mscxr MS_CXR.csv \
+    --images-root MIMIC-CXR-JPG_DIR --imagenome GOLD.csv [--metadata mimic-cxr-2.0.0-metadata.csv] \
+    [--layer-set 2,3,4,5,6,7[:otsu]] [--tuned-embeddings FILE] [--max-pairs N] [--bootstrap 10000] \
+    [--out results.md] [--json results.json] [--model-card MODEL_CARD.md]
+```
+MODEL: a preset name of ``sightline_ldm.export`` (tiny, mid, cxr; with ``--random-init --seed S`` for seeded random
+weights), an export-style JSON config with weights (``models/README.md``), a directory holding such a
+config (``config.json``/``model.json``/any ``*.json`` with ``autoencoder`` and ``unet`` keys) or a MONAI bundle
+(``models/autoencoder.pth`` + ``--clip-dir``); ``--loader pkg.module:function`` calls ``function(MODEL)`` which
+returns a ``GroundingModel`` or an export ``ModelSet``. ONNX-only bundles are not read (no onnxruntime here).
+
+Rows: the model with the paper's two layer sets ("frozen": layers 3,4,6,7 + Otsu; layers 4,5,6,7 without Otsu, the
+tuned model's set, here with the base embeddings), each ``--layer-set``, the grounding variants the model's config
+declares (``grounding`` of an export JSON config, e.g. the demo model's own layers), "tuned" when ``--tuned-embeddings`` is
+given (torch file: {token_id: row} or {"ids": [...], "rows": [n, H]}), then the references (location-only LUT
+prior, oracle box Gaussian, random). Side-swap: the model rows (``--swap-rows``) and the location-only prior
+re-scored with left/right swapped in the prompt, on the pairs whose prompt names a side (both orientations on the same subset).
+The phrase given to the model is the benchmark prompt "{location} {pathology}" (``--phrase label_text`` uses the
+original MS-CXR text). One DDIM inversion per image is shared by every row and phrase.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as _dt
+import glob
+import importlib
+import json
+import os
+import re
+import sys
+import time
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import lut as L
+from . import metrics as M
+from . import mscxr
+from . import references as R
+from .locations import swap_sides
+
+SIDE_RE = R.SIDE_RE
+
+
+# ---------------------------------------------------------------- model loading
+def _export_args(config: Optional[str], **kw) -> argparse.Namespace:
+    base = dict(config=config, monai_bundle=None, autoencoder=None, diffusion_model=None, clip_dir=None,
+                tokenizer_dir=None, random_init=False, seed=0, name=None, version=None, licence=None,
+                description=None, image_size=None)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def _find_config(d: str) -> Optional[str]:
+    names = ["config.json", "model.json", "sightline_config.json"]
+    cands = [os.path.join(d, n) for n in names if os.path.isfile(os.path.join(d, n))]
+    cands += sorted(p for p in glob.glob(os.path.join(d, "*.json")) if p not in cands)
+    for p in cands:
+        try:
+            with open(p, encoding="utf-8") as f:
+                spec = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(spec, dict) and "autoencoder" in spec and "unet" in spec:
+            return p
+    return None
+
+
+def load_model(spec: str, *, loader: Optional[str] = None, random_init: bool = False, seed: int = 0,
+               clip_dir: Optional[str] = None, tokenizer_dir: Optional[str] = None, image_size: Optional[int] = None,
+               device: str = "cpu"):
+    """-> (GroundingModel, description dict). See the module doc for what ``spec`` may be."""
+    from sightline_ldm import export as X
+    from sightline_ldm.grounding import GroundingModel
+    kw = dict(random_init=random_init, seed=seed, clip_dir=clip_dir, tokenizer_dir=tokenizer_dir,
+              image_size=image_size)
+    if loader:
+        mod, _, fn = loader.partition(":")
+        obj = getattr(importlib.import_module(mod), fn or "load")(spec)
+        desc = {"loader": loader, "source": spec}
+    elif spec in X.PRESETS:
+        obj = X.load_models(_export_args(spec, **kw))
+        desc = {"preset": spec, "random_init": random_init, "seed": seed}
+    elif os.path.isfile(spec) and spec.endswith(".json"):
+        obj = X.load_models(_export_args(spec, **kw))
+        desc = {"config": spec}
+    elif os.path.isdir(spec):
+        if os.path.isfile(os.path.join(spec, "models", "autoencoder.pth")):
+            obj = X.load_models(_export_args(None, monai_bundle=spec, **kw))
+            desc = {"monai_bundle": spec}
+        else:
+            cfg = _find_config(spec)
+            if cfg is None:
+                if os.path.isfile(os.path.join(spec, "manifest.json")):
+                    raise SystemExit(f"{spec}: an ONNX bundle; give its PyTorch config/checkpoint (or --loader)")
+                raise SystemExit(f"{spec}: no JSON config with 'autoencoder' and 'unet' found (or use --loader)")
+            obj = X.load_models(_export_args(cfg, **kw))
+            desc = {"config": cfg}
+    else:
+        raise SystemExit(f"{spec}: not a preset, JSON config or directory (or use --loader)")
+    if isinstance(obj, GroundingModel):
+        model = obj
+    else:  # an export ModelSet (or anything with the same fields)
+        model = GroundingModel(obj.autoencoder.eval(), obj.unet.eval(), obj.text_encoder.eval(), obj.tokenizer,
+                               image_size=int(obj.image_size), latent_scale=float(getattr(obj, "latent_scale", 0.3)))
+        desc["name"] = getattr(obj, "name", None)
+        if getattr(obj, "grounding", None):
+            desc["grounding"] = obj.grounding
+    for m in (model.autoencoder, model.unet, model.text_encoder):
+        if m is not None:
+            m.to(device)
+    if image_size:
+        model.image_size = int(image_size)
+    return model, desc
+
+
+def load_token_overrides(path: str):
+    import torch
+    obj = torch.load(path, map_location="cpu")
+    if isinstance(obj, Mapping) and "ids" in obj and "rows" in obj:
+        return {int(i): torch.as_tensor(r, dtype=torch.float32) for i, r in zip(obj["ids"], obj["rows"])}
+    if isinstance(obj, Mapping):
+        return {int(k): torch.as_tensor(v, dtype=torch.float32) for k, v in obj.items()}
+    raise SystemExit(f"{path}: expected {{token_id: row}} or {{'ids', 'rows'}}")
+
+
+# ---------------------------------------------------------------- rows
+def parse_layer_set(s: str) -> Tuple[str, Dict[str, Any]]:
+    """"2,3,4[:otsu]" -> (row name, options)."""
+    layers_s, _, flag = s.partition(":")
+    layers = tuple(int(v) for v in layers_s.split(",") if v.strip())
+    otsu = flag.strip().lower() == "otsu"
+    name = f"LDM frozen, layers {','.join(map(str, layers))}" + (" + Otsu" if otsu else "")
+    return name, {"variant": "frozen", "layers": layers, "otsu": otsu}
+
+
+def default_rows(layer_sets: Sequence[str] = (), tuned: Optional[Mapping] = None) -> List[Tuple[str, Dict[str, Any]]]:
+    rows = [("LDM frozen (layers 3,4,6,7 + Otsu)", {"variant": "frozen"}),
+            ("LDM frozen, layers 4,5,6,7 (no Otsu)", {"variant": "tuned"})]
+    rows += [parse_layer_set(s) for s in layer_sets]
+    if tuned:
+        rows.append(("LDM tuned (layers 4,5,6,7, tuned embeddings)",
+                     {"variant": "tuned", "token_embedding_overrides": tuned}))
+    return rows
+
+
+def config_rows(grounding: Optional[Mapping[str, Any]], existing: Sequence[Tuple[str, Dict[str, Any]]] = (),
+                num_inference_steps: int = 100) -> List[Tuple[str, Dict[str, Any]]]:
+    """Rows for the grounding variants a model config declares (e.g. the demo model's own layer choice), resolved
+    with ``sightline_ldm.bundle.grounding_defaults``; variants equal to an existing row are skipped."""
+    if not grounding:
+        return []
+    from sightline_ldm.bundle import grounding_defaults
+    from sightline_ldm.grounding import VARIANTS
+    from sightline_ldm.schedule import kept_step_indices
+
+    def key(o):
+        v = VARIANTS.get(o.get("variant", "frozen"), {})
+        layers = tuple(o.get("layers", v.get("layers", ())))
+        otsu = bool(o.get("otsu", v.get("otsu", False)))
+        steps = tuple(o.get("kept_steps", kept_step_indices(num_inference_steps)))
+        return layers, otsu, steps
+
+    seen = {key(o) for _, o in existing}
+    out = []
+    for name, v in grounding_defaults(grounding).items():
+        if int(v.get("num_inference_steps", 100)) != num_inference_steps:
+            continue
+        o = {"variant": "frozen", "layers": tuple(int(l) for l in v["layers"]), "otsu": bool(v.get("otsu", False)),
+             "kept_steps": tuple(int(i) for i in v["step_indices"])}
+        if key(o) in seen:
+            continue
+        seen.add(key(o))
+        out.append((f"LDM '{name}' of the model config (layers {','.join(map(str, o['layers']))}"
+                    + (" + Otsu" if o["otsu"] else ", no Otsu") + ")", o))
+    return out
+
+
+# ---------------------------------------------------------------- evaluation
+def load_image(path: str) -> np.ndarray:
+    from PIL import Image
+    from sightline_ldm.image_ops import to_grey01
+    with Image.open(path) as im:
+        im.load()
+        return to_grey01(im)
+
+
+def check_pairs_images(pairs: Sequence[dict], images_root: str) -> List[str]:
+    """Problems: missing/unreadable images, size different from the CSV, boxes outside the image."""
+    from PIL import Image
+    problems = []
+    seen: Dict[str, Tuple[int, int]] = {}
+    for p in pairs:
+        fp = os.path.join(images_root, p["path"])
+        if fp not in seen:
+            try:
+                with Image.open(fp) as im:
+                    seen[fp] = (im.height, im.width)
+            except OSError as e:
+                problems.append(f"{p['path']}: {e}")
+                seen[fp] = None
+        hw = seen[fp]
+        if hw is None:
+            continue
+        if p.get("width") and (p["height"], p["width"]) != hw:
+            problems.append(f"{p['path']}: image {hw[1]}x{hw[0]}, CSV says {p['width']}x{p['height']}")
+        for x, y, w, h in p["boxes"]:
+            if x < 0 or y < 0 or x + w > hw[1] or y + h > hw[0] or w <= 0 or h <= 0:
+                problems.append(f"{p['path']}: box {[x, y, w, h]} outside the {hw[1]}x{hw[0]} image")
+    return problems
+
+
+def run_model_rows(pairs: Sequence[dict], images_root: str, model, rows: Sequence[Tuple[str, Dict[str, Any]]],
+                   swap_rows: Optional[Sequence[str]] = None, phrase_key: str = "prompt", num_inference_steps: int = 100,
+                   kept_steps: Optional[Sequence[int]] = None, log=print) -> List[dict]:
+    """Per-pair metric records for the model rows (+ side-swapped versions of ``swap_rows``; default the first)."""
+    from sightline_ldm import grounding as G
+    from sightline_ldm.image_ops import map_to_original
+    if swap_rows is None:
+        swap_rows = [rows[0][0]] if rows else []
+    row_opts = dict(rows)
+    by_image: Dict[str, List[dict]] = collections.OrderedDict()
+    for p in pairs:
+        by_image.setdefault(p["path"], []).append(p)
+    uncond = G.text_embedding(model, "")
+    from sightline_ldm.schedule import kept_step_indices
+    default_kept = list(kept_steps) if kept_steps is not None else kept_step_indices(num_inference_steps)
+    last_step = max([max(default_kept)] + [max(o["kept_steps"]) for _, o in rows if o.get("kept_steps")])
+    records = []
+    t0 = time.time()
+    for k, (path, ps) in enumerate(by_image.items()):
+        img = load_image(os.path.join(images_root, path))
+        hw = img.shape
+        opts = dict(num_inference_steps=num_inference_steps, uncond_embedding=uncond,
+                    kept_steps=list(default_kept))
+        traj, _ = G.invert_image(img, model, G.GroundingOptions(**dict(opts, kept_steps=[last_step])))
+        for p in ps:
+            phrase = p[phrase_key]
+            jobs = [(name, o, phrase, False) for name, o in rows]
+            if SIDE_RE.search(phrase):
+                jobs += [(name + " [side-swapped prompt]", row_opts[name], swap_sides(phrase), True)
+                         for name in swap_rows]
+            for name, o, text, swapped in jobs:
+                o = dict(o)
+                variant = o.pop("variant")
+                r = G.reference_heatmap(None, text, model, variant, trajectory=traj, **dict(opts, **o))
+                heat = map_to_original(r.heatmap, hw)
+                records.append(dict(M.score_pair(heat, p["boxes"]), row=name, id=p["id"], category=p["category"],
+                                    phrase=text, swapped=swapped))
+        log(f"[model_card] image {k + 1}/{len(by_image)} ({len(ps)} pairs) {time.time() - t0:.0f}s")
+    return records
+
+
+def run_reference_rows(pairs: Sequence[dict], images_root: Optional[str], lut: Optional[Mapping], seed: int = 0,
+                       sizes: Optional[Mapping[str, Tuple[int, int]]] = None) -> List[dict]:
+    """Location-only (+ side-swapped), oracle and random rows. Image sizes from the pairs (CSV) or the image files."""
+    from PIL import Image
+    records = []
+    rng = np.random.default_rng(seed)
+    for p in pairs:
+        if p.get("width") and p.get("height"):
+            hw = (int(p["height"]), int(p["width"]))
+        elif sizes and p["path"] in sizes:
+            hw = sizes[p["path"]]
+        else:
+            with Image.open(os.path.join(images_root, p["path"])) as im:
+                hw = (im.height, im.width)
+        maps = []
+        if lut is not None:
+            maps.append(("Location-only Gaussian (LUT prior, ignores the image)",
+                         R.location_heatmap(lut, p["location"], hw), p["prompt"], False))
+            if SIDE_RE.search(p["location"]):
+                sw = swap_sides(p["location"])
+                maps.append(("Location-only Gaussian (LUT prior, ignores the image) [side-swapped prompt]",
+                             R.location_heatmap(lut, sw, hw), swap_sides(p["prompt"]), True))
+        maps.append(("Oracle Gaussian from the GT boxes (sigma = side/3)", R.oracle_heatmap(p["boxes"], hw),
+                     p["prompt"], False))
+        maps.append(("Random uniform noise", R.random_heatmap(hw, rng), p["prompt"], False))
+        for name, heat, text, swapped in maps:
+            records.append(dict(M.score_pair(heat, p["boxes"]), row=name, id=p["id"], category=p["category"],
+                                phrase=text, swapped=swapped))
+    return records
+
+
+# ---------------------------------------------------------------- tables
+def summarise_rows(records: Sequence[dict], n_boot: int = 10000, seed: int = 0) -> Dict[str, Dict[str, M.Summary]]:
+    by_row: Dict[str, List[dict]] = collections.OrderedDict()
+    for r in records:
+        by_row.setdefault(r["row"], []).append(r)
+    return {name: M.summarise_records(rs, n_boot=n_boot, seed=seed) for name, rs in by_row.items()}
+
+
+def _ci(s: M.Summary, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+    v = fmt.format(s.mean * scale)
+    if np.isnan(s.lo):
+        return v
+    return f"{v} [{fmt.format(s.lo * scale)}, {fmt.format(s.hi * scale)}]"
+
+
+def side_swap_table(records: Sequence[dict], n_boot: int, seed: int) -> List[str]:
+    """Rows that have a side-swapped twin: both scored on the sided subset."""
+    out = []
+    names = collections.OrderedDict((r["row"], None) for r in records)
+    for name in names:
+        if not name.endswith("[side-swapped prompt]"):
+            continue
+        base = name[: -len(" [side-swapped prompt]")]
+        ids = {r["id"] for r in records if r["row"] == name}
+        orig = [r for r in records if r["row"] == base and r["id"] in ids]
+        sw = [r for r in records if r["row"] == name]
+        so, ss = M.summarise_records(orig, n_boot=n_boot, seed=seed), M.summarise_records(sw, n_boot=n_boot, seed=seed)
+        # paired difference (original - swapped) per pair, class-mean with bootstrap CI
+        d_sw = {r["id"]: r for r in sw}
+        diffs = [r["cnr"] - d_sw[r["id"]]["cnr"] for r in orig]
+        dsum = M.summarise(diffs, [r["category"] for r in orig], "dcnr", n_boot, seed)
+        out.append(f"| {base} | {len(sw)} | {_ci(so['cnr'])} | {_ci(ss['cnr'])} | {_ci(dsum)} | "
+                   f"{_ci(so['miou'], 100, '{:.1f}')} | {_ci(ss['miou'], 100, '{:.1f}')} |")
+    if not out:
+        return []
+    return ["| row | sided pairs | CNR as written | CNR left/right swapped | CNR difference | "
+            "mIoU % as written | mIoU % swapped |", "|---|---|---|---|---|---|---|"] + out
+
+
+def markdown(summaries: Mapping[str, Mapping[str, M.Summary]], records: Sequence[dict], n_boot: int, seed: int,
+             title: str = "", command: str = "", notes: Sequence[str] = ()) -> str:
+    lines = []
+    if title:
+        lines += [title, ""]
+    if command:
+        lines += ["Command:", "", "```", command, "```", ""]
+    lines += [f"Class-mean average (unweighted mean of the per-class means), 95% CI from {n_boot} bootstrap "
+              f"resamples of the pairs (seed {seed}). CNR signed; mIoU over thresholds 0.1..0.5; AUC-ROC exact.", ""]
+    lines += ["| row | pairs | CNR | mIoU % | AUC-ROC |", "|---|---|---|---|---|"]
+    for name, s in summaries.items():
+        if name.endswith("[side-swapped prompt]"):
+            continue
+        lines.append(f"| {name} | {s['cnr'].n} | {_ci(s['cnr'])} | {_ci(s['miou'], 100, '{:.1f}')} | "
+                     f"{_ci(s['auc'], 1, '{:.3f}')} |")
+    classes = sorted({c for s in summaries.values() for c in s["cnr"].per_class})
+    lines += ["", "Per class, CNR / mIoU % (pairs):", "",
+              "| row | " + " | ".join(f"{c} ({_n(summaries, c)})" for c in classes) + " |",
+              "|---|" + "---|" * len(classes)]
+    for name, s in summaries.items():
+        if name.endswith("[side-swapped prompt]"):
+            continue
+        cells = []
+        for c in classes:
+            if c in s["cnr"].per_class:
+                cells.append(f"{s['cnr'].per_class[c][0]:.2f} / {100 * s['miou'].per_class[c][0]:.1f}")
+            else:
+                cells.append("-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Per class with 95% CIs (CNR; mIoU %):", ""]
+    for name, s in summaries.items():
+        if name.endswith("[side-swapped prompt]"):
+            continue
+        parts = [f"{c}: {v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]; "
+                 f"{100 * s['miou'].per_class[c][0]:.1f} [{100 * s['miou'].per_class[c][1]:.1f}, "
+                 f"{100 * s['miou'].per_class[c][2]:.1f}]" for c, v in s["cnr"].per_class.items()]
+        lines.append(f"- {name}: " + " · ".join(parts))
+    swap = side_swap_table(records, n_boot, seed)
+    if swap:
+        lines += ["", "Side-swap check (the same pairs, left/right swapped in the prompt; a model that reads laterality "
+                      "scores lower when swapped):", ""] + swap
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _n(summaries, c):
+    for s in summaries.values():
+        if c in s["cnr"].per_class:
+            return s["cnr"].per_class[c][3]
+    return 0
+
+
+def insert_under_heading(card_path: str, text: str, heading: str = "Grounding results") -> None:
+    """Append ``text`` at the end of the section whose heading contains ``heading`` (created if missing)."""
+    with open(card_path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    idx, level = None, None
+    for i, ln in enumerate(lines):
+        m = re.match(r"^(#+)\s+(.*)$", ln)
+        if m and heading.lower() in m.group(2).lower():
+            idx, level = i, len(m.group(1))
+            break
+    if idx is None:
+        lines += ["", f"## {heading}", "", text.rstrip("\n"), ""]
+    else:
+        end = len(lines)
+        for j in range(idx + 1, len(lines)):
+            m = re.match(r"^(#+)\s", lines[j])
+            if m and len(m.group(1)) <= level:
+                end = j
+                break
+        while end > idx + 1 and lines[end - 1].strip() == "":
+            end -= 1
+        lines[end:end] = ["", text.rstrip("\n"), ""]
+    with open(card_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines).rstrip("\n") + "\n")
+
+
+# ---------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sightline_eval.model_card", description=__doc__.split("\n")[0])
+    p.add_argument("--bundle-or-checkpoint", required=True, help="preset, JSON config, model dir or MONAI bundle")
+    p.add_argument("--loader", help="pkg.module:function returning a GroundingModel / ModelSet for the path")
+    p.add_argument("--random-init", action="store_true", help="seeded random weights for a preset (tests)")
+    p.add_argument("--seed", type=int, default=0, help="model seed (random init) and reference/bootstrap seed")
+    p.add_argument("--clip-dir")
+    p.add_argument("--tokenizer-dir")
+    p.add_argument("--image-size", type=int, help="override the model's image size")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: avoids oversubscription on a shared machine; raise when idle)")
+    p.add_argument("--mscxr", required=True, help="MS-CXR CSV (MS_CXR_Local_Alignment_v1.*.csv)")
+    p.add_argument("--images-root", required=True, help="MIMIC-CXR-JPG root (the CSV's paths are relative to it)")
+    p.add_argument("--split", action="append", help="MS-CXR splits to keep (default all)")
+    p.add_argument("--imagenome", help="Chest ImaGenome gold CSV for the LUT")
+    p.add_argument("--metadata", action="append", default=[], help="MIMIC metadata CSV(s) for the LUT image sizes")
+    p.add_argument("--lut", help="a prebuilt LUT JSON instead of --imagenome")
+    p.add_argument("--layer-set", action="append", default=[], help="extra frozen row: '2,3,4,5,6,7[:otsu]'")
+    p.add_argument("--tuned-embeddings", help="token-id -> embedding row overrides (torch file) for a 'tuned' row")
+    p.add_argument("--no-model", action="store_true", help="reference rows only")
+    p.add_argument("--swap-rows", choices=["all", "first", "none"], default="all",
+                   help="model rows re-scored with left/right swapped prompts (default all)")
+    p.add_argument("--phrase", choices=["prompt", "label_text"], default="prompt")
+    p.add_argument("--num-inference-steps", type=int, default=100)
+    p.add_argument("--kept-steps", help="a:b (default: method.md 2.4, 40..59 for 100 steps)")
+    p.add_argument("--max-pairs", type=int, help="evaluate the first N pairs (after dropping unlocated ones)")
+    p.add_argument("--bootstrap", type=int, default=10000)
+    p.add_argument("--title", default="")
+    p.add_argument("--note", action="append", default=[], help="extra bullet under the table (repeatable)")
+    p.add_argument("--out", help="markdown table file")
+    p.add_argument("--json", help="per-pair records + summaries")
+    p.add_argument("--model-card", help="append the table under the 'Grounding results' heading of this file")
+    p.add_argument("--heading", default="Grounding results")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    command = "cd training && /usr/bin/python3 -m sightline_eval.model_card " + " ".join(
+        a if re.fullmatch(r"[\w./:,=+-]+", a) else json.dumps(a) for a in argv_list)
+    t_start = time.time()
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+
+    pairs_all = mscxr.build_benchmark(mscxr.read_rows(args.mscxr), keep_unlocated=True)
+    if args.split:
+        pairs_all = [p for p in pairs_all if p["split"] in args.split]
+    pairs = [p for p in pairs_all if p["location"]]
+    if args.max_pairs:
+        pairs = pairs[: args.max_pairs]
+    log(f"[model_card] {len(pairs_all)} MS-CXR pairs, {len(pairs)} evaluated (with a location)")
+    problems = check_pairs_images(pairs, args.images_root)
+    for pr in problems[:20]:
+        log(f"[model_card] warning: {pr}")
+
+    if args.lut:
+        lut = L.load_lut(args.lut)
+    elif args.imagenome:
+        sizes: Dict[str, Tuple[int, int]] = {}
+        for m in args.metadata:
+            sizes.update(L.read_mimic_metadata_sizes(m))
+        lut = L.build_lut(L.read_imagenome(args.imagenome), sizes)
+    else:
+        lut = None
+        log("[model_card] no --imagenome/--lut: no location-only row")
+
+    records: List[dict] = []
+    model_desc: Dict[str, Any] = {}
+    model_size = None
+    if not args.no_model:
+        import torch
+        torch.set_num_threads(max(1, args.threads))
+        model, model_desc = load_model(args.bundle_or_checkpoint, loader=args.loader, random_init=args.random_init,
+                                       seed=args.seed, clip_dir=args.clip_dir, tokenizer_dir=args.tokenizer_dir,
+                                       image_size=args.image_size, device=args.device)
+        model_size = model.image_size
+        tuned = load_token_overrides(args.tuned_embeddings) if args.tuned_embeddings else None
+        kept = None
+        if args.kept_steps:
+            a, b = (int(v) for v in args.kept_steps.split(":"))
+            kept = list(range(a, b))
+        rows = default_rows(args.layer_set, tuned)
+        rows += config_rows(model_desc.get("grounding"), rows, args.num_inference_steps)
+        swap = {"all": [n for n, _ in rows], "first": [rows[0][0]], "none": []}[args.swap_rows]
+        records += run_model_rows(pairs, args.images_root, model, rows, swap_rows=swap,
+                                  phrase_key=args.phrase, num_inference_steps=args.num_inference_steps,
+                                  kept_steps=kept, log=log)
+    records += run_reference_rows(pairs, args.images_root, lut, seed=args.seed)
+    summaries = summarise_rows(records, args.bootstrap, args.seed)
+    dropped = len(pairs_all) - len([p for p in pairs_all if p["location"]])
+    notes = [f"Benchmark: {args.mscxr} ({len(pairs_all)} pairs, {dropped} without a location dropped, "
+             f"{len(pairs)} evaluated); phrase = the {args.phrase}.",
+             (f"Model: {json.dumps({k: v for k, v in model_desc.items() if k != 'grounding'})}; "
+              f"image size {model_size}; {args.num_inference_steps} DDIM steps; {args.threads} torch thread(s).")
+             if model_desc else "Model: not run.",
+             f"LUT: {'given' if args.lut else ('built from ' + args.imagenome) if args.imagenome else 'none'}"
+             + (f" ({len(lut['regions'])} regions, {lut.get('images', '?')} images)" if lut else "") + ".",
+             f"Run {_dt.datetime.utcnow().strftime('%Y-%m-%d %H:%M')} UTC, {time.time() - t_start:.0f} s."]
+    notes += args.note
+    if problems:
+        notes.append(f"{len(problems)} image/box warnings (first: {problems[0]}).")
+    md = markdown(summaries, records, args.bootstrap, args.seed, args.title, command, notes)
+    print(md)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(md)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"command": command, "summaries": {k: {m: s.as_dict() for m, s in v.items()}
+                                                         for k, v in summaries.items()},
+                       "records": records, "pairs": pairs}, f, indent=1)
+    if args.model_card:
+        insert_under_heading(args.model_card, md, args.heading)
+        log(f"[model_card] appended to {args.model_card} under '{args.heading}'")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
