@@ -1,0 +1,143 @@
+"""Checks on a demo run: time `reference_heatmap` on the checkpoint, write the model card's sample sheet.
+
+    cd training && /usr/bin/python3 -m sightline_demo.check [--run-dir DIR] [--samples ../models/demo/samples.png]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from sightline_ldm.grounding import GroundingModel, reference_heatmap
+
+from . import data as D
+from .train import LATENT_SCALE, SAMPLE_PROMPTS, Recipe, Run, TokenCache, load_models_from_run, sample_sheet
+
+
+def load_recipe(run_dir: Path) -> Recipe:
+    saved = json.loads((run_dir / "recipe.json").read_text())
+    return Recipe(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()})
+
+
+def grounding_model(run_dir: Path):
+    r = load_recipe(run_dir)
+    ae, unet, text, tok, st = load_models_from_run(run_dir, r)
+    return GroundingModel(autoencoder=ae, unet=unet, text_encoder=text, tokenizer=tok, image_size=r.image_size,
+                          latent_scale=LATENT_SCALE), r, st
+
+
+def time_heatmaps(run_dir: Path, data_dir: Path, n: int = 4, layers=(8, 9, 10)):
+    model, r, _ = grounding_model(run_dir)
+    ddir = D.data_dir_for(data_dir, r.world_seed, r.preset, r.image_size)
+    imgs, metas = D.load(ddir, r.cases)
+    out = []
+    for i in range(r.cases - r.val_cases, r.cases):
+        m = metas[i]
+        if not m["findings"]:
+            continue
+        phrase = D.short_phrases({"findings": m["findings"][:1]})[0]
+        img = imgs[i].astype(np.float32) / 255.0
+        t0 = time.time()
+        with torch.no_grad():
+            res = reference_heatmap(img, phrase, model, "frozen", layers=list(layers))
+        dt = time.time() - t0
+        box = list(m["findings"][0]["boxes"].values())
+        h = res.heatmap
+        mask = np.zeros_like(h, bool)
+        for (x, y, w, hh) in box:
+            mask[y:y + hh, x:x + w] = True
+        inside = float(h[mask].mean()) if mask.any() else float("nan")
+        outside = float(h[~mask].mean())
+        out.append({"case": i, "phrase": phrase, "seconds": round(dt, 3), "mean_in_box": round(inside, 3),
+                    "mean_outside": round(outside, 3)})
+        if len(out) >= n:
+            break
+    return out
+
+
+LAYER_SETS = {"{8,9,10}": (8, 9, 10), "{9}": (9,), "{8,9}": (8, 9), "{7,8,9}": (7, 8, 9), "{7,9}": (7, 9),
+              "{3,4,6,7} (paper frozen)": (3, 4, 6, 7), "{4,5,6,7} (paper tuned)": (4, 5, 6, 7),
+              "{0,1,8,9,10}": (0, 1, 8, 9, 10)}
+
+
+def layer_study(run_dir: Path, data_dir: Path, n: int = 24, sets=LAYER_SETS):
+    """Frozen-pipeline heatmaps (DDIM inversion, steps 40..59, no Otsu) of '{location} {finding}' phrases on held-out
+    cases, per candidate layer set: mean CNR (method.md 5.1, one box mask) and pointing-game hit rate."""
+    from sightline_ldm.grounding import GroundingOptions, aggregate, capture_attention, invert_image
+    model, r, _ = grounding_model(run_dir)
+    ddir = D.data_dir_for(data_dir, r.world_seed, r.preset, r.image_size)
+    imgs, metas = D.load(ddir, r.cases)
+    all_layers = sorted({l for s in sets.values() for l in s})
+    res = {k: {"cnr": [], "hit": []} for k in sets}
+    t_inv, used = [], 0
+    opt = GroundingOptions(layers=all_layers, otsu=False)
+    for i in range(r.cases - r.val_cases, r.cases):
+        m = metas[i]
+        if not m["findings"]:
+            continue
+        f = m["findings"][0]
+        phrase = D.short_phrases({"findings": [f]})[0]
+        img = imgs[i].astype(np.float32) / 255.0
+        t0 = time.time()
+        traj, _ = invert_image(img, model, opt)
+        ctx = __import__("sightline_ldm.grounding", fromlist=["x"]).text_embedding(model, phrase)
+        att = capture_attention(model.unet, traj, ctx, opt.resolved_kept_steps(), all_layers)
+        t_inv.append(time.time() - t0)
+        pos = model.tokenizer.phrase_token_positions(phrase)
+        mask = np.zeros((r.image_size, r.image_size), bool)
+        for (x, y, w, h) in f["boxes"].values():
+            mask[y:y + h, x:x + w] = True
+        grids = {l: model.unet.cross_attention_grid(l, tuple(traj.z0.shape[-2:])) for l in all_layers}
+        for k, ls in sets.items():
+            heat, _, _ = aggregate({l: att[l] for l in ls}, pos, r.image_size, otsu=False, grids=grids)
+            hi, ho = heat[mask], heat[~mask]
+            den = np.sqrt(hi.var() + ho.var())
+            res[k]["cnr"].append(float((hi.mean() - ho.mean()) / den) if den > 0 else 0.0)
+            res[k]["hit"].append(float(mask.reshape(-1)[int(heat.argmax())]))
+        used += 1
+        if used >= n:
+            break
+    return {"cases": used, "seconds_per_case_all_layers": round(float(np.mean(t_inv)), 2),
+            "sets": {k: {"cnr": round(float(np.mean(v["cnr"])), 3), "pointing": round(float(np.mean(v["hit"])), 3)}
+                     for k, v in res.items()}}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sightline_demo.check", description=__doc__)
+    p.add_argument("--run-dir", default=os.path.expanduser("~/.cache/sightline/demo-run"))
+    p.add_argument("--data-dir", default=os.path.expanduser("~/.cache/sightline/demo-data"))
+    p.add_argument("--samples", help="write a sample contact sheet (prompts naming side + finding) here")
+    p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--heatmaps", type=int, default=4)
+    p.add_argument("--layer-study", type=int, default=0, help="compare layer sets on this many held-out cases")
+    args = p.parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)
+    run_dir = Path(args.run_dir)
+    if args.heatmaps:
+        res = time_heatmaps(run_dir, Path(args.data_dir), args.heatmaps)
+        print(json.dumps({"heatmaps": res}, indent=1))
+    if args.layer_study:
+        print(json.dumps({"layer_study": layer_study(run_dir, Path(args.data_dir), args.layer_study)}, indent=1))
+    if args.samples:
+        model, r, st = grounding_model(run_dir)
+        if args.guidance is not None:
+            r.guidance = args.guidance
+        run = Run(run_dir, torch.device("cpu"), quiet=True)
+        t0 = time.time()
+        sample_sheet(run, r, model.autoencoder, model.unet, model.text_encoder, TokenCache(model.tokenizer),
+                     (r.image_size // 8, r.image_size // 8), Path(args.samples), n_seeds=args.seeds)
+        print(json.dumps({"samples": args.samples, "seconds": round(time.time() - t0, 1), "step": st["step"],
+                          "guidance": r.guidance}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The demo-model recipe end to end at --smoke size: data -> tokenizer -> autoencoder -> U-Net -> bundle."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TRAINING = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo-smoke")
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "-m", "sightline_demo.train", "--smoke", "--quiet",
+                           "--run-dir", str(d / "run"), "--data-dir", str(d / "data"), "--export", str(d / "bundle")],
+                          cwd=TRAINING, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return d, time.time() - t0
+
+
+def test_smoke_bundle_loads(smoke):
+    onnx = pytest.importorskip("onnx")
+    d, seconds = smoke
+    print(f"demo recipe --smoke: {seconds:.0f} s")
+    b = d / "bundle"
+    for name in ("vae_encoder.onnx", "text_encoder.onnx", "unet.onnx", "unet_attention.onnx"):
+        onnx.checker.check_model(str(b / name))
+    m = json.loads((b / "manifest.json").read_text())
+    assert m["format"] == "sightline-model-bundle" and m["format_version"] == 1
+    assert m["name"] == "sightline-demo-ldm"
+    assert m["image"]["size"] == 128
+    assert m["latent"]["size"] == 16 and m["latent"]["downsample_factor"] == 8 and m["latent"]["scale_factor"] == 0.3
+    assert m["cross_attention"]["num_layers"] == 11
+    grids = {l["index"]: l["grid"] for l in m["cross_attention"]["layers"]}
+    assert m["grounding"]["frozen"]["layers"] == [8, 9, 10] and m["grounding"]["tuned"]["layers"] == [8, 9, 10]
+    assert all(grids[i] == [16, 16] for i in (8, 9, 10))
+    assert m["grounding"]["paper-frozen"]["layers"] == [3, 4, 6, 7]
+    assert m["grounding"]["frozen"]["timesteps"][0] == 409
+    assert m["text"]["tokenizer"] == "tokenizer.json" and (b / "tokenizer.json").exists()
+    assert set(m["parameters"]) == {"autoencoder", "unet", "text_encoder"}
+    for f, info in m["files"].items():
+        assert (b / f).stat().st_size == info["bytes"]
+    tok = json.loads((b / "tokenizer.json").read_text())
+    assert tok["model"]["type"] == "BPE"
+
+
+def test_smoke_run_artifacts(smoke):
+    d, _ = smoke
+    run = d / "run"
+    for f in ("recipe.json", "log.jsonl", "tokenizer/tokenizer.json", "autoencoder_final.pt", "unet.pt",
+              "latents.pt", "weights.pt", "demo_config.json"):
+        assert (run / f).exists(), f
+    assert list((run / "samples").glob("sheet_*.png"))
+    logs = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert any(l.get("stage") == "export" for l in logs)
+
+
+def test_smoke_resumes(smoke):
+    """A second invocation finds every stage done (resumes from the checkpoints, trains nothing)."""
+    d, _ = smoke
+    proc = subprocess.run([sys.executable, "-m", "sightline_demo.train", "--smoke", "--quiet",
+                           "--run-dir", str(d / "run"), "--data-dir", str(d / "data")],
+                          cwd=TRAINING, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    logs = [json.loads(l) for l in (d / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("resumed" in l["msg"] for l in logs)
