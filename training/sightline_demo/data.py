@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from sightline_eval.locations import compose_prompt  # one spelling of '{location} {pathology}' everywhere
 
 CHUNK = 250
 
@@ -104,10 +105,8 @@ def short_phrases(meta: Dict[str, Any]) -> List[str]:
         loc = (f["location"] or "").strip()
         if name == "cardiomegaly":
             out.append("cardiomegaly")
-        elif loc and loc not in ("pulmonary",):
-            out.append(f"{loc} {name}")
         else:
-            out.append(name if not loc else f"{loc} {name}")
+            out.append(compose_prompt(loc, name) if loc else name)
     return out
 
 

@@ -93,8 +93,11 @@ def grounding_defaults(overrides: Optional[Mapping[str, Mapping[str, Any]]] = No
         out[variant] = v
     for variant, extra in (overrides or {}).items():
         if variant not in out:
-            v = dict(COMMON_GROUNDING)
+            # A new variant starts from the frozen pipeline's schedule (100 steps, kept 40..59) unless it says otherwise.
+            v = {k: val for k, val in DEFAULT_GROUNDING["frozen"].items() if k in ("num_inference_steps", "step_indices")}
+            v.update(COMMON_GROUNDING)
             v.update(extra)
+            v["step_indices"] = [int(i) for i in v["step_indices"]]
             v["timesteps"] = timesteps_for(v["num_inference_steps"], v["step_indices"])
             out[variant] = v
     return out

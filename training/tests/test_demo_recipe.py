@@ -68,3 +68,18 @@ def test_smoke_resumes(smoke):
     assert proc.returncode == 0, proc.stderr[-3000:]
     logs = [json.loads(l) for l in (d / "run" / "log.jsonl").read_text().splitlines()]
     assert any("resumed" in l["msg"] for l in logs)
+
+
+def test_short_phrases_write_shared_words_once():
+    from sightline_demo.data import short_phrases
+    meta = {"findings": [{"finding": "Pleural Effusion", "location": "left pleural"},
+                         {"finding": "Edema", "location": "pulmonary"},
+                         {"finding": "Cardiomegaly", "location": "cardiomegaly"}]}
+    assert short_phrases(meta) == ["left pleural effusion", "pulmonary edema", "cardiomegaly"]
+
+
+def test_new_grounding_variant_inherits_the_frozen_schedule():
+    from sightline_ldm.bundle import grounding_defaults
+    variant = grounding_defaults({"paper-frozen": {"layers": [3, 4, 6, 7], "otsu": True}})["paper-frozen"]
+    assert variant["num_inference_steps"] == 100
+    assert variant["timesteps"][0] == 409 and variant["timesteps"][-1] == 599
