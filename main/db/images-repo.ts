@@ -30,29 +30,9 @@ export interface NewImage {
   transferSyntaxUid?: string | null;
 }
 
-export interface ImageRow {
+/** A stored image: every field of NewImage known (absent ones are null), less the UIDs kept only for import. */
+export interface ImageRow extends Required<Omit<NewImage, 'seriesUid' | 'sopClassUid'>> {
   id: number;
-  studyId: number;
-  path: string;
-  size: number;
-  mtimeMs: number;
-  sha256: string;
-  format: ImageFormat;
-  rows: number;
-  columns: number;
-  bitsStored: number;
-  photometric: string;
-  samplesPerPixel: number;
-  frames: number;
-  pixelSpacing: [number, number] | null;
-  modality: string | null;
-  viewPosition: string | null;
-  sourceRows: number | null;
-  sourceColumns: number | null;
-  dicomId: string | null;
-  imageKey: string;
-  sopInstanceUid: string | null;
-  transferSyntaxUid: string | null;
 }
 
 const SELECT = `SELECT id, study_id AS studyId, path, size, mtime_ms AS mtimeMs, sha256, format, rows, columns,

@@ -5,23 +5,18 @@ import zlib from 'node:zlib';
 import { parseDicom, str, num, nums, binaryChunks } from '../imaging/dicom-parse';
 import { transferSyntaxInfo, describeTransferSyntax } from '../imaging/transfer-syntaxes';
 import { readJpegHeader, endsWithEndMarker } from '../imaging/codestream-header';
-import type { ImageFormat } from '../db/images-repo';
+import type { ImageFormat, ImageRow } from '../db/images-repo';
 
-export interface ProbedImage {
-  format: ImageFormat;
-  rows: number;
-  columns: number;
-  bitsStored: number;
-  /** as in the file: MONOCHROME1/MONOCHROME2 (grey PNG/JPEG: MONOCHROME2), RGB, YBR_FULL_422, PALETTE COLOR */
-  photometric: string;
-  samplesPerPixel: number;
-  frames: number;
-  pixelSpacing: [number, number] | null;
-  modality: string | null;
-  viewPosition: string | null;
+/**
+ * What an import learns from a file's header. `photometric` is as in the file: MONOCHROME1/MONOCHROME2 (grey
+ * PNG/JPEG: MONOCHROME2), RGB, YBR_FULL_422, PALETTE COLOR.
+ */
+export interface ProbedImage
+  extends Pick<
+    ImageRow,
+    'format' | 'rows' | 'columns' | 'bitsStored' | 'photometric' | 'samplesPerPixel' | 'frames' | 'pixelSpacing' | 'modality' | 'viewPosition' | 'transferSyntaxUid' | 'sopInstanceUid'
+  > {
   sopClassUid: string | null;
-  transferSyntaxUid: string | null;
-  sopInstanceUid: string | null;
   seriesUid: string | null;
   studyUid: string | null;
   studyDate: string | null;
