@@ -494,7 +494,23 @@ def export(run: Run, r: Recipe, ae, unet, text, out: Path, layers: Dict[str, Lis
     rc = E.main(["--config", str(cfg_path), "--out", str(out)])
     if rc:
         raise SystemExit(f"export failed ({rc})")
+    write_reference_weights(cfg, {"autoencoder": ae, "unet": unet, "text_encoder": text}, out / "reference")
     return json.loads((out / "manifest.json").read_text())
+
+
+def write_reference_weights(cfg: Dict[str, Any], models: Dict[str, torch.nn.Module], ref: Path) -> None:
+    """The torch weights beside the ONNX bundle, as safetensors (no pickle), so that the Python reference pipeline
+    (`sightline_ldm.grounding`, `sightline_eval.model_card --bundle-or-checkpoint models/demo/reference`) runs on
+    exactly the shipped model without the run directory."""
+    from sightline_ldm.safetensors_io import save_file
+    ref.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for part, m in models.items():
+        files[part] = f"{part}.safetensors"
+        save_file({k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}, ref / files[part],
+                  metadata={"model": cfg["name"], "version": cfg["version"], "part": part})
+    ref_cfg = dict(cfg, weights=files, tokenizer="..")  # the bundle's own tokenizer.json, one directory up
+    (ref / "config.json").write_text(json.dumps(ref_cfg, indent=1))
 
 
 # ----------------------------------------------------------------------------------------------- main

@@ -11,7 +11,8 @@ MODEL: a preset name of ``sightline_ldm.export`` (tiny, mid, cxr; with ``--rando
 weights), an export-style JSON config with weights (``models/README.md``), a directory holding such a
 config (``config.json``/``model.json``/any ``*.json`` with ``autoencoder`` and ``unet`` keys) or a MONAI bundle
 (``models/autoencoder.pth`` + ``--clip-dir``); ``--loader pkg.module:function`` calls ``function(MODEL)`` which
-returns a ``GroundingModel`` or an export ``ModelSet``. ONNX-only bundles are not read (no onnxruntime here).
+returns a ``GroundingModel`` or an export ``ModelSet``. An ONNX bundle is read through its ``reference/`` torch
+weights (the demo bundle ships them); ONNX-only bundles are not read (no onnxruntime here).
 
 Rows: the model with the paper's two layer sets ("frozen": layers 3,4,6,7 + Otsu; layers 4,5,6,7 without Otsu, the
 tuned model's set, here with the base embeddings), each ``--layer-set``, the grounding variants the model's config
@@ -95,9 +96,12 @@ def load_model(spec: str, *, loader: Optional[str] = None, random_init: bool = F
             desc = {"monai_bundle": spec}
         else:
             cfg = _find_config(spec)
+            if cfg is None and os.path.isdir(os.path.join(spec, "reference")):
+                cfg = _find_config(os.path.join(spec, "reference"))  # a bundle shipping its torch weights
             if cfg is None:
                 if os.path.isfile(os.path.join(spec, "manifest.json")):
-                    raise SystemExit(f"{spec}: an ONNX bundle; give its PyTorch config/checkpoint (or --loader)")
+                    raise SystemExit(f"{spec}: an ONNX bundle without reference/ torch weights; give its PyTorch "
+                                     "config/checkpoint (or --loader)")
                 raise SystemExit(f"{spec}: no JSON config with 'autoencoder' and 'unet' found (or use --loader)")
             obj = X.load_models(_export_args(cfg, **kw))
             desc = {"config": cfg}

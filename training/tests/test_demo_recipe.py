@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 TRAINING = Path(__file__).resolve().parents[1]
@@ -83,3 +84,28 @@ def test_new_grounding_variant_inherits_the_frozen_schedule():
     variant = grounding_defaults({"paper-frozen": {"layers": [3, 4, 6, 7], "otsu": True}})["paper-frozen"]
     assert variant["num_inference_steps"] == 100
     assert variant["timesteps"][0] == 409 and variant["timesteps"][-1] == 599
+
+
+def test_smoke_bundle_ships_reference_weights_the_python_pipeline_runs_on(smoke):
+    """models/<bundle>/reference holds the torch weights as safetensors; the reference grounding on the bundle
+    gives the same heatmap as on the run directory's weights."""
+    import torch
+    from sightline_eval.model_card import load_model
+    from sightline_ldm.grounding import reference_heatmap
+    d, _ = smoke
+    ref = d / "bundle" / "reference"
+    assert {p.name for p in ref.iterdir()} == {"config.json", "autoencoder.safetensors", "unet.safetensors",
+                                                "text_encoder.safetensors"}
+    from_bundle, desc = load_model(str(d / "bundle"))
+    assert desc["config"].endswith("reference/config.json")
+    from_run, _ = load_model(str(d / "run" / "demo_config.json"))
+    for a, b in ((from_bundle.unet, from_run.unet), (from_bundle.text_encoder, from_run.text_encoder),
+                 (from_bundle.autoencoder, from_run.autoencoder)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    image = torch.rand(1, 1, 128, 128, generator=torch.Generator().manual_seed(0))
+    opts = dict(num_inference_steps=10, kept_steps=[4, 5])
+    h1 = reference_heatmap(image, "left pleural effusion", from_bundle, **opts).heatmap
+    h2 = reference_heatmap(image, "left pleural effusion", from_run, **opts).heatmap
+    assert np.isfinite(h1).all() and h1.shape == (128, 128)
+    assert np.array_equal(h1, h2)
