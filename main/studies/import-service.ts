@@ -18,7 +18,8 @@
 // Crash-safe: each study unit (a MIMIC study folder with its report, or one DICOM/PNG/JPEG file) is written
 // in one transaction, so a killed import leaves whole units and a re-run completes the rest.
 // Damaged or unrecognised files are rejected with a reason (returned and logged in import_rejections).
-// Known non-image companions (.txt, .csv, .gz, .html, ... and dotfiles) are ignored silently.
+// Known non-image companions (.txt, .csv, .gz, .json, .jsonl, .html, ... and dotfiles) are ignored silently: the
+// sidecar files of MIMIC-CXR, MS-CXR, VinDr-CXR and Chest ImaGenome are never reported as rejected.
 import fs from 'node:fs/promises';
 import { accessSync } from 'node:fs';
 import path from 'node:path';
@@ -109,9 +110,11 @@ interface FileUnit {
 }
 type Unit = MimicUnit | FileUnit;
 
+// Dataset sidecars are text: MIMIC/MS-CXR/VinDr/Chest ImaGenome CSVs (.csv, .csv.gz), MS-CXR's COCO .json,
+// ground-truth dumps such as the synthetic world's truth.jsonl, READMEs and checksums.
 const IGNORED_EXT = new Set([
-  '.txt', '.csv', '.gz', '.zip', '.tar', '.html', '.htm', '.md', '.json', '.xml', '.pdf', '.py', '.sh', '.yml',
-  '.yaml', '.log', '.db', '.sqlite', '.db-wal', '.db-shm', '.sha256', '.md5', '.ini', '.onnx',
+  '.txt', '.csv', '.tsv', '.gz', '.zip', '.tar', '.html', '.htm', '.md', '.json', '.jsonl', '.ndjson', '.xml', '.pdf',
+  '.py', '.sh', '.yml', '.yaml', '.log', '.db', '.sqlite', '.db-wal', '.db-shm', '.sha256', '.md5', '.ini', '.onnx',
 ]);
 const IGNORED_NAMES = new Set(['license', 'readme', 'sha256sums', 'md5sums', 'dicomdir', 'thumbs.db', 'desktop.ini']);
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.dcm', '.dicom', '.dic']);

@@ -35,21 +35,31 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   await expect(page.getByTestId('import-dialog')).toBeVisible();
   await page.getByTestId('import-demo').click();
   await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
-  await expect(page.getByTestId('import-imported')).toContainText(/[1-9]/);
+  // resources/demo: 16 MIMIC-CXR-JPG studies with reports + 2 VinDr DICOMs, all synthetic; its sidecar files
+  // (MS-CXR, VinDr and ImaGenome CSVs, truth.jsonl, ...) are skipped, not listed as rejected
+  await expect(page.getByTestId('import-imported')).toHaveText('18');
+  await expect(page.getByTestId('import-rejected-count')).toHaveText('0');
+  await expect(page.getByTestId('import-rejected')).toHaveCount(0);
   await page.screenshot({ path: path.join(screens, 'import-summary.png') });
   await page.getByTestId('import-done').click();
 
   const rows = page.getByTestId('study-row');
   await expect(rows.first()).toBeVisible();
-  expect(await rows.count()).toBeGreaterThanOrEqual(6);
+  await expect(page.getByTestId('study-count')).toHaveText('18');
 
-  // A MIMIC-layout study has a report; find one through the report-text search.
-  await page.getByTestId('search-input').fill('opacity');
-  const opacityStudy = rows.filter({ hasText: /lung zone opacity/i }).first();
-  await expect(opacityStudy).toBeVisible();
-  await expect(page.getByTestId('study-count')).toContainText('2');
-  await opacityStudy.click();
+  // Every report says it is synthetic (the 2 DICOM studies have none).
+  await page.getByTestId('search-input').fill('synthetic');
+  await expect(page.getByTestId('study-count')).toHaveText('16 matching');
+
+  // A MIMIC-layout study has a report; find one through the report-text search (3 reports mention atelectasis;
+  // the rows show their impressions).
+  await page.getByTestId('search-input').fill('atelectasis');
+  await expect(page.getByTestId('study-count')).toHaveText('3 matching');
+  const atelectasisStudy = rows.filter({ hasText: 'Extensive right lower lung atelectasis.' });
+  await expect(atelectasisStudy).toHaveCount(1);
+  await atelectasisStudy.click();
   await expect(page.getByTestId('study-header')).toBeVisible();
+  await expect(page.getByTestId('sentence').first()).toHaveText('Sightline synthetic world phantom, not a patient (no patient data).');
 
   const canvas = page.getByTestId('viewer-canvas');
   await expect(canvas).toBeVisible();
@@ -84,7 +94,7 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   await page.keyboard.press('i');
 
   // a sentence of the report becomes the active phrase
-  const sentence = page.getByTestId('sentence').first();
+  const sentence = page.getByTestId('sentence').filter({ hasText: /atelectasis/i }).first();
   const sentenceText = (await sentence.textContent())!.trim();
   await sentence.click();
   await expect(page.getByTestId('active-phrase')).toHaveText(sentenceText);
@@ -116,6 +126,7 @@ test('a new data directory opens on the demo studies', async ({ page }) => {
   try {
     await page.goto(served.loginUrl);
     await expect(page.getByTestId('study-row').first()).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('study-count')).toHaveText('18', { timeout: 60_000 });
   } finally {
     served.process.kill('SIGTERM');
   }

@@ -2,7 +2,7 @@
 import os
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 COLORS = {
     "Atelectasis": (255, 200, 0), "Cardiomegaly": (255, 90, 200), "Consolidation": (255, 60, 60),
@@ -83,16 +83,31 @@ def tile(case, tile_w=300, caption_lines=5, regions=False):
     return out
 
 
-def contact_sheet(cases, path, cols=4, tile_w=260, regions=False, colors=128):
+def contact_sheet(cases, path, cols=4, tile_w=260, regions=False, colors=128, title=None):
+    """Grid of tiles under a title line (default: says the cases are synthetic); the title is also the PNG's
+    Description text chunk."""
+    from . import SYNTHETIC, SYNTHETIC_NOTE
+    if title is None:
+        title = "%s: %s. sightline_world seed %d, preset %s." % (SYNTHETIC, SYNTHETIC_NOTE, cases[0].seed, cases[0].preset)
     tiles = [tile(c, tile_w, regions=regions) for c in cases]
     cols = max(1, min(cols, len(tiles)))
     rows = (len(tiles) + cols - 1) // cols
     cell_h = max(t.height for t in tiles)
-    sheet = Image.new("RGB", (cols * (tile_w + 6) + 6, rows * (cell_h + 6) + 6), (0, 0, 0))
+    width = cols * (tile_w + 6) + 6
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    head_lines = _wrap(probe, title, _font(13), width - 12)
+    head_h = 18 * len(head_lines) + 6
+    sheet = Image.new("RGB", (width, head_h + rows * (cell_h + 6) + 6), (0, 0, 0))
+    d = ImageDraw.Draw(sheet)
+    for k, line in enumerate(head_lines):
+        d.text((6, 5 + 18 * k), line, fill=(230, 230, 230), font=_font(13))
     for i, t in enumerate(tiles):
         r, c = divmod(i, cols)
-        sheet.paste(t, (6 + c * (tile_w + 6), 6 + r * (cell_h + 6)))
+        sheet.paste(t, (6 + c * (tile_w + 6), head_h + 6 + r * (cell_h + 6)))
     # grey images + a few box colours: a small palette keeps the PNG small
     sheet = sheet.quantize(palette=_palette(colors), dither=Image.Dither.NONE)
-    sheet.save(path, optimize=True)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "Sightline synthetic world contact sheet")
+    info.add_text("Description", title)
+    sheet.save(path, optimize=True, pnginfo=info)
     return path

@@ -16,7 +16,7 @@ import argparse
 import sys
 import time
 
-from . import __version__
+from . import SYNTHETIC, SYNTHETIC_NOTE, __version__
 from .anatomy import PRESETS
 from .case import generate_case
 from .writers import EXTRA_FORMATS, FORMATS, make_writers
@@ -24,7 +24,8 @@ from .writers import EXTRA_FORMATS, FORMATS, make_writers
 
 def generate(out, cases, seed=0, preset="small", formats=FORMATS, start=0, vindr_max=None,
              progress=True, contact_sheet=None, stream=None, png_bits=16):
-    manifest = {"generator": "sightline_world", "version": __version__, "seed": seed, "preset": preset,
+    manifest = {"synthetic": True, "note": "%s: %s" % (SYNTHETIC, SYNTHETIC_NOTE),
+                "generator": "sightline_world", "version": __version__, "seed": seed, "preset": preset,
                 "cases": cases, "start": start, "formats": list(formats), "vindr_max": vindr_max}
     if "png" in formats:
         manifest["png_bits"] = png_bits

@@ -4,6 +4,7 @@ Every sentence is kept as a record: text, section, certainty ("positive", "uncer
 "normal"), and for positive/uncertain mentions the finding, the location (method.md 4.1 vocabulary, as
 worded in that sentence) and the ids of the boxes it refers to.
 """
+from . import SYNTHETIC, SYNTHETIC_NOTE
 from .vocab import CHEXPERT_LABELS
 
 
@@ -216,10 +217,11 @@ def make_report(rng, findings):
 
 
 def report_text(sents, indication):
-    """MIMIC-CXR style free text."""
+    """MIMIC-CXR style free text, under a first line that says it is synthetic."""
     fnd = " ".join(s["text"] for s in sents if s["section"] == "FINDINGS")
     imp = " ".join(s["text"] for s in sents if s["section"] == "IMPRESSION")
-    lines = ["                                 FINAL REPORT",
+    lines = [" %s:  %s." % (SYNTHETIC, SYNTHETIC_NOTE), " ",
+             "                                 FINAL REPORT",
              " EXAMINATION:  CHEST (PA AND LAT)", " ",
              " INDICATION:  %s" % indication, " ",
              " TECHNIQUE:  Chest PA and lateral", " ",

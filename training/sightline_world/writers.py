@@ -11,6 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from . import SYNTHETIC, SYNTHETIC_NOTE
 from .vocab import (CHEXPERT_LABELS, FINDING_TO_VINDR, IMAGENOME_GOLD_HEADER, MIMIC_CHEXPERT_HEADER,
                     MIMIC_METADATA_HEADER, MSCXR_HEADER, REGIONS, VINDR_ANNOTATION_HEADER,
                     VINDR_IMAGE_LABELS_TEST_HEADER, VINDR_IMAGE_LABELS_TRAIN_HEADER, VINDR_LABELS)
@@ -32,6 +33,11 @@ def _write_csv(path, header, rows):
             w.writerow(["" if v is None else v for v in r])
 
 
+def synthetic_label(truth):
+    """'SYNTHETIC: <note> [seed S, case K]': the marking of every file that has room for free text."""
+    return "%s: %s [sightline_world seed %d, case %d]" % (SYNTHETIC, SYNTHETIC_NOTE, truth["seed"], truth["case_index"])
+
+
 def mimic_paths(truth):
     ids = truth["ids"]
     subj, study, did = str(ids["subject_id"]), str(ids["study_id"]), ids["dicom_id"]
@@ -49,7 +55,7 @@ class MimicWriter:
         jpg, txt = mimic_paths(t)
         p = os.path.join(self.out, jpg)
         os.makedirs(os.path.dirname(p), exist_ok=True)
-        Image.fromarray(case.pixels(8), mode="L").save(p, quality=90)
+        Image.fromarray(case.pixels(8), mode="L").save(p, quality=90, comment=synthetic_label(t).encode("ascii"))
         with open(os.path.join(self.out, txt), "w") as fh:
             fh.write(t["report"])
         h = _h(t["seed"], t["case_index"], "date")
@@ -109,7 +115,9 @@ class MsCxrWriter:
                                "dicom_id": r[0], "split": r[10]})
             anns.append({"id": len(anns) + 1, "image_id": img_id[r[3]], "category_id": cat_id[r[1]],
                          "bbox": [r[4], r[5], r[6], r[7]], "area": r[6] * r[7], "iscrowd": 0, "label_text": r[2]})
-        coco = {"images": images, "annotations": anns,
+        coco = {"info": {"description": "%s: %s (MS-CXR style boxes of the Sightline synthetic world)"
+                                        % (SYNTHETIC, SYNTHETIC_NOTE), "contributor": "sightline_world"},
+                "images": images, "annotations": anns,
                 "categories": [{"id": i, "name": c} for c, i in cat_id.items()]}
         with open(os.path.join(self.out, self.NAME + ".json"), "w") as fh:
             json.dump(coco, fh, indent=1)
@@ -150,10 +158,18 @@ def write_dicom(path, case, bits=None, photometric=None):
     ds.StudyInstanceUID = generate_uid(entropy_srcs=key + ["study"])
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=key + ["series"])
     ds.Modality = dc["modality"]
+    # A phantom, not a patient: say so where a viewer shows it (patient name, descriptions, comments).
+    ds.PatientName = "%s^PHANTOM" % SYNTHETIC
+    ds.PatientID = "%s-%s" % (SYNTHETIC, t["ids"]["vindr_image_id"][:12])
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "%s phantom, no patient data" % SYNTHETIC  # LO: 64 characters at most
+    ds.StudyDescription = "%s CHEST PA" % SYNTHETIC
+    ds.ImageComments = synthetic_label(t)
+    ds.BurnedInAnnotation = "NO"
     ds.PatientSex = "F" if t["anatomy"]["female"] else "M"
     ds.BodyPartExamined = "CHEST"
     ds.ViewPosition = "PA"
-    ds.SeriesDescription = "Sightline synthetic world phantom"
+    ds.SeriesDescription = "%s Sightline synthetic world phantom" % SYNTHETIC
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = photometric
     ds.Rows, ds.Columns = t["height"], t["width"]
@@ -299,6 +315,7 @@ class TruthWriter:
         t["paths"] = {"mimic_jpg": mimic_paths(t)[0], "mimic_report": mimic_paths(t)[1],
                       "vindr_dicom": "%s/%s.dicom" % (t["splits"]["vindr"], t["ids"]["vindr_image_id"]),
                       "imagenome_image_id": t["ids"]["dicom_id"] + ".dcm"}
+        t["synthetic"] = True
         self.fh.write(json.dumps(t, sort_keys=True) + "\n")
 
     def close(self):

@@ -11,10 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sightline_eval import lut as L  # noqa: E402
 from sightline_eval import vindr as V  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "world-samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 GOLD = SAMPLES / "chest-imagenome" / "gold_dataset" / "gold_bbox_coordinate_annotations_1000images.csv"
 META = SAMPLES / "mimic-cxr-jpg" / "mimic-cxr-2.0.0-metadata.csv"
-needs_samples = pytest.mark.skipif(not GOLD.exists(), reason="world samples not available")
+needs_samples = pytest.mark.skipif(not GOLD.exists(), reason="resources/demo (synthetic world sample) not available")
 
 
 def test_model_frame_mapping():
@@ -63,13 +63,15 @@ def test_infer_size_from_224_frame():
 
 
 @needs_samples
-def test_world_sample_lut_metadata_vs_inferred(tmp_path):
+def test_demo_lut_metadata_vs_inferred(tmp_path):
     out = tmp_path / "lut.json"
     assert L.main(["--imagenome", str(GOLD), "--metadata", str(META), "--out", str(out)]) == 0
     lut = L.load_lut(str(out))
-    assert set(lut["regions"]) == set(L.REGIONS) and lut["image_size_source"]["given"] == 12
+    n_images = len(open(META).read().splitlines()) - 1  # one metadata row per demo image (16)
+    assert n_images >= 12
+    assert set(lut["regions"]) == set(L.REGIONS) and lut["image_size_source"]["given"] == n_images
     inferred = L.build_lut(L.read_imagenome(str(GOLD)))
-    assert inferred["image_size_source"]["inferred_224"] == 12
+    assert inferred["image_size_source"]["inferred_224"] == n_images
     for r in L.REGIONS:
         a, b = lut["regions"][r], inferred["regions"][r]
         for k in ("mu_x", "mu_y", "sigma_x", "sigma_y"):

@@ -13,11 +13,11 @@ from sightline_eval import model_card as MC  # noqa: E402
 from sightline_eval import references as R  # noqa: E402
 from sightline_ldm import image_ops  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "world-samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 MSCXR = SAMPLES / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv"
 GOLD = SAMPLES / "chest-imagenome" / "gold_dataset" / "gold_bbox_coordinate_annotations_1000images.csv"
 META = SAMPLES / "mimic-cxr-jpg" / "mimic-cxr-2.0.0-metadata.csv"
-needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="world samples not available")
+needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="resources/demo (synthetic world sample) not available")
 
 
 def _lut():
@@ -93,7 +93,7 @@ def test_images_readable_and_boxes_line_up():
 
 @needs_samples
 def test_model_card_cli_tiny_random(tmp_path):
-    """End to end on 3 world-sample pairs with the seeded tiny model (short schedule to keep it fast)."""
+    """End to end on 3 pairs of the demo data (resources/demo) with the seeded tiny model (short schedule to keep it fast)."""
     out, js, card = tmp_path / "r.md", tmp_path / "r.json", tmp_path / "MODEL_CARD.md"
     card.write_text("# Tiny\n\n## Grounding results\n\n## Other\n")
     rc = MC.main(["--bundle-or-checkpoint", "tiny", "--random-init", "--image-size", "64", "--mscxr", str(MSCXR),

@@ -12,10 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sightline_eval import mscxr  # noqa: E402
 from sightline_eval.locations import compose_prompt, extract_location, prompt_for, swap_sides  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "world-samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 MSCXR = SAMPLES / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv"
 TRUTH = SAMPLES / "world" / "truth.jsonl"
-needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="world samples not available")
+needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="resources/demo (synthetic world sample) not available")
 
 # realistic MS-CXR-style phrases -> location
 PHRASES = [
@@ -111,16 +111,20 @@ def test_world_generator_wordings():
 
 
 @needs_samples
-def test_group_pairs_world_sample(tmp_path):
+def test_group_pairs_demo(tmp_path):
     rows = mscxr.read_rows(str(MSCXR))
     pairs = mscxr.build_benchmark(rows)
-    assert len(rows) == 18 and len(pairs) == 16
+    # the demo's ground truth: one pair per boxed positive/uncertain FINDINGS sentence, one row per box
+    truth = [json.loads(l) for l in open(TRUTH)]
+    sents = [s for t in truth for s in t["sentences"]
+             if s["section"] == "FINDINGS" and s["certainty"] in ("positive", "uncertain") and s["box_ids"]]
+    assert len(rows) == sum(len(s["box_ids"]) for s in sents) == 22 and len(pairs) == len(sents) == 19
     eff = [p for p in pairs if p["label_text"] == "Moderate bilateral pleural effusions"][0]
     assert len(eff["boxes"]) == 2 and eff["prompt"] == "bilateral pleural effusion"
     assert eff["width"] == 572 and eff["height"] == 715 and eff["boxes"][0] == [79.0, 385.0, 186.0, 141.0]
     out = tmp_path / "pairs.jsonl"
     assert mscxr.main(["--mscxr", str(MSCXR), "--out", str(out)]) == 0
-    assert len(out.read_text().splitlines()) == 16
+    assert len(out.read_text().splitlines()) == 19
 
 
 def test_quoted_commas_old_header_and_dropping(tmp_path):

@@ -26,9 +26,10 @@ describe('sightline CLI', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
     const first = await sightline(['import', demo, '--data-dir', dataDir]);
     expect(first.code, first.stderr).toBe(0);
-    const imported = Number(/imported (\d+)/.exec(first.stdout)?.[1]);
-    expect(imported).toBeGreaterThan(0);
-    expect(first.stdout).toMatch(/skipped as duplicate 0, rejected 0/);
+    // 16 MIMIC-CXR-JPG studies with reports + 2 VinDr DICOMs; the dataset sidecars (CSV, JSON, JSONL) skipped quietly
+    expect(first.stdout).toMatch(/^imported 18, skipped as duplicate 0, rejected 0, reports 16$/m);
+    expect(first.stdout).not.toMatch(/rejected \//);
+    const imported = 18;
 
     const again = await sightline(['import', demo, '--data-dir', dataDir]);
     expect(again.code).toBe(0);
@@ -37,7 +38,7 @@ describe('sightline CLI', () => {
     const listing = await sightline(['studies', '--data-dir', dataDir, '--json']);
     expect(listing.code).toBe(0);
     const { studies } = JSON.parse(listing.stdout) as { studies: Array<Record<string, any>> };
-    expect(studies.length).toBeGreaterThan(0);
+    expect(studies).toHaveLength(18);
     expect(studies.flatMap((s) => s.images)).toHaveLength(imported);
     for (const study of studies) {
       expect(Object.keys(study).sort()).toEqual(['dataset', 'id', 'images', 'report']);
@@ -46,7 +47,14 @@ describe('sightline CLI', () => {
         expect(image.path.startsWith(demo)).toBe(true);
       }
     }
-    expect(studies.some((s) => typeof s.report === 'string' && s.report.includes('FINDINGS'))).toBe(true);
+    const reported = studies.filter((s) => typeof s.report === 'string');
+    expect(reported).toHaveLength(16);
+    for (const s of reported) expect(s.report).toMatch(/^ SYNTHETIC: [\s\S]*FINDINGS:[\s\S]*IMPRESSION:/);
+    const dicoms = studies.filter((s) => s.report === null).map((s) => s.images[0]);
+    expect(dicoms.map((i) => [i.photometric, i.bits_stored, i.modality]).sort()).toEqual([
+      ['MONOCHROME1', 16, 'CR'],
+      ['MONOCHROME2', 14, 'DX'],
+    ]);
   });
 
   it('reports rejected files with reasons and fails only when nothing could be read', async () => {
@@ -61,10 +69,10 @@ describe('sightline CLI', () => {
     expect(brokenLine).toMatch(/rejected \S*broken\.dcm: \S/);
     expect(brokenLine.split('broken.dcm').length, 'the file is named once, not repeated in the reason').toBe(2);
 
-    const mixed = await sightline(['import', junk, path.join(demo, 'dicom'), '--data-dir', dataDir, '--json']);
+    const mixed = await sightline(['import', junk, path.join(demo, 'vindr-cxr'), '--data-dir', dataDir, '--json']);
     expect(mixed.code).toBe(0);
     const summary = JSON.parse(mixed.stdout);
-    expect(summary.imported).toBeGreaterThan(0);
+    expect(summary.imported).toBe(2); // the two VinDr DICOMs; their annotation CSVs are not rejections
     expect(summary.rejected.map((r: { path: string }) => path.basename(r.path)).sort()).toEqual(['broken.dcm', 'notes.png']);
   });
 

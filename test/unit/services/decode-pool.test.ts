@@ -5,21 +5,28 @@ import path from 'node:path';
 import { decodeImageFile, ImageDecodeError } from '../../../main/imaging';
 import { DecodePool } from '../../../main/services/decode-pool';
 
-const demoDicom = path.resolve(__dirname, '../../../resources/demo/dicom');
-const files = readdirSync(demoDicom, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dcm')).map((f) => path.join(demoDicom, f));
+// The demo's VinDr-CXR DICOMs (one MONOCHROME1 16-bit CR, one MONOCHROME2 14-bit DX) and one of its MIMIC JPEGs.
+const demoVindr = path.resolve(__dirname, '../../../resources/demo/vindr-cxr');
+const demoJpeg = path.resolve(__dirname, '../../../resources/demo/mimic-cxr-jpg/files');
+const files = [
+  ...readdirSync(demoVindr, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dicom')).map((f) => path.join(demoVindr, f)).sort(),
+  ...readdirSync(demoJpeg, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jpg')).map((f) => path.join(demoJpeg, f)).sort().slice(0, 1),
+];
 
 describe('decode pool (worker threads)', () => {
   const pool = new DecodePool(2);
   afterAll(() => pool.close());
 
   it('decodes in workers exactly what the in-thread decoder produces', async () => {
-    expect(files.length).toBeGreaterThan(0);
+    expect(files.map((f) => path.extname(f))).toEqual(['.dicom', '.dicom', '.jpg']);
     const [pooled, direct] = await Promise.all([Promise.all(files.map((f) => pool.decode(f))), Promise.all(files.map((f) => decodeImageFile(f)))]);
     for (let i = 0; i < files.length; i++) {
       expect(pooled[i].rows).toBe(direct[i].rows);
       expect(pooled[i].photometric).toBe(direct[i].photometric);
+      expect(pooled[i].encoding).toBe(direct[i].encoding);
       expect(Buffer.from(pooled[i].pixels.buffer).equals(Buffer.from(direct[i].pixels.buffer))).toBe(true);
     }
+    expect(pooled.map((p) => p.photometric).sort()).toEqual(['MONOCHROME1', 'MONOCHROME2', 'MONOCHROME2']);
   });
 
   it('rejects a corrupt file with an error naming it, and keeps working', async () => {

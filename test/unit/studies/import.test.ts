@@ -206,24 +206,85 @@ describe('runImport: idempotency and damaged files', () => {
   });
 });
 
-describe('runImport: bundled demo data', () => {
-  it('imports resources/demo (MIMIC-CXR-JPG layout with metadata + reports, and DICOM)', async () => {
-    const demo = path.resolve(__dirname, '../../../resources/demo');
-    if (!fs.existsSync(path.join(demo, 'mimic-cxr-jpg'))) return;
-    const db = newDb();
-    const r = await runImport({ db, paths: [demo] });
-    expect(r.rejected).toEqual([]);
-    const names = listDatasets(db).map((d) => d.name);
-    expect(names).toContain('mimic-cxr-jpg');
-    const mimic = listDatasets(db).find((d) => d.name === 'mimic-cxr-jpg')!;
-    const studies = listStudies(db, { datasetId: mimic.id, limit: 1000 }).items;
-    expect(studies.length).toBe(mimic.studyCount);
-    for (const s of studies) {
-      const d = getStudy(db, s.id);
-      expect(d.report).not.toBeNull();
-      expect(d.images.every((i) => i.dicomId && i.viewPosition)).toBe(true);
+describe('runImport: dataset sidecar files', () => {
+  it('skips the annotation and label files of MIMIC-CXR, MS-CXR, VinDr-CXR and Chest ImaGenome quietly (datasets.md names)', async () => {
+    const root = tempDir();
+    writeMimicTree(path.join(root, 'mimic-cxr-jpg'), [S1]);
+    const sidecars: Record<string, string> = {
+      'mimic-cxr-jpg/mimic-cxr-2.0.0-chexpert.csv': 'subject_id,study_id,Atelectasis\n10000032,50414267,1.0\n',
+      'mimic-cxr-jpg/mimic-cxr-2.0.0-chexpert.csv.gz': '',
+      'ms-cxr/MS_CXR_Local_Alignment_v1.0.0.csv': 'dicom_id,category_name,label_text,path,x,y,w,h\n',
+      'ms-cxr/MS_CXR_Local_Alignment_v1.1.0.csv': 'dicom_id,category_name,label_text,path,x,y,w,h,image_width,image_height,split\n',
+      'ms-cxr/MS_CXR_Local_Alignment_v1.1.0.json': '{"images": [], "annotations": [], "categories": []}',
+      'vindr-cxr/annotations/annotations_train.csv': 'image_id,rad_id,class_name,x_min,y_min,x_max,y_max\n',
+      'vindr-cxr/annotations/annotations_test.csv': 'image_id,rad_id,class_name,x_min,y_min,x_max,y_max\n',
+      'vindr-cxr/annotations/image_labels_train.csv': 'image_id,rad_id,No finding\n',
+      'vindr-cxr/annotations/image_labels_test.csv': 'image_id,No finding\n',
+      'chest-imagenome/gold_dataset/gold_bbox_coordinate_annotations_1000images.csv': 'image_id,x1,y1,x2,y2\n',
+      'world/truth.jsonl': '{"synthetic": true}\n{"synthetic": true}\n',
+      'world/manifest.json': '{"synthetic": true}',
+      'README.md': '# SYNTHETIC',
+    };
+    for (const [rel, text] of Object.entries(sidecars)) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), rel.endsWith('.gz') ? zlib.gzipSync('subject_id,study_id\n') : text);
     }
-    expect(r.reports).toBe(studies.length);
+    fs.mkdirSync(path.join(root, 'vindr-cxr', 'train'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'vindr-cxr', 'train', '0a1b2c3d4e5f.dicom'), dicomBytes({ studyUid: '1.2.3.4', sopUid: '1.2.3.4.1', photometric: 'MONOCHROME1' }));
+    const db = newDb();
+    const r = await runImport({ db, paths: [root], dataset: 'demo' });
+    expect(r.rejected).toEqual([]);
+    expect(r.ignored).toBe(Object.keys(sidecars).length);
+    expect(ImportSummary.parse(r)).toEqual({ imported: 3, duplicates: 0, rejected: [], reports: 1 });
+    expect(listDatasets(db)).toEqual([{ id: 1, name: 'demo', studyCount: 2, imageCount: 3 }]);
+    // images among the sidecars are still read (this one is damaged, so it is rejected)
+    fs.writeFileSync(path.join(root, 'world', 'contact-sheet.png'), 'not a png');
+    const again = await runImport({ db, paths: [root], dataset: 'demo' });
+    expect(again.rejected.map((x) => path.basename(x.path))).toEqual(['contact-sheet.png']);
+  });
+});
+
+describe('runImport: bundled demo data (synthetic world output)', () => {
+  const demo = path.resolve(__dirname, '../../../resources/demo');
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+
+  it('imports resources/demo as the app does: 16 MIMIC studies with their reports and 2 VinDr DICOMs, sidecars skipped', async () => {
+    const files = walk(demo);
+    const images = files.filter((f) => /\.(jpg|dicom)$/.test(f));
+    expect(files.filter((f) => f.endsWith('.png')), 'the contact sheet lives outside the imported tree').toEqual([]);
+    const db = newDb();
+    const r = await runImport({ db, paths: [demo], dataset: 'demo' });
+    expect(r.rejected).toEqual([]);
+    expect(r).toMatchObject({ imported: 18, duplicates: 0, reports: 16 });
+    expect(images).toHaveLength(18);
+    // everything else is a sidecar, skipped quietly (the MIMIC metadata CSV is read, the 16 reports attached):
+    // README.md, the CheXpert CSV, MS-CXR CSV + JSON, 4 VinDr CSVs, the ImaGenome CSV, truth.jsonl, manifest.json
+    expect(files.length - images.length - 16 - 1).toBe(11);
+    expect(r.ignored).toBe(11);
+    expect(listDatasets(db)).toEqual([{ id: 1, name: 'demo', studyCount: 18, imageCount: 18 }]);
+
+    const studies = listStudies(db, { limit: 1000 }).items.map((s) => getStudy(db, s.id));
+    const mimic = studies.filter((s) => s.images[0].dicomId);
+    const dicom = studies.filter((s) => !s.images[0].dicomId);
+    expect([mimic.length, dicom.length]).toEqual([16, 2]);
+    for (const s of mimic) {
+      const [image] = s.images;
+      expect(image.path).toMatch(/mimic-cxr-jpg\/files\/p1\d\/p\d{8}\/s\d{8}\/[0-9a-f]{8}(-[0-9a-f]{8}){4}\.jpg$/);
+      expect(image).toMatchObject({ viewPosition: 'PA', photometric: 'MONOCHROME2', bitsStored: 8 });
+      expect(s.report!.text).toBe(fs.readFileSync(`${path.dirname(image.path)}.txt`, 'utf8'));
+      expect(s.report!.sections.map((x) => x.name)).toEqual(['SYNTHETIC', 'FINAL REPORT', 'EXAMINATION', 'INDICATION', 'TECHNIQUE', 'COMPARISON', 'FINDINGS', 'IMPRESSION']);
+      expect(s.report!.sections[0].sentences.map((x) => x.text)).toEqual(['Sightline synthetic world phantom, not a patient (no patient data).']);
+      expect(s.report!.sections.find((x) => x.name === 'FINDINGS')!.sentences.length).toBeGreaterThan(1);
+    }
+    // MIMIC metadata: the original size is recorded (the JPEGs are not downsampled here)
+    const sizes = db.prepare("SELECT rows, columns, source_rows, source_columns FROM images WHERE format = 'jpeg'").all() as Record<string, number>[];
+    expect(sizes.every((x) => x.rows === x.source_rows && x.columns === x.source_columns)).toBe(true);
+    expect(dicom.map((s) => [s.images[0].photometric, s.images[0].bitsStored, s.images[0].modality, s.report]).sort()).toEqual([
+      ['MONOCHROME1', 16, 'CR', null],
+      ['MONOCHROME2', 14, 'DX', null],
+    ]);
+    expect(checkIntegrity(db)).toEqual([]);
   });
 });
 

