@@ -1,6 +1,7 @@
 """Checks on a demo run: time `reference_heatmap` on the checkpoint, write the model card's sample sheet.
 
-    cd training && /usr/bin/python3 -m sightline_demo.check [--run-dir DIR] [--samples ../models/demo/samples.png]
+    cd training && /usr/bin/python3 -m sightline_demo.check [--run-dir DIR] [--samples ../models/demo/samples.png] \
+        [--gallery ../models/demo/heatmaps.png] [--heatmaps 0]
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -109,6 +110,64 @@ def layer_study(run_dir: Path, data_dir: Path, n: int = 24, sets=LAYER_SETS):
                      for k, v in res.items()}}
 
 
+def _heat_rgb(grey: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """Grey image under a heatmap in a black-red-yellow-white ramp (heat min-max normalised)."""
+    h = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-8)
+    ramp = np.stack([np.clip(3 * h, 0, 1), np.clip(3 * h - 1, 0, 1), np.clip(3 * h - 2, 0, 1)], -1)
+    g = np.repeat(grey[..., None], 3, -1)
+    return (1 - alpha * h[..., None]) * g + alpha * h[..., None] * ramp
+
+
+def gallery(run_dir: Path, data_dir: Path, out: Path, n: int = 8, layers: Optional[Sequence[int]] = None,
+            scale: int = 2) -> Dict[str, object]:
+    """A figure of what the model looks at: per held-out case with a sided finding, the phantom with its finding
+    box, the frozen heatmap (no Otsu, so the whole map shows) for '{location} {finding}', and for the same phrase
+    with left/right swapped. A model that reads laterality moves its map to the other side in the last column."""
+    from PIL import Image, ImageDraw
+    from sightline_eval.locations import swap_sides
+    model, r, st = grounding_model(run_dir)
+    cfg_path = run_dir / "demo_config.json"
+    if layers is None:
+        layers = json.loads(cfg_path.read_text())["grounding"]["frozen"]["layers"] if cfg_path.exists() else [8, 9, 10]
+    ddir = D.data_dir_for(data_dir, r.world_seed, r.preset, r.image_size)
+    imgs, metas = D.load(ddir, r.cases)
+    S, pad, head = r.image_size * scale, 4, 14
+    rows = []
+    for i in range(r.cases - r.val_cases, r.cases):
+        sided = [f for f in metas[i]["findings"] if (f["location"] or "").split(" ")[0] in ("left", "right")]
+        if not sided:
+            continue
+        f = sided[0]
+        phrase = D.short_phrases({"findings": [f]})[0]
+        img = imgs[i].astype(np.float32) / 255.0
+        with torch.no_grad():
+            a = reference_heatmap(img, phrase, model, "frozen", layers=list(layers), otsu=False)
+            b = reference_heatmap(None, swap_sides(phrase), model, "frozen", layers=list(layers), otsu=False,
+                                  trajectory=a.trajectory)
+        rows.append((i, phrase, swap_sides(phrase), img, list(f["boxes"].values()), a.heatmap, b.heatmap))
+        if len(rows) >= n:
+            break
+    if not rows:
+        raise SystemExit(f"{run_dir}: no held-out case with a left/right finding to show")
+    sheet = Image.new("RGB", (3 * (S + pad) + pad, len(rows) * (S + head + pad) + pad), (0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    for k, (i, phrase, swapped, img, boxes, h1, h2) in enumerate(rows):
+        y = pad + k * (S + head + pad)
+        panels = [(f"case {i}: truth", np.repeat(img[..., None], 3, -1)), (phrase, _heat_rgb(img, h1)),
+                  (swapped, _heat_rgb(img, h2))]
+        for c, (label, rgb) in enumerate(panels):
+            x = pad + c * (S + pad)
+            tile = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).resize((S, S), Image.NEAREST)
+            sheet.paste(tile, (x, y + head))
+            for (bx, by, bw, bh) in boxes:
+                draw.rectangle([x + bx * scale, y + head + by * scale, x + (bx + bw) * scale - 1,
+                                y + head + (by + bh) * scale - 1], outline=(0, 255, 0))
+            draw.text((x + 1, y + 1), label[: S // 6], fill=(255, 255, 255))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return {"gallery": str(out), "cases": [r_[0] for r_ in rows], "layers": list(layers), "step": st["step"]}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m sightline_demo.check", description=__doc__)
     p.add_argument("--run-dir", default=os.path.expanduser("~/.cache/sightline/demo-run"))
@@ -118,6 +177,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--guidance", type=float)
     p.add_argument("--heatmaps", type=int, default=4)
     p.add_argument("--layer-study", type=int, default=0, help="compare layer sets on this many held-out cases")
+    p.add_argument("--gallery", help="write a heatmap figure (truth box | phrase | side-swapped phrase) here")
+    p.add_argument("--gallery-cases", type=int, default=8)
     args = p.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     run_dir = Path(args.run_dir)
@@ -126,6 +187,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(json.dumps({"heatmaps": res}, indent=1))
     if args.layer_study:
         print(json.dumps({"layer_study": layer_study(run_dir, Path(args.data_dir), args.layer_study)}, indent=1))
+    if args.gallery:
+        print(json.dumps(gallery(run_dir, Path(args.data_dir), Path(args.gallery), args.gallery_cases)))
     if args.samples:
         model, r, st = grounding_model(run_dir)
         if args.guidance is not None:

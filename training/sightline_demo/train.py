@@ -42,6 +42,7 @@ from sightline_ldm.unet import DiffusionModelUNet
 from . import data as D
 
 LATENT_SCALE = 0.3
+PHASE2_FROM = 3923  # the U-Net step of the demo run's checkpoint when the second phase was introduced
 SAMPLE_PROMPTS = ["left pleural effusion", "right pleural effusion", "right upper lobe consolidation",
                   "left lower lobe consolidation", "right apical pneumothorax", "cardiomegaly", ""]
 
@@ -82,6 +83,12 @@ class Recipe:
     unet_warmup: int = 200
     p_empty: float = 0.1
     p_positive: float = 0.6
+    # [our choice] second phase from this U-Net step on (the first sitting ran 3,700 steps without it, the second
+    # sitting's checkpoint added PHASE2_FROM - 3700 more): positives in more prompts, and the v-MSE weighted up
+    # inside the finding boxes so that drawing the prompted finding where it is pays off in the loss
+    phase2_step: int = PHASE2_FROM
+    phase2_p_positive: float = 0.85
+    phase2_finding_weight: float = 4.0
     sample_minutes: float = 10.0
     checkpoint_minutes: float = 5.0
     sample_steps: int = 50
@@ -109,7 +116,7 @@ class Recipe:
                 "max_position_embeddings": 77, "hidden_act": "gelu", "layer_norm_eps": 1e-5}
 
 
-SMOKE = dict(ae_crop=0, cases=20, val_cases=4, ae_steps=3, ae_batch=4, unet_steps=3, unet_batch=4, vocab_size=600,
+SMOKE = dict(phase2_step=2, ae_crop=0, cases=20, val_cases=4, ae_steps=3, ae_batch=4, unet_steps=3, unet_batch=4, vocab_size=600,
              ae_channels=(16, 16, 16, 16), unet_channels=(16, 32), text_hidden=32, text_mlp=64, text_heads=2,
              sample_steps=4, attn_check_cases=2, unet_warmup=1)
 
@@ -332,6 +339,20 @@ def _ddim_from(unet, text, tokens, prompts, z, steps, guidance, device):
     return z
 
 
+def finding_cells(metas, image_size: int, lat_hw) -> torch.Tensor:
+    """[N, 1, h, w] float: 1 on the latent cells any finding box of case i touches, else 0."""
+    gh, gw = lat_hw
+    out = torch.zeros(len(metas), 1, gh, gw)
+    for i, m in enumerate(metas):
+        sx, sy = image_size / m["width"], image_size / m["height"]
+        for f in m["findings"]:
+            for (x, y, w, h) in f["boxes"].values():
+                x0, x1 = int(x * sx * gw / image_size), int(math.ceil((x + w) * sx * gw / image_size))
+                y0, y1 = int(y * sy * gh / image_size), int(math.ceil((y + h) * sy * gh / image_size))
+                out[i, 0, max(0, y0):min(gh, y1), max(0, x0):min(gw, x1)] = 1.0
+    return out
+
+
 @torch.no_grad()
 def attention_check(unet, text, tokens: TokenCache, latents: torch.Tensor, metas, val_idx: Sequence[int],
                     image_size: int, device, timesteps=(409, 509, 599), seed: int = 0) -> Dict[str, Any]:
@@ -402,6 +423,7 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
         return st
     tokens = TokenCache(tok)
     sampler = D.PromptSampler(r.p_empty, r.p_positive, seed=r.seed + st["step"])
+    box_cells = finding_cells(metas, r.image_size, tuple(latents.shape[-2:])).to(dev)
     rng = np.random.default_rng(r.seed + 7 + st["step"])
     torch.manual_seed(r.seed + 11 + st["step"])
     ab = alphas_cumprod().to(dev)
@@ -433,6 +455,8 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
         if deadline is not None and time.time() > deadline:
             run.log("unet: deadline reached")
             break
+        phase2 = st["step"] >= r.phase2_step
+        sampler.p_positive = r.phase2_p_positive if phase2 else r.p_positive
         idx = rng.choice(train_idx, r.unet_batch)
         z0 = latents[idx].to(dev)
         prompts = [sampler(metas[i]) for i in idx]
@@ -446,7 +470,11 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
         for gp in opt.param_groups:
             gp["lr"] = lr
         v = unet(zt, t, text(ids))
-        loss = F.mse_loss(v, v_target)
+        if phase2 and r.phase2_finding_weight != 1.0:
+            w = 1.0 + (r.phase2_finding_weight - 1.0) * box_cells[idx]
+            loss = ((v - v_target) ** 2 * w).mean() / w.mean()
+        else:
+            loss = F.mse_loss(v, v_target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

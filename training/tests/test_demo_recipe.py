@@ -109,3 +109,23 @@ def test_smoke_bundle_ships_reference_weights_the_python_pipeline_runs_on(smoke)
     h2 = reference_heatmap(image, "left pleural effusion", from_run, **opts).heatmap
     assert np.isfinite(h1).all() and h1.shape == (128, 128)
     assert np.array_equal(h1, h2)
+
+
+def test_finding_cells_mark_the_latent_cells_a_box_touches():
+    from sightline_demo.train import finding_cells
+    metas = [{"width": 256, "height": 256, "findings": [{"boxes": {"b1": [32, 64, 48, 16]}}]},
+             {"width": 256, "height": 256, "findings": []}]
+    cells = finding_cells(metas, 128, (16, 16))  # 256 px -> 128 px image -> 16x16 latent: 16 px per cell
+    assert cells.shape == (2, 1, 16, 16)
+    assert cells[0, 0].nonzero().tolist() == [[4, x] for x in range(2, 5)]  # x 32..80 -> 2..4, y 64..80 -> 4
+    assert cells[1].sum() == 0
+
+
+def test_gallery_figure_of_held_out_heatmaps(smoke, tmp_path):
+    from PIL import Image
+    from sightline_demo.check import gallery
+    d, _ = smoke
+    res = gallery(d / "run", d / "data", tmp_path / "g.png", n=2)
+    im = Image.open(tmp_path / "g.png")
+    assert len(res["cases"]) == 2 and all(c >= 16 for c in res["cases"])  # held-out cases only (smoke: 16..19)
+    assert im.size[0] == 3 * (128 * 2 + 4) + 4 and im.size[1] == 2 * (128 * 2 + 14 + 4) + 4
