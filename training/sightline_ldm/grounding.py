@@ -318,26 +318,117 @@ def check_golden(fixtures_dir: str, device: str = "cpu") -> Dict[str, float]:
     return out
 
 
+def read_image_file(path: str) -> np.ndarray:
+    """A radiograph file -> float32 HxW in [0, 1], bright = dense (PNG/JPEG via Pillow; DICOM via pydicom with the
+    modality rescale and MONOCHROME1 inverted)."""
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+    if head[128:132] == b"DICM" or path.lower().endswith((".dcm", ".dicom")):
+        import pydicom
+        ds = pydicom.dcmread(path)
+        a = ds.pixel_array.astype(np.float64) * float(getattr(ds, "RescaleSlope", 1) or 1) \
+            + float(getattr(ds, "RescaleIntercept", 0) or 0)
+        if a.ndim != 2:
+            raise ValueError(f"{path}: expected one grey frame, got pixel data of shape {a.shape}")
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+            a = 1.0 - a
+        return a.astype(np.float32)
+    from PIL import Image
+    with Image.open(path) as im:
+        return image_ops.to_grey01(im)
+
+
+def _save_outputs(out_dir: str, slug: str, image: np.ndarray, heat: np.ndarray) -> Dict[str, str]:
+    """heat: the map at the image's size (NaN outside the model's centre crop, drawn as 0)."""
+    from PIL import Image
+    heat = np.nan_to_num(heat, nan=0.0)
+    paths = {"heatmap": os.path.join(out_dir, f"heatmap_{slug}.png"),
+             "overlay": os.path.join(out_dir, f"overlay_{slug}.png")}
+    Image.fromarray((np.clip(heat, 0, 1) * 65535 + 0.5).astype(np.uint16)).save(paths["heatmap"])
+    grey = np.clip(image, 0, 1)[..., None].repeat(3, -1)
+    h = np.clip(heat, 0, 1)[..., None]
+    ramp = np.concatenate([np.clip(3 * h, 0, 1), np.clip(3 * h - 1, 0, 1), np.clip(3 * h - 2, 0, 1)], -1)
+    rgb = (1 - 0.55 * h) * grey + 0.55 * h * ramp
+    Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(paths["overlay"])
+    return paths
+
+
 def main(argv=None) -> int:
-    """``python -m sightline_ldm.grounding --check-golden [FIXTURES_DIR] [--device cuda]``."""
+    """``python -m sightline_ldm.grounding --model M --image FILE --phrase TEXT [...]`` or ``--check-golden``."""
     import argparse
+    import json
+    import re
+    import time
     torch.set_num_threads(os.cpu_count() or 1)
-    p = argparse.ArgumentParser(prog="python -m sightline_ldm.grounding")
+    p = argparse.ArgumentParser(
+        prog="python -m sightline_ldm.grounding",
+        description="Reference heatmaps (method.md sections 2-3) of phrases on one image, or the golden check.",
+        epilog="Example: --model ../models/demo --image ../resources/demo/mimic-cxr-jpg/files/.../x.jpg "
+               "--phrase 'right pleural effusion' --out /tmp/heat")
     p.add_argument("--check-golden", metavar="FIXTURES_DIR", nargs="?",
                    const=os.environ.get("SIGHTLINE_FIXTURES", "/work/shared/fixtures"))
+    p.add_argument("--model", help="model bundle with reference/ weights, export JSON config, its directory, "
+                                   "MONAI bundle or preset (sightline_ldm.loading)")
+    p.add_argument("--image", help="PNG, JPEG or DICOM file")
+    p.add_argument("--phrase", action="append", default=[], help="repeatable; one inversion serves all phrases")
+    p.add_argument("--variant", default="frozen", help="grounding variant: its layers/Otsu are the defaults")
+    p.add_argument("--layers", help="comma-separated cross-attention layers (default: the variant's)")
+    p.add_argument("--otsu", choices=("on", "off"), help="default: the variant's")
+    p.add_argument("--num-inference-steps", type=int)
+    p.add_argument("--out", help="directory for heatmap_<phrase>.png (16-bit, original size) and overlay_<phrase>.png")
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
-    if not a.check_golden:
+    if a.check_golden:
+        diffs = check_golden(a.check_golden, a.device)
+        tol = {"z0": 1e-5, "latents": 1e-5, "attention": 1e-5}
+        ok = True
+        for k, v in diffs.items():
+            good = v <= tol.get(k, 1e-4)
+            ok &= good
+            print(f"{k:20s} max|diff| = {v:.3g} {'ok' if good else 'FAIL'}")
+        return 0 if ok else 1
+    if not (a.model and a.image and a.phrase):
         p.print_help()
-        return 0
-    diffs = check_golden(a.check_golden, a.device)
-    tol = {"z0": 1e-5, "latents": 1e-5, "attention": 1e-5}
-    ok = True
-    for k, v in diffs.items():
-        good = v <= tol.get(k, 1e-4)
-        ok &= good
-        print(f"{k:20s} max|diff| = {v:.3g} {'ok' if good else 'FAIL'}")
-    return 0 if ok else 1
+        return 0 if not (a.model or a.image or a.phrase) else 2
+    from .loading import load_grounding_model
+    model, desc = load_grounding_model(a.model, device=a.device)
+    variants = desc.get("grounding") or {}
+    opts: Dict[str, object] = {}
+    if a.variant in variants:  # the model's own defaults for the variant (e.g. the demo's layers 7,9)
+        v = variants[a.variant]
+        opts.update({k: v[k] for k in ("layers", "otsu", "num_inference_steps") if k in v})
+        if "step_indices" in v:
+            opts["kept_steps"] = list(v["step_indices"])
+    if a.layers:
+        opts["layers"] = [int(x) for x in a.layers.split(",")]
+    if a.otsu:
+        opts["otsu"] = a.otsu == "on"
+    if a.num_inference_steps:
+        opts["num_inference_steps"] = a.num_inference_steps
+        opts.pop("kept_steps", None)
+    image = read_image_file(a.image)
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
+    base = "frozen" if a.variant not in ("frozen", "tuned") else a.variant
+    t0 = time.time()
+    with torch.no_grad():
+        traj, geometry = invert_image(image, model, GroundingOptions.for_variant(base, **opts))
+        t_inv = time.time() - t0
+        for phrase in a.phrase:
+            t1 = time.time()
+            res = reference_heatmap(None, phrase, model, base, trajectory=traj, **opts)
+            original = image_ops.map_to_original(res.heatmap, geometry["original_hw"])
+            y, x = np.unravel_index(int(np.argmax(np.nan_to_num(original, nan=-1.0))), original.shape)
+            rec = {"phrase": phrase, "variant": a.variant, "layers": opts.get("layers"),
+                   "otsu_threshold": res.threshold, "peak_xy": [int(x), int(y)],
+                   "seconds": round(time.time() - t1, 3), "inversion_seconds": round(t_inv, 3)}
+            if a.out:
+                slug = re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:60] or "phrase"
+                rec.update(_save_outputs(a.out, slug, image, original))
+            print(json.dumps(rec))
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
