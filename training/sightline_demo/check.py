@@ -63,6 +63,12 @@ def time_heatmaps(run_dir: Path, data_dir: Path, n: int = 4, layers=(8, 9, 10)):
     return out
 
 
+# The model card's sheet: each lung finding on both sides (a model that reads laterality draws them mirrored),
+# then findings without a side and the empty prompt.
+CARD_PROMPTS = ["right pleural effusion", "left pleural effusion", "right upper lobe consolidation",
+                "left upper lobe consolidation", "right lower atelectasis", "left lower atelectasis",
+                "right apical pneumothorax", "left apical pneumothorax", "pulmonary edema", "cardiomegaly", ""]
+
 LAYER_SETS = {"{8,9,10}": (8, 9, 10), "{9}": (9,), "{8,9}": (8, 9), "{7,8,9}": (7, 8, 9), "{7,9}": (7, 9),
               "{3,4,6,7} (paper frozen)": (3, 4, 6, 7), "{4,5,6,7} (paper tuned)": (4, 5, 6, 7),
               "{0,1,8,9,10}": (0, 1, 8, 9, 10)}
@@ -174,6 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--data-dir", default=os.path.expanduser("~/.cache/sightline/demo-data"))
     p.add_argument("--samples", help="write a sample contact sheet (prompts naming side + finding) here")
     p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--prompts", help="'|'-separated prompts of the sample sheet (default: CARD_PROMPTS)")
     p.add_argument("--guidance", type=float)
     p.add_argument("--heatmaps", type=int, default=4)
     p.add_argument("--layer-study", type=int, default=0, help="compare layer sets on this many held-out cases")
@@ -196,7 +203,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run = Run(run_dir, torch.device("cpu"), quiet=True)
         t0 = time.time()
         sample_sheet(run, r, model.autoencoder, model.unet, model.text_encoder, TokenCache(model.tokenizer),
-                     (r.image_size // 8, r.image_size // 8), Path(args.samples), n_seeds=args.seeds)
+                     (r.image_size // 8, r.image_size // 8), Path(args.samples), n_seeds=args.seeds,
+                     prompts=args.prompts.split("|") if args.prompts else CARD_PROMPTS)
         print(json.dumps({"samples": args.samples, "seconds": round(time.time() - t0, 1), "step": st["step"],
                           "guidance": r.guidance}))
     return 0
