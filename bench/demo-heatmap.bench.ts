@@ -2,8 +2,9 @@
 // Run: npx tsx bench/demo-heatmap.bench.ts [--runs 5] [--threads 0] [--bundle models/demo]
 //
 // The graph sequence of method.md sections 2-3 at batch 1, as the manifest describes it: vae_encoder once, the
-// text encoder for the empty prompt and the phrase, DDIM inversion with `unet` and the empty prompt up to the last
-// kept step (60 calls for steps 0..59 of 100), and `unet_attention` with the phrase at the 20 kept steps, reducing
+// text encoder for the empty prompt and the phrase, DDIM inversion with `unet` and the empty prompt up to the latent
+// of the last kept step (59 calls for steps 0..58 of 100), and `unet_attention` with the phrase at the 20 kept steps
+// (40..59), reducing
 // the variant's layers over the phrase tokens. Post-processing (resize, blur, Otsu: < 1 ms at 128 px) is left out.
 // Baseline in the same run: the kept steps through the full `unet.onnx` instead of the truncated graph.
 // Target (issue 4): well under a second per image-phrase pair on this 2-core machine.
@@ -37,18 +38,19 @@ function alphasCumprod(): Float64Array {
   const out = new Float64Array(n);
   let prod = 1;
   for (let i = 0; i < n; i++) {
-    const s = Math.sqrt(b0) + ((Math.sqrt(b1) - Math.sqrt(b0)) * i) / (n - 1);
-    prod *= 1 - s * s;
+    // float32 like the Python schedule (torch.linspace(...) ** 2 in float32)
+    const s = Math.fround(Math.sqrt(b0) + ((Math.sqrt(b1) - Math.sqrt(b0)) * i) / (n - 1));
+    prod = Math.fround(prod * Math.fround(1 - Math.fround(s * s)));
     out[i] = prod;
   }
   return out;
 }
 
-/** 'trailing' spacing, ascending for the inversion: 9, 19, ..., 999 for 100 of 1000 steps. */
+/** 'trailing' spacing as training/sightline_ldm/schedule.py, ascending: t_i = (i + 1) * (n // k) - 1. */
 function inversionTimesteps(): number[] {
   const n = manifest.schedule.num_train_timesteps;
   const k = variant.num_inference_steps;
-  return Array.from({ length: k }, (_, i) => Math.round(n - (i * n) / k) - 1).reverse();
+  return Array.from({ length: k }, (_, i) => (i + 1) * Math.floor(n / k) - 1);
 }
 
 /** Phrase ids from whole-word vocabulary entries (enough for timing; the app's tokenizer is the BPE one). */

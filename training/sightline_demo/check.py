@@ -171,7 +171,10 @@ def gallery(run_dir: Path, data_dir: Path, out: Path, n: int = 8, layers: Option
             draw.text((x + 1, y + 1), label[: S // 6], fill=(255, 255, 255))
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
-    return {"gallery": str(out), "cases": [r_[0] for r_ in rows], "layers": list(layers), "step": st["step"]}
+    return {"gallery": str(out), "cases": [r_[0] for r_ in rows], "layers": list(layers), "step": st["step"],
+            "rows": [{"case": i, "phrase": p1, "swapped": p2, "heat_range": round(float(np.ptp(h1)), 4),
+                      "mean_abs_change_when_swapped": round(float(np.abs(h1 - h2).mean()), 4)}
+                     for (i, p1, p2, _, _, h1, h2) in rows]}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

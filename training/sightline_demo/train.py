@@ -339,11 +339,24 @@ def _ddim_from(unet, text, tokens, prompts, z, steps, guidance, device):
     return z
 
 
+def finding_weighted_mse(v: torch.Tensor, target: torch.Tensor, cells: torch.Tensor, weight: float) -> torch.Tensor:
+    """MSE with the finding cells ([B,1,h,w] in {0,1}) weighted `weight` times, normalised by the mean weight so
+    that the loss keeps its scale; plain MSE for weight 1."""
+    if weight == 1.0:
+        return F.mse_loss(v, target)
+    w = 1.0 + (weight - 1.0) * cells
+    return ((v - target) ** 2 * w).mean() / w.mean()
+
+
 def finding_cells(metas, image_size: int, lat_hw) -> torch.Tensor:
-    """[N, 1, h, w] float: 1 on the latent cells any finding box of case i touches, else 0."""
+    """[N, 1, h, w] float: 1 on the latent cells any finding box of case i touches, else 0. Square images only
+    (the `tiny` preset): a non-square image is centre-cropped by the data stage, which this mapping ignores."""
     gh, gw = lat_hw
     out = torch.zeros(len(metas), 1, gh, gw)
     for i, m in enumerate(metas):
+        if m["width"] != m["height"]:
+            raise ValueError(f"case {m.get('index', i)}: finding cells need square images, got "
+                             f"{m['width']}x{m['height']} (use the 'tiny' preset)")
         sx, sy = image_size / m["width"], image_size / m["height"]
         for f in m["findings"]:
             for (x, y, w, h) in f["boxes"].values():
@@ -470,11 +483,7 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
         for gp in opt.param_groups:
             gp["lr"] = lr
         v = unet(zt, t, text(ids))
-        if phase2 and r.phase2_finding_weight != 1.0:
-            w = 1.0 + (r.phase2_finding_weight - 1.0) * box_cells[idx]
-            loss = ((v - v_target) ** 2 * w).mean() / w.mean()
-        else:
-            loss = F.mse_loss(v, v_target)
+        loss = finding_weighted_mse(v, v_target, box_cells[idx], r.phase2_finding_weight if phase2 else 1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -537,7 +546,9 @@ def write_reference_weights(cfg: Dict[str, Any], models: Dict[str, torch.nn.Modu
         files[part] = f"{part}.safetensors"
         save_file({k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}, ref / files[part],
                   metadata={"model": cfg["name"], "version": cfg["version"], "part": part})
-    ref_cfg = dict(cfg, weights=files, tokenizer="..")  # the bundle's own tokenizer.json, one directory up
+    from sightline_ldm.bundle import sha256_file
+    ref_cfg = dict(cfg, weights=files, tokenizer="..",  # the bundle's own tokenizer.json, one directory up
+                   sha256={f: sha256_file(ref / f) for f in files.values()})
     (ref / "config.json").write_text(json.dumps(ref_cfg, indent=1))
 
 

@@ -325,11 +325,15 @@ def read_image_file(path: str) -> np.ndarray:
         head = fh.read(132)
     if head[128:132] == b"DICM" or path.lower().endswith((".dcm", ".dicom")):
         import pydicom
+        from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
         ds = pydicom.dcmread(path)
-        a = ds.pixel_array.astype(np.float64) * float(getattr(ds, "RescaleSlope", 1) or 1) \
-            + float(getattr(ds, "RescaleIntercept", 0) or 0)
+        if "PixelData" not in ds:
+            raise ValueError(f"{path}: DICOM without pixel data")
+        a = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
         if a.ndim != 2:
             raise ValueError(f"{path}: expected one grey frame, got pixel data of shape {a.shape}")
+        if "WindowCenter" in ds or "VOILUTSequence" in ds:  # the file's own first window, as a viewer shows it
+            a = apply_voi_lut(a, ds, index=0).astype(np.float64)
         lo, hi = float(a.min()), float(a.max())
         a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
         if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
@@ -373,7 +377,8 @@ def main(argv=None) -> int:
                                    "MONAI bundle or preset (sightline_ldm.loading)")
     p.add_argument("--image", help="PNG, JPEG or DICOM file")
     p.add_argument("--phrase", action="append", default=[], help="repeatable; one inversion serves all phrases")
-    p.add_argument("--variant", default="frozen", help="grounding variant: its layers/Otsu are the defaults")
+    p.add_argument("--variant", default="frozen", help="grounding variant of the model (e.g. frozen, paper-frozen): "
+                   "its layers/Otsu/steps are the defaults; 'tuned' uses the base token embeddings here")
     p.add_argument("--layers", help="comma-separated cross-attention layers (default: the variant's)")
     p.add_argument("--otsu", choices=("on", "off"), help="default: the variant's")
     p.add_argument("--num-inference-steps", type=int)
@@ -389,12 +394,20 @@ def main(argv=None) -> int:
             ok &= good
             print(f"{k:20s} max|diff| = {v:.3g} {'ok' if good else 'FAIL'}")
         return 0 if ok else 1
-    if not (a.model and a.image and a.phrase):
+    if not (a.model or a.image or a.phrase):
         p.print_help()
-        return 0 if not (a.model or a.image or a.phrase) else 2
+        return 0
+    if not (a.model and a.image and a.phrase):
+        p.error("--model, --image and at least one --phrase are needed")
+    try:
+        image = read_image_file(a.image)  # before the model: a bad file fails fast
+    except Exception as e:  # noqa: BLE001 - Pillow/pydicom raise many types; the user needs the file and the reason
+        p.error(f"{a.image}: cannot read the image ({type(e).__name__}: {e})")
     from .loading import load_grounding_model
     model, desc = load_grounding_model(a.model, device=a.device)
     variants = desc.get("grounding") or {}
+    if a.variant not in variants and a.variant not in VARIANTS:
+        p.error(f"unknown variant {a.variant!r}; this model has {sorted(set(variants) | set(VARIANTS))}")
     opts: Dict[str, object] = {}
     if a.variant in variants:  # the model's own defaults for the variant (e.g. the demo's layers 7,9)
         v = variants[a.variant]
@@ -408,24 +421,29 @@ def main(argv=None) -> int:
     if a.num_inference_steps:
         opts["num_inference_steps"] = a.num_inference_steps
         opts.pop("kept_steps", None)
-    image = read_image_file(a.image)
     if a.out:
         os.makedirs(a.out, exist_ok=True)
-    base = "frozen" if a.variant not in ("frozen", "tuned") else a.variant
+    base = a.variant if a.variant in VARIANTS else "frozen"  # model-only variants carry their own layers/Otsu
+    options = GroundingOptions.for_variant(base, **opts)
+    if not options.resolved_kept_steps():
+        p.error(f"--num-inference-steps {options.num_inference_steps} leaves no kept step (use 10 or more)")
     t0 = time.time()
+    slugs: set = set()
     with torch.no_grad():
-        traj, geometry = invert_image(image, model, GroundingOptions.for_variant(base, **opts))
+        traj, geometry = invert_image(image, model, options)
         t_inv = time.time() - t0
         for phrase in a.phrase:
             t1 = time.time()
             res = reference_heatmap(None, phrase, model, base, trajectory=traj, **opts)
             original = image_ops.map_to_original(res.heatmap, geometry["original_hw"])
             y, x = np.unravel_index(int(np.argmax(np.nan_to_num(original, nan=-1.0))), original.shape)
-            rec = {"phrase": phrase, "variant": a.variant, "layers": opts.get("layers"),
+            rec = {"phrase": phrase, "variant": a.variant, "layers": list(options.layers),
                    "otsu_threshold": res.threshold, "peak_xy": [int(x), int(y)],
                    "seconds": round(time.time() - t1, 3), "inversion_seconds": round(t_inv, 3)}
             if a.out:
                 slug = re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:60] or "phrase"
+                slug = next(c for c in [slug] + [f"{slug}-{k}" for k in range(2, 10 ** 6)] if c not in slugs)
+                slugs.add(slug)
                 rec.update(_save_outputs(a.out, slug, image, original))
             print(json.dumps(rec))
     return 0

@@ -129,3 +129,22 @@ def test_gallery_figure_of_held_out_heatmaps(smoke, tmp_path):
     im = Image.open(tmp_path / "g.png")
     assert len(res["cases"]) == 2 and all(c >= 16 for c in res["cases"])  # held-out cases only (smoke: 16..19)
     assert im.size[0] == 3 * (128 * 2 + 4) + 4 and im.size[1] == 2 * (128 * 2 + 14 + 4) + 4
+    for row in res["rows"]:
+        assert row["phrase"] != row["swapped"] and {"left", "right"} & set(row["phrase"].split())
+        assert row["heat_range"] > 0 and np.isfinite(row["mean_abs_change_when_swapped"])
+
+
+def test_finding_weighted_mse():
+    import torch
+    from sightline_demo.train import finding_weighted_mse
+    v, target = torch.zeros(1, 1, 2, 2), torch.tensor([[[[1.0, 2.0], [0.0, 0.0]]]])
+    cells = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    assert finding_weighted_mse(v, target, cells, 1.0).item() == pytest.approx(5 / 4)  # plain MSE
+    # weights 4,1,1,1 (mean 7/4): (4*1 + 1*4) / 4 / (7/4) = 8/7
+    assert finding_weighted_mse(v, target, cells, 4.0).item() == pytest.approx(8 / 7)
+
+
+def test_finding_cells_refuse_non_square_images():
+    from sightline_demo.train import finding_cells
+    with pytest.raises(ValueError, match="square"):
+        finding_cells([{"index": 7, "width": 300, "height": 256, "findings": []}], 128, (16, 16))
