@@ -379,7 +379,9 @@ def export_bundle(models: ModelSet, out_dir: os.PathLike, *, opset: int = OPSET,
         for name in ("vae_encoder.onnx", "text_encoder.onnx", "unet.onnx", "unet_attention.onnx"):
             onnx.checker.check_model(str(out / name))  # path form: works past 2 GB / with external data
 
-    files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != B.MANIFEST)
+    # the bundle's own files; a model card and its figures beside them may change without invalidating the bundle
+    files = sorted(p.name for p in out.iterdir()
+                   if p.is_file() and p.name != B.MANIFEST and p.suffix.lower() not in (".md", ".png", ".jpg"))
     tok = models.tokenizer
     lat_io = ["batch", c_lat, lat, lat]
     manifest: Dict[str, Any] = {

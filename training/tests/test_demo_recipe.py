@@ -148,3 +148,20 @@ def test_finding_cells_refuse_non_square_images():
     from sightline_demo.train import finding_cells
     with pytest.raises(ValueError, match="square"):
         finding_cells([{"index": 7, "width": 300, "height": 256, "findings": []}], 128, (16, 16))
+
+
+def test_model_card_and_figures_beside_a_bundle_are_not_part_of_its_manifest(smoke):
+    """Editing the card or redrawing a figure after export must not break the bundle's sha256 check."""
+    from sightline_ldm.bundle import verify_bundle
+    d, _ = smoke
+    b = d / "bundle"
+    (b / "MODEL_CARD.md").write_text("# card\n")
+    (b / "samples.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    proc = subprocess.run([sys.executable, "-m", "sightline_demo.train", "--smoke", "--quiet", "--export-only",
+                           "--run-dir", str(d / "run"), "--data-dir", str(d / "data"), "--export", str(b)],
+                          cwd=TRAINING, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = json.loads((b / "manifest.json").read_text())["files"]
+    assert "MODEL_CARD.md" not in files and "samples.png" not in files and "unet.onnx" in files
+    (b / "MODEL_CARD.md").write_text("# card, edited\n")
+    verify_bundle(b)
