@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sightline_ldm.grounding import GroundingModel, reference_heatmap
+from sightline_ldm.image_ops import heat_overlay, minmax
 
 from . import data as D
 from .train import LATENT_SCALE, SAMPLE_PROMPTS, Recipe, Run, TokenCache, load_models_from_run, sample_sheet
@@ -116,14 +117,6 @@ def layer_study(run_dir: Path, data_dir: Path, n: int = 24, sets=LAYER_SETS):
                      for k, v in res.items()}}
 
 
-def _heat_rgb(grey: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np.ndarray:
-    """Grey image under a heatmap in a black-red-yellow-white ramp (heat min-max normalised)."""
-    h = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-8)
-    ramp = np.stack([np.clip(3 * h, 0, 1), np.clip(3 * h - 1, 0, 1), np.clip(3 * h - 2, 0, 1)], -1)
-    g = np.repeat(grey[..., None], 3, -1)
-    return (1 - alpha * h[..., None]) * g + alpha * h[..., None] * ramp
-
-
 def gallery(run_dir: Path, data_dir: Path, out: Path, n: int = 8, layers: Optional[Sequence[int]] = None,
             scale: int = 2) -> Dict[str, object]:
     """A figure of what the model looks at: per held-out case with a sided finding, the phantom with its finding
@@ -159,8 +152,8 @@ def gallery(run_dir: Path, data_dir: Path, out: Path, n: int = 8, layers: Option
     draw = ImageDraw.Draw(sheet)
     for k, (i, phrase, swapped, img, boxes, h1, h2) in enumerate(rows):
         y = pad + k * (S + head + pad)
-        panels = [(f"case {i}: truth", np.repeat(img[..., None], 3, -1)), (phrase, _heat_rgb(img, h1)),
-                  (swapped, _heat_rgb(img, h2))]
+        panels = [(f"case {i}: truth", np.repeat(img[..., None], 3, -1)),
+                  (phrase, heat_overlay(img, minmax(h1))), (swapped, heat_overlay(img, minmax(h2)))]
         for c, (label, rgb) in enumerate(panels):
             x = pad + c * (S + pad)
             tile = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).resize((S, S), Image.NEAREST)

@@ -36,6 +36,7 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from sightline_ldm.grounding import read_image_file
 from sightline_ldm.loading import load_grounding_model as load_model
 
 from . import lut as L
@@ -112,14 +113,6 @@ def config_rows(grounding: Optional[Mapping[str, Any]], existing: Sequence[Tuple
 
 
 # ---------------------------------------------------------------- evaluation
-def load_image(path: str) -> np.ndarray:
-    from PIL import Image
-    from sightline_ldm.image_ops import to_grey01
-    with Image.open(path) as im:
-        im.load()
-        return to_grey01(im)
-
-
 def check_pairs_images(pairs: Sequence[dict], images_root: str) -> List[str]:
     """Problems: missing/unreadable images, size different from the CSV, boxes outside the image."""
     from PIL import Image
@@ -164,7 +157,7 @@ def run_model_rows(pairs: Sequence[dict], images_root: str, model, rows: Sequenc
     records = []
     t0 = time.time()
     for k, (path, ps) in enumerate(by_image.items()):
-        img = load_image(os.path.join(images_root, path))
+        img = read_image_file(os.path.join(images_root, path))
         hw = img.shape
         opts = dict(num_inference_steps=num_inference_steps, uncond_embedding=uncond,
                     kept_steps=list(default_kept))

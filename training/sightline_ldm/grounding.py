@@ -351,10 +351,7 @@ def _save_outputs(out_dir: str, slug: str, image: np.ndarray, heat: np.ndarray) 
     paths = {"heatmap": os.path.join(out_dir, f"heatmap_{slug}.png"),
              "overlay": os.path.join(out_dir, f"overlay_{slug}.png")}
     Image.fromarray((np.clip(heat, 0, 1) * 65535 + 0.5).astype(np.uint16)).save(paths["heatmap"])
-    grey = np.clip(image, 0, 1)[..., None].repeat(3, -1)
-    h = np.clip(heat, 0, 1)[..., None]
-    ramp = np.concatenate([np.clip(3 * h, 0, 1), np.clip(3 * h - 1, 0, 1), np.clip(3 * h - 2, 0, 1)], -1)
-    rgb = (1 - 0.55 * h) * grey + 0.55 * h * ramp
+    rgb = image_ops.heat_overlay(image, heat)
     Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(paths["overlay"])
     return paths
 
@@ -409,11 +406,11 @@ def main(argv=None) -> int:
     if a.variant not in variants and a.variant not in VARIANTS:
         p.error(f"unknown variant {a.variant!r}; this model has {sorted(set(variants) | set(VARIANTS))}")
     opts: Dict[str, object] = {}
-    if a.variant in variants:  # the model's own defaults for the variant (e.g. the demo's layers 7,9)
-        v = variants[a.variant]
-        opts.update({k: v[k] for k in ("layers", "otsu", "num_inference_steps") if k in v})
-        if "step_indices" in v:
-            opts["kept_steps"] = list(v["step_indices"])
+    if a.variant in variants:  # the model's own defaults for the variant (e.g. the demo's layers 7,9), resolved
+        from .bundle import grounding_defaults  # as the exporter writes them into a manifest
+        v = grounding_defaults(variants)[a.variant]
+        opts.update(layers=list(v["layers"]), otsu=bool(v.get("otsu", False)),
+                    num_inference_steps=int(v["num_inference_steps"]), kept_steps=list(v["step_indices"]))
     if a.layers:
         opts["layers"] = [int(x) for x in a.layers.split(",")]
     if a.otsu:

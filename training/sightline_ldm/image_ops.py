@@ -216,3 +216,12 @@ def apply_otsu(a: np.ndarray, nbins: int = 256) -> Tuple[np.ndarray, Optional[fl
         return a.copy(), None
     t = otsu_threshold(a, nbins)
     return np.where(a > t, a, 0.0).astype(a.dtype), t
+
+
+def heat_overlay(grey: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """RGB float HxWx3 in [0, 1]: the grey image under ``heat`` (in [0, 1]; NaN drawn as 0) in a black-red-yellow-
+    white ramp, blended by ``alpha * heat`` so that cold regions show the image unchanged."""
+    h = np.clip(np.nan_to_num(heat, nan=0.0), 0, 1)[..., None]
+    ramp = np.concatenate([np.clip(3 * h, 0, 1), np.clip(3 * h - 1, 0, 1), np.clip(3 * h - 2, 0, 1)], -1)
+    g = np.clip(grey, 0, 1)[..., None].repeat(3, -1)
+    return (1 - alpha * h) * g + alpha * h * ramp

@@ -81,3 +81,13 @@ def test_cli_names_an_unreadable_image_before_loading_a_model(tmp_path, content)
                            "--image", str(bad), "--phrase", "p"], cwd=TRAINING, capture_output=True, text=True)
     assert proc.returncode == 2 and f"{bad}: cannot read the image" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_heat_overlay_leaves_cold_pixels_as_the_image_and_tints_hot_ones():
+    from sightline_ldm.image_ops import heat_overlay
+    grey = np.array([[0.2, 0.2, 0.2, 0.2]])
+    rgb = heat_overlay(grey, np.array([[0.0, np.nan, 0.5, 1.0]]))
+    assert rgb.shape == (1, 4, 3)
+    assert np.allclose(rgb[0, 0], 0.2) and np.allclose(rgb[0, 1], 0.2)  # cold and NaN: the image unchanged
+    assert rgb[0, 2, 0] > rgb[0, 2, 1] > rgb[0, 2, 2]  # half heat: red over yellow over blue
+    assert np.allclose(rgb[0, 3], 0.45 * 0.2 + 0.55)  # full heat: white blended at alpha 0.55
