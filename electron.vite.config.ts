@@ -1,4 +1,5 @@
-// electron-vite builds the three parts of the desktop app into out/: main (CommonJS, Node deps external),
+// electron-vite builds the three parts of the desktop app into out/: main (CommonJS, Node deps external; with the
+// worker-thread entry and the `sightline` CLI beside it),
 // preload (CommonJS, sandboxed: everything bundled), renderer (the same config as browser mode).
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
@@ -10,8 +11,14 @@ export default defineConfig({
       outDir: 'out/main',
       externalizeDeps: true,
       rollupOptions: {
-        input: { index: resolve(__dirname, 'main/app/main.ts'), 'decode-worker': resolve(__dirname, 'main/services/decode-worker.ts') },
-        output: { format: 'cjs', entryFileNames: '[name].js' },
+        input: {
+          index: resolve(__dirname, 'main/app/main.ts'),
+          worker: resolve(__dirname, 'main/workers/worker.ts'),
+          cli: resolve(__dirname, 'main/cli/main.ts'),
+        },
+        // chunks beside the entries: code that finds files by __dirname (main/services/paths.ts, the worker script)
+        // sees out/main whichever bundle it ends up in
+        output: { format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

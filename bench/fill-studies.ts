@@ -2,6 +2,7 @@
 // end-to-end test of the study browser at 100,000 images.  CLI: npx tsx bench/fill-studies.ts --data-dir D --images N
 import { performance } from 'node:perf_hooks';
 import { openDatabase, ensureDataset, ensureMimicPatient, ensureStudy, insertImage, upsertReport, type Db } from '../main/db';
+import { reportToStore } from '../main/studies/report-parse';
 
 // deterministic PRNG
 let state = 12345;
@@ -55,7 +56,7 @@ export function fill(db: Db, images: number): { studies: number; seconds: number
             imageKey: dicomId,
           });
         }
-        upsertReport(db, s.id, { path: null, sha256: `r${i}`, text: report(i) });
+        upsertReport(db, s.id, reportToStore({ path: null, sha256: `r${i}`, text: report(i) }));
       }
     })();
   }

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { openDatabase, type Db } from '../main/db';
 import { fill } from './fill-studies';
 import { listStudies } from '../main/studies/study-queries';
-import { runImport } from '../main/studies/import-service';
+import { runImport } from '../main/studies/run-import';
 import { dicomBytes, tempDir } from '../test/unit/studies/fixtures';
 
 const arg = (name: string, dflt: number) => {

@@ -1,25 +1,17 @@
 // Sandboxed preload: exposes exactly the contract's procedures as window.sightline.<ns>.<proc>() and the
 // contract's events through window.sightlineEvents.on(); no generic invoke, no raw ipcRenderer.
+// Each procedure resolves with the main process's reply `{ ok, value | error }` as it is: errors cannot cross
+// the context bridge with their fields intact, so the renderer's API client turns a failed reply into its one
+// error class (renderer/src/api), the same as for the HTTP transport.
 import { contextBridge, ipcRenderer } from 'electron';
-import { eventNames, procedureNames, splitName, type RpcErrorShape } from '../common/contract';
+import { eventNames, procedureNames, splitName, type RpcReply } from '../common/contract';
+import { EVENT_CHANNEL, rpcChannel } from '../common/ipc';
 
-const RPC_PREFIX = 'rpc:';
-const EVENT_CHANNEL = 'sightline:event';
-
-type Reply = { ok: true; value: unknown } | { ok: false; error: RpcErrorShape };
-
-const api: Record<string, Record<string, (input?: unknown) => Promise<unknown>>> = {};
+const api: Record<string, Record<string, (input?: unknown) => Promise<RpcReply>>> = {};
 for (const name of procedureNames) {
   const [ns, method] = splitName(name);
   api[ns] ??= {};
-  api[ns][method] = async (input?: unknown) => {
-    const reply = (await ipcRenderer.invoke(RPC_PREFIX + name, input ?? {})) as Reply;
-    if (reply.ok) return reply.value;
-    const error = new Error(reply.error.message) as Error & RpcErrorShape;
-    error.code = reply.error.code;
-    error.details = reply.error.details;
-    throw error;
-  };
+  api[ns][method] = (input?: unknown) => ipcRenderer.invoke(rpcChannel(name), input ?? {}) as Promise<RpcReply>;
 }
 
 const known = new Set<string>(eventNames);

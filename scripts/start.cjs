@@ -6,33 +6,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..');
-const SOURCES = ['common', 'main', 'preload', 'renderer', 'vite.renderer.config.ts', 'electron.vite.config.ts'];
-
-function newestMtime(p) {
-  let stat;
-  try {
-    stat = fs.statSync(p);
-  } catch {
-    return 0;
-  }
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = 0;
-  for (const entry of fs.readdirSync(p)) {
-    if (entry === 'node_modules') continue;
-    newest = Math.max(newest, newestMtime(path.join(p, entry)));
-  }
-  return newest;
-}
-
-function buildIfStale() {
-  const built = ['out/main/index.js', 'out/preload/index.js', 'out/renderer/index.html'].map((f) => newestMtime(path.join(root, f)));
-  const sources = Math.max(...SOURCES.map((s) => newestMtime(path.join(root, s))));
-  if (built.every((t) => t > sources)) return;
-  console.log('Building the app (electron-vite build)...');
-  const run = spawnSync(process.execPath, [path.join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
-  if (run.status !== 0) process.exit(run.status ?? 1);
-}
+const { buildIfStale, root } = require('./build-if-stale.cjs');
 
 function electronBinary() {
   try {
@@ -53,7 +27,7 @@ function browserMode(why) {
   child.on('exit', (code) => process.exit(code ?? 0));
 }
 
-buildIfStale();
+buildIfStale((line) => console.log(line));
 const electron = electronBinary();
 if (!electron.ok) {
   browserMode(electron.why);

@@ -1,174 +1,64 @@
-// The single list of what the UI may ask of the main process, and of the events it may hear.
-// Every transport (Electron IPC, browser-mode HTTP) and the preload are derived from these keys.
-import { z } from 'zod';
+// The single list of what the UI may ask of the main process, and of the events it may hear: one file per domain,
+// merged here into the one table that every transport (Electron IPC, browser-mode HTTP), the preload and the
+// surface tests derive from. A domain adds its procedures to its own file; nothing else changes.
+import type { z } from 'zod';
+import { evaluationEvents, evaluationProcedures } from './evaluation';
+import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
+import { imagingEvents, imagingProcedures } from './imaging';
+import { jobsEvents, jobsProcedures } from './jobs';
+import { modelsEvents, modelsProcedures } from './models';
+import { readerEvents, readerProcedures } from './reader';
+import { settingsEvents, settingsProcedures } from './settings';
+import type { EventTable, ProcedureTable } from './shared';
+import { studiesEvents, studiesProcedures } from './studies';
+import { trainingEvents, trainingProcedures } from './training';
+import type * as S from './studies';
+import type * as I from './imaging';
+import type * as J from './jobs';
+import type * as C from './settings';
 
-export const Id = z.number().int().positive();
+export * from './shared';
+export * from './imaging';
+export * from './jobs';
+export * from './settings';
+export * from './studies';
 
-export const Dataset = z.object({
-  id: Id,
-  name: z.string(),
-  studyCount: z.number().int(),
-  imageCount: z.number().int(),
-});
+/** Merges domain tables, refusing a name two domains both claim. */
+function merge<T extends readonly Record<string, unknown>[]>(...tables: T): UnionToIntersection<T[number]> {
+  const out: Record<string, unknown> = {};
+  for (const table of tables) {
+    for (const [name, spec] of Object.entries(table)) {
+      if (name in out) throw new Error(`contract: ${name} is defined by two domains`);
+      out[name] = spec;
+    }
+  }
+  return out as UnionToIntersection<T[number]>;
+}
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 
-export const WindowPreset = z.object({
-  center: z.number(),
-  width: z.number(),
-  name: z.string(),
-});
+export const procedures = merge(
+  settingsProcedures,
+  studiesProcedures,
+  imagingProcedures,
+  jobsProcedures,
+  modelsProcedures,
+  heatmapsProcedures,
+  evaluationProcedures,
+  readerProcedures,
+  trainingProcedures,
+) satisfies ProcedureTable;
 
-export const ImageSummary = z.object({
-  id: Id,
-  path: z.string(),
-  rows: z.number().int(),
-  columns: z.number().int(),
-  photometric: z.string(),
-  bitsStored: z.number().int(),
-  modality: z.string().nullable(),
-  viewPosition: z.string().nullable(),
-  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
-  dicomId: z.string().nullable(),
-});
-
-export const StudyListItem = z.object({
-  id: Id,
-  dataset: z.string(),
-  datasetId: Id,
-  subject: z.string().nullable(),
-  studyKey: z.string(),
-  imageCount: z.number().int(),
-  firstImageId: Id.nullable(),
-  reportSnippet: z.string().nullable(),
-});
-
-export const Sentence = z.object({
-  id: Id,
-  index: z.number().int(),
-  text: z.string(),
-  start: z.number().int(),
-  end: z.number().int(),
-});
-
-export const ReportSection = z.object({
-  name: z.string(),
-  start: z.number().int(),
-  end: z.number().int(),
-  sentences: z.array(Sentence),
-});
-
-export const Report = z.object({
-  id: Id,
-  text: z.string(),
-  sections: z.array(ReportSection),
-});
-
-export const Box = z.object({
-  id: Id,
-  imageId: Id,
-  phraseId: Id,
-  x: z.number(),
-  y: z.number(),
-  w: z.number(),
-  h: z.number(),
-  source: z.enum(['dataset', 'user']),
-});
-
-export const Phrase = z.object({
-  id: Id,
-  text: z.string(),
-  sentenceId: Id.nullable(),
-  category: z.string().nullable(),
-  boxes: z.array(Box),
-});
-
-export const StudyDetail = z.object({
-  id: Id,
-  dataset: z.string(),
-  subject: z.string().nullable(),
-  studyKey: z.string(),
-  images: z.array(ImageSummary),
-  report: Report.nullable(),
-  phrases: z.array(Phrase),
-});
-
-export const PixelData = z.object({
-  imageId: Id,
-  rows: z.number().int(),
-  columns: z.number().int(),
-  bitsStored: z.number().int(),
-  /** sample encoding of `data`: little-endian unsigned/signed 16-bit or unsigned 8-bit stored values */
-  encoding: z.enum(['uint8', 'uint16', 'int16']),
-  photometric: z.enum(['MONOCHROME1', 'MONOCHROME2']),
-  rescaleSlope: z.number(),
-  rescaleIntercept: z.number(),
-  windows: z.array(WindowPreset),
-  data: z.instanceof(Uint8Array),
-});
-
-export const JobState = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
-
-export const JobProgress = z.object({
-  jobId: z.string(),
-  kind: z.string(),
-  state: JobState,
-  done: z.number().int(),
-  total: z.number().int().nullable(),
-  etaSeconds: z.number().nullable(),
-  message: z.string(),
-});
-
-export const ImportSummary = z.object({
-  imported: z.number().int(),
-  duplicates: z.number().int(),
-  rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
-  reports: z.number().int(),
-});
-
-export const Settings = z.object({
-  theme: z.enum(['dark', 'light']),
-});
-
-const empty = z.object({}).strict();
-
-export const procedures = {
-  'app.info': {
-    input: empty,
-    output: z.object({
-      version: z.string(),
-      mode: z.enum(['electron', 'browser']),
-      dataDir: z.string(),
-      demoDir: z.string(),
-    }),
-  },
-  'datasets.list': { input: empty, output: z.array(Dataset) },
-  'studies.list': {
-    input: z.object({
-      offset: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(1000).default(100),
-      search: z.string().max(500).optional(),
-      datasetId: Id.optional(),
-    }),
-    output: z.object({ total: z.number().int(), items: z.array(StudyListItem) }),
-  },
-  'studies.get': { input: z.object({ id: Id }), output: StudyDetail },
-  'images.pixels': { input: z.object({ id: Id }), output: PixelData },
-  'imports.start': {
-    input: z.object({ paths: z.array(z.string().min(1)).min(1), dataset: z.string().min(1).max(200).optional() }),
-    output: z.object({ jobId: z.string() }),
-  },
-  'imports.result': {
-    input: z.object({ jobId: z.string() }),
-    output: z.object({ progress: JobProgress, summary: ImportSummary.nullable() }),
-  },
-  'jobs.list': { input: empty, output: z.array(JobProgress) },
-  'jobs.cancel': { input: z.object({ jobId: z.string() }), output: z.object({ cancelled: z.boolean() }) },
-  'settings.get': { input: empty, output: Settings },
-  'settings.set': { input: Settings.partial(), output: Settings },
-} as const;
-
-export const events = {
-  'job.progress': JobProgress,
-} as const;
+export const events = merge(
+  settingsEvents,
+  studiesEvents,
+  imagingEvents,
+  jobsEvents,
+  modelsEvents,
+  heatmapsEvents,
+  evaluationEvents,
+  readerEvents,
+  trainingEvents,
+) satisfies EventTable;
 
 export type Procedures = typeof procedures;
 export type ProcedureName = keyof Procedures;
@@ -187,37 +77,25 @@ export function splitName(name: string): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-export type ErrorCode = 'invalid_input' | 'not_found' | 'unauthorized' | 'busy' | 'bad_file' | 'internal';
-
-export interface RpcErrorShape {
-  code: ErrorCode;
-  message: string;
-  details?: unknown;
-}
-
-export class RpcError extends Error implements RpcErrorShape {
-  constructor(
-    public readonly code: ErrorCode,
-    message: string,
-    public readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-  toJSON(): RpcErrorShape {
-    return { code: this.code, message: this.message, details: this.details };
-  }
-}
-
+/** The contract's data shapes as TypeScript types: `Types['StudyDetail']`. */
 export type Types = {
-  Dataset: z.output<typeof Dataset>;
-  ImageSummary: z.output<typeof ImageSummary>;
-  StudyListItem: z.output<typeof StudyListItem>;
-  StudyDetail: z.output<typeof StudyDetail>;
-  Report: z.output<typeof Report>;
-  Phrase: z.output<typeof Phrase>;
-  PixelData: z.output<typeof PixelData>;
-  JobProgress: z.output<typeof JobProgress>;
-  ImportSummary: z.output<typeof ImportSummary>;
-  Settings: z.output<typeof Settings>;
+  Dataset: z.output<typeof S.Dataset>;
+  ImageSummary: z.output<typeof S.ImageSummary>;
+  StudyListItem: z.output<typeof S.StudyListItem>;
+  StudyDetail: z.output<typeof S.StudyDetail>;
+  Report: z.output<typeof S.Report>;
+  Phrase: z.output<typeof S.Phrase>;
+  Box: z.output<typeof S.Box>;
+  ImportSummary: z.output<typeof S.ImportSummary>;
+  ImportParams: z.output<typeof S.ImportParams>;
+  ImageFormat: z.output<typeof I.ImageFormat>;
+  PixelData: z.output<typeof I.PixelData>;
+  PixelFormat: z.output<typeof I.PixelFormat>;
+  SampleEncoding: z.output<typeof I.SampleEncoding>;
+  Photometric: z.output<typeof I.Photometric>;
+  WindowPreset: z.output<typeof I.WindowPreset>;
+  JobProgress: z.output<typeof J.JobProgress>;
+  JobState: z.output<typeof J.JobState>;
+  Settings: z.output<typeof C.Settings>;
+  AppInfo: z.output<typeof C.AppInfo>;
 };

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { createAppContext, type AppContext } from '../services/app-context';
 import { defaultDataDir } from '../services/data-dir';
 import { forwardEvents, registerIpc } from '../transport/electron-ipc';
-import { CONTENT_SECURITY_POLICY } from './csp';
-import { APP_HOST, APP_SCHEME, hardenSession, hardenWebContents, windowOptions } from './security';
+import { CONTENT_SECURITY_POLICY } from '../security/csp';
+import { APP_HOST, APP_SCHEME } from '../security/app-origin';
+import { hardenSession, hardenWebContents, windowOptions } from './security';
 import { buildMenu } from './menu';
 
 const MIME: Record<string, string> = {
@@ -76,6 +77,11 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-app.on('will-quit', () => {
-  context?.close();
+// Running jobs are stopped (and recorded as interrupted, resumable) before the database closes.
+app.on('will-quit', (event) => {
+  const closing = context;
+  if (!closing) return;
+  event.preventDefault();
+  context = null;
+  void closing.close().finally(() => app.quit());
 });

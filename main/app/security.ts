@@ -1,11 +1,8 @@
 // The Electron security checklist as plain data and functions, so that it can be tested without the
 // Electron binary. main.ts applies these to the real BrowserWindow, session and web contents.
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
-import { CONTENT_SECURITY_POLICY } from './csp';
-
-export const APP_SCHEME = 'app';
-export const APP_HOST = 'sightline';
-export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+import { CONTENT_SECURITY_POLICY } from '../security/csp';
+import { isAppUrl, type Logger } from '../security/app-origin';
 
 export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -33,18 +30,6 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
     },
   };
 }
-
-/** True only for URLs of the app's own origin. */
-export function isAppUrl(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST;
-  } catch {
-    return false;
-  }
-}
-
-export type Logger = (message: string) => void;
 
 type SessionLike = Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'webRequest'> & {
   setDisplayMediaRequestHandler?: Session['setDisplayMediaRequestHandler'];
@@ -95,9 +80,4 @@ export function hardenWebContents(contents: ContentsLike, log: Logger): void {
     log(`blocked new window: ${url}`);
     return { action: 'deny' };
   });
-}
-
-/** IPC is answered only for the app's own top frame. */
-export function isTrustedSender(frame: { url: string } | null | undefined): boolean {
-  return !!frame && isAppUrl(frame.url);
 }

@@ -1,10 +1,15 @@
-// `sightline` command line: the same services as the app, without a window.
+// `sightline` command line: the same services as the app, without a window. Long work runs as the same durable
+// jobs as in the app, so an import killed here shows as interrupted in the app and can be resumed from either.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { createAppContext } from '../services/app-context';
+import type { Types } from '../../common/contract';
+import { createAppContext, type AppContext } from '../services/app-context';
 import { resolveDataDir } from '../services/data-dir';
+import { repoRoot } from '../services/paths';
+import { IMPORT_JOB, importResult } from '../studies/import-job';
+import { studiesForCli } from '../studies/study-queries';
 import { startHttpServer } from '../transport/http';
 
 const USAGE = `usage: sightline <command> [options]
@@ -16,10 +21,13 @@ commands:
                               import DICOM, PNG/JPEG and MIMIC-CXR-JPG trees; prints a summary
   studies [--data-dir D] --json
                               list what is stored
+  jobs [--data-dir D] [--json]
+                              list recent jobs (imports, ...) with their state
+  jobs resume <job-id> [--data-dir D] [--json]
+                              continue an interrupted or cancelled job where it stopped
 
 The data directory is --data-dir, else $SIGHTLINE_DATA_DIR, else the OS app-data folder.`;
 
-export const repoRoot = path.resolve(__dirname, '../..');
 export const rendererDir = path.join(repoRoot, 'out', 'renderer');
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
@@ -38,9 +46,20 @@ export async function main(argv: string[], out: Out = consoleOut): Promise<numbe
       return importCommand(rest, out);
     case 'studies':
       return studiesCommand(rest, out);
+    case 'jobs':
+      return jobsCommand(rest, out);
     default:
       out.error(`sightline: unknown command "${command}"\n\n${USAGE}`);
       return 2;
+  }
+}
+
+async function withContext<T>(dataDirFlag: string | undefined, out: Out, fn: (context: AppContext) => Promise<T>): Promise<T> {
+  const context = await createAppContext({ dataDir: resolveDataDir(dataDirFlag), mode: 'cli', importDemo: false, log: out.error });
+  try {
+    return await fn(context);
+  } finally {
+    await context.close();
   }
 }
 
@@ -61,7 +80,7 @@ async function serve(args: string[], out: Out): Promise<number> {
     return 2;
   }
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
-    out.error(`sightline serve: the UI is not built (${rendererDir} is missing); run \`npm run build:renderer\` first`);
+    out.error(`sightline serve: the UI is not built (${rendererDir} is missing); run \`npm run build\` first`);
     return 2;
   }
   const host = values.host ?? '127.0.0.1';
@@ -79,7 +98,7 @@ async function serve(args: string[], out: Out): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await server.close();
-  context.close();
+  await context.close();
   return 0;
 }
 
@@ -94,6 +113,41 @@ function openBrowser(url: string): void {
   }
 }
 
+/** Follows a job of this process to its end: a progress line on a terminal, Ctrl+C cancels it. */
+async function followJob(context: AppContext, jobId: string, quiet: boolean): Promise<Types['JobProgress']> {
+  const tty = !quiet && process.stderr.isTTY;
+  const unsubscribe = context.jobs.subscribe((p) => {
+    if (tty && p.jobId === jobId && p.state === 'running') process.stderr.write(`\r${p.message} ${p.done}/${p.total ?? '?'}   `);
+  });
+  const onSigint = () => context.jobs.cancel(jobId);
+  process.once('SIGINT', onSigint);
+  try {
+    return (await context.jobs.wait(jobId)).progress;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    unsubscribe();
+    if (tty) process.stderr.write('\n');
+  }
+}
+
+/** Prints an import's summary; exit status 1 when nothing at all could be read, 2 when the import failed. */
+async function finishImport(context: AppContext, jobId: string, json: boolean, out: Out): Promise<number> {
+  const progress = await followJob(context, jobId, json);
+  const { summary } = importResult(context.db, context.jobs, jobId);
+  if (progress.state === 'failed' || !summary) {
+    out.error(`sightline: the import failed: ${progress.message}`);
+    return 2;
+  }
+  if (json) out.log(JSON.stringify({ jobId, state: progress.state, ...summary }, null, 2));
+  else {
+    if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
+    out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);
+    for (const r of summary.rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
+  }
+  const nothingRead = summary.imported === 0 && summary.duplicates === 0 && summary.reports === 0;
+  return nothingRead ? 1 : 0;
+}
+
 async function importCommand(args: string[], out: Out): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -104,50 +158,60 @@ async function importCommand(args: string[], out: Out): Promise<number> {
     out.error('sightline import: give at least one file or folder');
     return 2;
   }
-  const context = await createAppContext({ dataDir: resolveDataDir(values['data-dir']), mode: 'cli', importDemo: false, log: out.error });
-  try {
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    let lastLine = 0;
-    const summary = await context.runImport({
-      paths: positionals.map((p) => path.resolve(p)),
-      dataset: values.dataset,
-      signal: controller.signal,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (!values.json && process.stderr.isTTY && now - lastLine > 200) {
-          lastLine = now;
-          process.stderr.write(`\r${p.message} ${p.done}/${p.total ?? '?'}   `);
-        }
-      },
-    });
-    process.removeListener('SIGINT', onSigint);
-    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
-    if (values.json) out.log(JSON.stringify(summary, null, 2));
-    else {
-      out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);
-      for (const r of summary.rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
-    }
-    const nothingRead = summary.imported === 0 && summary.duplicates === 0 && summary.reports === 0;
-    return nothingRead ? 1 : 0;
-  } finally {
-    context.close();
-  }
+  return withContext(values['data-dir'], out, async (context) => {
+    const jobId = context.jobs.start(IMPORT_JOB, { paths: positionals.map((p) => path.resolve(p)), dataset: values.dataset });
+    return finishImport(context, jobId, values.json, out);
+  });
 }
 
 async function studiesCommand(args: string[], out: Out): Promise<number> {
   const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } } });
-  const context = await createAppContext({ dataDir: resolveDataDir(values['data-dir']), mode: 'cli', importDemo: false, log: out.error });
-  try {
-    const listing = context.studiesForCli();
+  return withContext(values['data-dir'], out, async (context) => {
+    const listing = studiesForCli(context.db);
     if (values.json) out.log(JSON.stringify(listing, null, 2));
     else {
       for (const s of listing.studies) out.log(`${s.id}\t${s.dataset}\t${s.images.length} image(s)\t${s.report ? s.report.slice(0, 60).replace(/\s+/g, ' ') : '(no report)'}`);
       out.log(`${listing.studies.length} stud${listing.studies.length === 1 ? 'y' : 'ies'}`);
     }
     return 0;
-  } finally {
-    context.close();
+  });
+}
+
+async function jobsCommand(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const [sub, jobId, ...extra] = positionals;
+  if (sub === 'resume') {
+    if (!jobId || extra.length) {
+      out.error('sightline jobs resume: give one job id (see `sightline jobs`)');
+      return 2;
+    }
+    return withContext(values['data-dir'], out, async (context) => {
+      const kind = context.jobs.get(jobId)?.kind;
+      context.jobs.resume(jobId);
+      if (kind === IMPORT_JOB) return finishImport(context, jobId, values.json, out);
+      const progress = await followJob(context, jobId, values.json);
+      out.log(values.json ? JSON.stringify(progress, null, 2) : `${jobId}: ${progress.state} ${progress.message}`);
+      return progress.state === 'done' ? 0 : 1;
+    });
   }
+  if (sub !== undefined) {
+    out.error(`sightline jobs: unknown subcommand "${sub}" (list with \`sightline jobs\`, or \`sightline jobs resume <job-id>\`)`);
+    return 2;
+  }
+  return withContext(values['data-dir'], out, async (context) => {
+    const jobs = context.jobs.list();
+    if (values.json) out.log(JSON.stringify({ jobs }, null, 2));
+    else {
+      for (const j of jobs) {
+        const count = j.total !== null ? `${j.done}/${j.total}` : `${j.done}`;
+        out.log(`${j.jobId}\t${j.kind}\t${j.state}${j.resumable ? ' (resumable)' : ''}\t${count}\t${j.message}`);
+      }
+      out.log(`${jobs.length} job${jobs.length === 1 ? '' : 's'}`);
+    }
+    return 0;
+  });
 }

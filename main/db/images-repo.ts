@@ -1,39 +1,50 @@
+// Images referenced in place. One shape, derived from the contract's ImageSummary: what the database holds
+// (ImageRecord) is the summary the UI sees plus the import's bookkeeping; what an import writes (NewImage) is
+// that less the id, plus two UIDs kept only for the import.
+import { z } from 'zod';
+import { Id, ImageFormat, ImageSummary } from '../../common/contract';
 import type { Db } from './database';
 import { prepared } from './statements';
 
-export type ImageFormat = 'dicom' | 'png' | 'jpeg';
-
-export interface NewImage {
-  studyId: number;
-  path: string;
-  size: number;
-  mtimeMs: number;
-  sha256: string;
-  format: ImageFormat;
-  rows: number;
-  columns: number;
-  bitsStored: number;
-  photometric: string;
-  samplesPerPixel?: number;
-  frames?: number;
-  pixelSpacing?: [number, number] | null;
-  modality?: string | null;
-  viewPosition?: string | null;
+export const ImageRecord = ImageSummary.extend({
+  studyId: Id,
+  size: z.number().int(),
+  mtimeMs: z.number(),
+  sha256: z.string(),
+  format: ImageFormat,
+  samplesPerPixel: z.number().int(),
+  frames: z.number().int(),
   /** dimensions of the original acquisition when known (MIMIC metadata), if different from the file's */
-  sourceRows?: number | null;
-  sourceColumns?: number | null;
-  dicomId?: string | null;
-  imageKey: string;
-  sopInstanceUid?: string | null;
-  seriesUid?: string | null;
-  sopClassUid?: string | null;
-  transferSyntaxUid?: string | null;
-}
+  sourceRows: z.number().int().nullable(),
+  sourceColumns: z.number().int().nullable(),
+  /** dicom_id, else the file stem (e.g. VinDr image_id) */
+  imageKey: z.string(),
+  sopInstanceUid: z.string().nullable(),
+  transferSyntaxUid: z.string().nullable(),
+});
+export type ImageRow = z.output<typeof ImageRecord>;
 
-/** A stored image: every field of NewImage known (absent ones are null), less the UIDs kept only for import. */
-export interface ImageRow extends Required<Omit<NewImage, 'seriesUid' | 'sopClassUid'>> {
-  id: number;
-}
+type NullableKeys<T> = { [K in keyof T]-?: null extends T[K] ? K : never }[keyof T];
+/** Every column an import writes. */
+export type StoredImage = Omit<ImageRow, 'id'> & { seriesUid: string | null; sopClassUid: string | null };
+type Defaulted = NullableKeys<StoredImage> | 'samplesPerPixel' | 'frames';
+/** A row to insert: fields that may be unknown (null) may be left out; one sample per pixel, one frame by default. */
+export type NewImage = Omit<StoredImage, Defaulted> & Partial<Pick<StoredImage, Defaulted>>;
+
+const DEFAULTS: Pick<StoredImage, Defaulted> = {
+  samplesPerPixel: 1,
+  frames: 1,
+  pixelSpacing: null,
+  modality: null,
+  viewPosition: null,
+  dicomId: null,
+  sourceRows: null,
+  sourceColumns: null,
+  sopInstanceUid: null,
+  transferSyntaxUid: null,
+  seriesUid: null,
+  sopClassUid: null,
+};
 
 const SELECT = `SELECT id, study_id AS studyId, path, size, mtime_ms AS mtimeMs, sha256, format, rows, columns,
   bits_stored AS bitsStored, photometric, samples_per_pixel AS samplesPerPixel, frames,
@@ -55,39 +66,17 @@ function toRow(r: RawImageRow): ImageRow {
 }
 
 export function insertImage(db: Db, img: NewImage): number {
+  const { pixelSpacing, mtimeMs, ...columns } = { ...DEFAULTS, ...img };
   return Number(
     prepared(
       db,
       `INSERT INTO images (study_id, path, size, mtime_ms, sha256, format, rows, columns, bits_stored, photometric,
          samples_per_pixel, frames, pixel_spacing_row, pixel_spacing_col, modality, view_position, source_rows, source_columns, dicom_id, image_key,
          sop_instance_uid, series_uid, sop_class_uid, transfer_syntax_uid)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      img.studyId,
-      img.path,
-      img.size,
-      Math.round(img.mtimeMs),
-      img.sha256,
-      img.format,
-      img.rows,
-      img.columns,
-      img.bitsStored,
-      img.photometric,
-      img.samplesPerPixel ?? 1,
-      img.frames ?? 1,
-      img.pixelSpacing?.[0] ?? null,
-      img.pixelSpacing?.[1] ?? null,
-      img.modality ?? null,
-      img.viewPosition ?? null,
-      img.sourceRows ?? null,
-      img.sourceColumns ?? null,
-      img.dicomId ?? null,
-      img.imageKey,
-      img.sopInstanceUid ?? null,
-      img.seriesUid ?? null,
-      img.sopClassUid ?? null,
-      img.transferSyntaxUid ?? null,
-    ).lastInsertRowid,
+       VALUES (@studyId, @path, @size, @mtimeMs, @sha256, @format, @rows, @columns, @bitsStored, @photometric,
+         @samplesPerPixel, @frames, @psr, @psc, @modality, @viewPosition, @sourceRows, @sourceColumns, @dicomId, @imageKey,
+         @sopInstanceUid, @seriesUid, @sopClassUid, @transferSyntaxUid)`,
+    ).run({ ...columns, mtimeMs: Math.round(mtimeMs), psr: pixelSpacing?.[0] ?? null, psc: pixelSpacing?.[1] ?? null }).lastInsertRowid,
   );
 }
 
@@ -121,8 +110,4 @@ export function relocateImage(db: Db, id: number, path: string, size: number, mt
 
 export function listImagesOfStudy(db: Db, studyId: number): ImageRow[] {
   return (prepared(db, `${SELECT} WHERE study_id = ? ORDER BY ${imageOrder()}`).all(studyId) as RawImageRow[]).map(toRow);
-}
-
-export function findImagesByDicomId(db: Db, dicomId: string): ImageRow[] {
-  return (prepared(db, `${SELECT} WHERE dicom_id = ? ORDER BY id`).all(dicomId) as RawImageRow[]).map(toRow);
 }

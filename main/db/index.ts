@@ -8,4 +8,4 @@ export * from './images-repo';
 export * from './reports-repo';
 export * from './phrases-repo';
 export * from './settings-repo';
-export * from './imports-repo';
+export * from './jobs-repo';

@@ -1,7 +1,7 @@
-// Reports with their parsed sections and sentences (written together in the caller's transaction).
+// Reports with their parsed sections and sentences (written together in the caller's transaction). Parsing is
+// the studies domain's (main/studies/report-parse.ts); this module stores what it is given.
 import type { Db } from './database';
 import { prepared } from './statements';
-import { parseReport, REPORT_PARSER_VERSION, type ParsedReport } from '../studies/report-parse';
 
 export interface ReportSentenceRow {
   id: number;
@@ -22,20 +22,39 @@ export interface ReportDetail {
   sections: ReportSectionRow[];
 }
 
+/** The stored report's id and content hash, to skip an unchanged one without parsing it again. */
+export function findReportHash(db: Db, studyId: number): { id: number; sha256: string } | null {
+  return (prepared(db, 'SELECT id, sha256 FROM reports WHERE study_id = ?').get(studyId) as { id: number; sha256: string } | undefined) ?? null;
+}
+
 export type UpsertReportOutcome = 'inserted' | 'updated' | 'unchanged';
 
-const SNIPPET_CHARS = 200;
-
-/** Impression (else findings, else the whole text), whitespace collapsed, cut at ~200 characters. */
-export function reportSnippet(text: string, parsed: ParsedReport): string {
-  const pick =
-    parsed.sections.find((s) => s.name === 'IMPRESSION' && s.sentences.length) ??
-    parsed.sections.find((s) => s.name.startsWith('FINDINGS') && s.sentences.length);
-  const raw = pick ? text.slice(pick.bodyStart, pick.end) : text;
-  const flat = raw.replace(/\s+/g, ' ').trim();
-  if (flat.length <= SNIPPET_CHARS) return flat;
-  const cut = flat.lastIndexOf(' ', SNIPPET_CHARS);
-  return `${flat.slice(0, cut > SNIPPET_CHARS / 2 ? cut : SNIPPET_CHARS)}…`;
+/** A report as the import hands it over: its text, where it came from, and its parse. */
+export interface ReportToStore {
+  path: string | null;
+  sha256: string;
+  text: string;
+  /** the list's one-line summary */
+  snippet: string;
+  parserVersion: number;
+  sections: {
+    /** upper-case header without the colon, whitespace collapsed ('FINDINGS', 'FINAL REPORT', 'PREAMBLE') */
+    name: string;
+    /** start of the header (or of the preamble text); offsets are UTF-16 code units into `text` */
+    start: number;
+    /** end of the last non-space character of the body (or of the header when the body is empty) */
+    end: number;
+    /** start of the body (after the colon) */
+    bodyStart: number;
+    sentences: {
+      /** index within the report */
+      index: number;
+      /** the span with whitespace runs collapsed */
+      text: string;
+      start: number;
+      end: number;
+    }[];
+  }[];
 }
 
 /**
@@ -43,17 +62,9 @@ export function reportSnippet(text: string, parsed: ParsedReport): string {
  * replaced (sentences are rebuilt; phrases that pointed at old sentences keep their text, sentence_id -> NULL).
  * Call inside a transaction.
  */
-export function upsertReport(
-  db: Db,
-  studyId: number,
-  r: { path: string | null; sha256: string; text: string },
-): { id: number; outcome: UpsertReportOutcome } {
-  const existing = prepared(db, 'SELECT id, sha256 FROM reports WHERE study_id = ?').get(studyId) as
-    | { id: number; sha256: string }
-    | undefined;
+export function upsertReport(db: Db, studyId: number, r: ReportToStore): { id: number; outcome: UpsertReportOutcome } {
+  const existing = findReportHash(db, studyId);
   if (existing && existing.sha256 === r.sha256) return { id: existing.id, outcome: 'unchanged' };
-  const parsed = parseReport(r.text);
-  const snippet = reportSnippet(r.text, parsed);
   let id: number;
   if (existing) {
     id = existing.id;
@@ -62,8 +73,8 @@ export function upsertReport(
       r.path,
       r.sha256,
       r.text,
-      snippet,
-      REPORT_PARSER_VERSION,
+      r.snippet,
+      r.parserVersion,
       id,
     );
   } else {
@@ -76,16 +87,16 @@ export function upsertReport(
         r.path,
         r.sha256,
         r.text,
-        snippet,
-        REPORT_PARSER_VERSION,
+        r.snippet,
+        r.parserVersion,
       ).lastInsertRowid,
     );
   }
-  writeParsed(db, id, parsed);
+  writeSections(db, id, r.sections);
   return { id, outcome: existing ? 'updated' : 'inserted' };
 }
 
-function writeParsed(db: Db, reportId: number, parsed: ParsedReport): void {
+function writeSections(db: Db, reportId: number, sections: ReportToStore['sections']): void {
   const insSection = prepared(
     db,
     'INSERT INTO report_sections (report_id, idx, name, start, end, body_start) VALUES (?, ?, ?, ?, ?, ?)',
@@ -94,7 +105,7 @@ function writeParsed(db: Db, reportId: number, parsed: ParsedReport): void {
     db,
     'INSERT INTO sentences (report_id, section_id, idx, text, start, end) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  parsed.sections.forEach((sec, i) => {
+  sections.forEach((sec, i) => {
     const sectionId = Number(insSection.run(reportId, i, sec.name, sec.start, sec.end, sec.bodyStart).lastInsertRowid);
     for (const s of sec.sentences) insSentence.run(reportId, sectionId, s.index, s.text, s.start, s.end);
   });
@@ -123,12 +134,4 @@ export function getReportForStudy(db: Db, studyId: number): ReportDetail | null 
     text: rep.text,
     sections: sections.map((s) => ({ name: s.name, start: s.start, end: s.end, sentences: bySection.get(s.id) ?? [] })),
   };
-}
-
-export function getSentence(db: Db, id: number): { id: number; reportId: number; text: string; start: number; end: number } | null {
-  return (
-    (prepared(db, 'SELECT id, report_id AS reportId, text, start, end FROM sentences WHERE id = ?').get(id) as
-      | { id: number; reportId: number; text: string; start: number; end: number }
-      | undefined) ?? null
-  );
 }

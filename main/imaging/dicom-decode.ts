@@ -13,43 +13,8 @@ import type { PixelCodec } from './transfer-syntaxes';
 import type { DecodedImage, DecodeOptions, Photometric, SampleEncoding, WindowPreset } from './types';
 import { DEFAULT_MAX_PIXELS, DecodeProblem } from './types';
 import { fullRangeWindow, windowFromVoiLut, windowsFromCenterWidth } from './window-presets';
+import { DicomTag as T } from './dicom-tags';
 
-const T = {
-  TransferSyntaxUID: '00020010',
-  MediaStorageSOPClassUID: '00020002',
-  SOPClassUID: '00080016',
-  SOPInstanceUID: '00080018',
-  StudyDate: '00080020',
-  AccessionNumber: '00080050',
-  Modality: '00080060',
-  PatientName: '00100010',
-  PatientID: '00100020',
-  ImagerPixelSpacing: '00181164',
-  ViewPosition: '00185101',
-  StudyInstanceUID: '0020000D',
-  SeriesInstanceUID: '0020000E',
-  SamplesPerPixel: '00280002',
-  PhotometricInterpretation: '00280004',
-  PlanarConfiguration: '00280006',
-  NumberOfFrames: '00280008',
-  Rows: '00280010',
-  Columns: '00280011',
-  PixelSpacing: '00280030',
-  BitsAllocated: '00280100',
-  BitsStored: '00280101',
-  HighBit: '00280102',
-  PixelRepresentation: '00280103',
-  WindowCenter: '00281050',
-  WindowWidth: '00281051',
-  RescaleIntercept: '00281052',
-  RescaleSlope: '00281053',
-  WindowExplanation: '00281055',
-  LUTDescriptor: '00283002',
-  VOILUTSequence: '00283010',
-  FloatPixelData: '7FE00008',
-  DoubleFloatPixelData: '7FE00009',
-  PixelData: '7FE00010',
-} as const;
 
 const COLOUR_PHOTOMETRICS = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT']);
 

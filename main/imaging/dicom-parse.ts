@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { inflateRawSync } from 'node:zlib';
 import { DecodeProblem } from './types';
+import { DicomTag } from './dicom-tags';
 
 export interface DcmElement {
   vr?: string;
@@ -95,7 +96,7 @@ export function parseDicom(bytes: Uint8Array, maxInflatedBytes = 1 << 30): Parse
   const inflated = inflateDeflatedDataSet(bytes, maxInflatedBytes);
   const parsed = parseDicomUnbounded(inflated ?? bytes);
   if (inflated) {
-    const ts = parsed.meta['00020010'];
+    const ts = parsed.meta[DicomTag.TransferSyntaxUID];
     if (ts) ts.Value = [DEFLATED];
   }
   return parsed;

@@ -1,8 +1,8 @@
 // `images.pixels`: the stored samples of an image, little-endian, at full bit depth, for the viewer's
 // window/level on the GPU. A small cache keeps the last images hot for next/previous browsing.
 import { existsSync } from 'node:fs';
-import { RpcError, type Types } from '../../common/contract';
-import { ImageDecodeError, type DecodedImage } from '../imaging';
+import { PixelFormat, RpcError, type Types } from '../../common/contract';
+import { ImageDecodeError, type DecodedImage } from './types';
 
 type PixelData = Types['PixelData'];
 
@@ -45,18 +45,8 @@ export function createPixelSource(decode: (file: string) => Promise<DecodedImage
 }
 
 function toPixelData(imageId: number, image: DecodedImage): PixelData {
-  return {
-    imageId,
-    rows: image.rows,
-    columns: image.columns,
-    bitsStored: image.bitsStored,
-    encoding: image.encoding,
-    photometric: image.photometric,
-    rescaleSlope: image.rescaleSlope,
-    rescaleIntercept: image.rescaleIntercept,
-    windows: image.windows,
-    data: littleEndianBytes(image.pixels),
-  };
+  // parse() keeps only PixelFormat's fields (and checks them): the pixels themselves are not looked at
+  return { ...PixelFormat.parse(image), imageId, data: littleEndianBytes(image.pixels) };
 }
 
 /** Images are referenced in place, so the usual trouble is a moved file or an unmounted drive: say so. */

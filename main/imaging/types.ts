@@ -1,18 +1,14 @@
-// Public types of the imaging domain: what a decoded radiograph looks like to the rest of the app.
+// Public types of the imaging domain: what a decoded radiograph looks like to the rest of the app. The sample
+// format (encoding, photometric, rescale, windows) is the contract's PixelFormat, so that what the decoder makes
+// and what the viewer receives are one shape.
+import type { Types } from '../../common/contract';
 
-export type ImageFormat = 'dicom' | 'png' | 'jpeg';
-export type SampleEncoding = 'uint8' | 'uint16' | 'int16';
-export type Photometric = 'MONOCHROME1' | 'MONOCHROME2';
-
-/**
- * A display window in modality units (stored value * rescaleSlope + rescaleIntercept).
- * It covers [center - width / 2, center + width / 2].
- */
-export interface WindowPreset {
-  center: number;
-  width: number;
-  name: string;
-}
+export type ImageFormat = Types['ImageFormat'];
+export type SampleEncoding = Types['SampleEncoding'];
+export type Photometric = Types['Photometric'];
+/** A display window in modality units; it covers [center - width / 2, center + width / 2]. */
+export type WindowPreset = Types['WindowPreset'];
+type PixelFormat = Types['PixelFormat'];
 
 export interface ImageIdentifiers {
   patientId: string | null;
@@ -24,25 +20,15 @@ export interface ImageIdentifiers {
   accessionNumber: string | null;
 }
 
-export interface DecodedImage {
+/**
+ * `encoding` says how `pixels` stores samples; colour inputs are converted to grey MONOCHROME2; `windows` are the
+ * Window Center/Width pairs (named by their explanations), then VOI LUTs converted to an equivalent window
+ * ('VOI LUT n'), then 'Full range' (min..max of modality values; 0..255 for 8-bit PNG/JPEG) always last.
+ */
+export interface DecodedImage extends PixelFormat {
   format: ImageFormat;
-  rows: number;
-  columns: number;
-  /** 8..16 */
-  bitsStored: number;
-  /** How `pixels` stores samples. */
-  encoding: SampleEncoding;
   /** One grey sample per pixel, row-major, stored values (before rescale). */
   pixels: Uint8Array | Uint16Array | Int16Array;
-  /** Colour inputs are converted to grey MONOCHROME2. */
-  photometric: Photometric;
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  /**
-   * Window Center/Width pairs (named by their explanations), then VOI LUTs converted to an equivalent window
-   * ('VOI LUT n'), then 'Full range' (min..max of modality values; 0..255 for 8-bit PNG/JPEG) always last.
-   */
-  windows: WindowPreset[];
   /** PixelSpacing, else ImagerPixelSpacing: [row spacing, column spacing] in mm. */
   pixelSpacing: [number, number] | null;
   modality: string | null;
@@ -70,6 +56,11 @@ export class ImageDecodeError extends Error {
     this.name = 'ImageDecodeError';
     this.file = file;
     this.reason = message;
+  }
+
+  /** What crosses a worker boundary (main/workers): the file and the problem, to be rebuilt on the other side. */
+  taskErrorData(): { file: string; reason: string } {
+    return { file: this.file, reason: this.reason };
   }
 }
 

@@ -1,17 +1,35 @@
-// A small in-process job registry: long tasks (imports, grounding batches, evaluations) return a job id at
-// once, report progress, can be cancelled, and keep their result for a later `imports.result`-style call.
+// Durable jobs: long work (imports; grounding batches, evaluations and tuning next) returns a job id at once,
+// reports progress, can be cancelled, and is recorded in the `jobs` table (migration 0002), so that:
+// - a job that was running when its process died shows as 'interrupted' on the next start;
+// - an interrupted or cancelled job of a resumable kind can be resumed under the same id, continuing from the
+//   partial result it saved (`ctx.checkpoint`) while it ran;
+// - `shutdown()` (app close) stops running jobs and marks them interrupted before the database closes.
 //
-// - `start(kind, fn, { exclusive })` runs `fn(signal, report)` now and returns its id. Jobs that name the same
-//   `exclusive` group do not overlap: starting one while another of the group is running throws
-//   RpcError('busy') (no queue: the UI shows the running job instead). Imports use the group 'import'.
-// - Progress (`JobProgress` of the contract) goes to subscribers at most every `throttleMs` (default 100 ms,
-//   ~10/s) per job, the latest state always delivered (trailing emit); state changes are emitted at once.
-// - ETA: the job's own estimate when it reports one, else elapsed/done * remaining.
-// - Finished jobs are kept (the last `keepFinished`, default 200) so results can be fetched after the event.
+// A kind is registered once (`register`): its name, how to validate stored params, whether it can resume, an
+// optional exclusive group (jobs of one group never overlap: a second start is RpcError('busy'); imports use
+// 'import'), and `run(ctx)`.
+// Progress goes to subscribers at most every `throttleMs` per job (the latest state always delivered) and to the
+// database about once a second; state changes go out at once. ETA: the job's own estimate when it gives one,
+// else the rate since the total became known (common/progress.ts).
+import type { z } from 'zod';
 import { RpcError, type Types } from '../../common/contract';
+import { EtaEstimator, createThrottle, type Throttle } from '../../common/progress';
+import type { Db } from '../db/database';
+import {
+  finishJob,
+  getJob,
+  insertJob,
+  listJobs,
+  markInterruptedJobs,
+  restartJob,
+  saveJobProgress,
+  saveJobCheckpoint,
+  type JobRow,
+  type StoredProgress,
+} from '../db/jobs-repo';
 
 export type JobProgress = Types['JobProgress'];
-export type JobState = JobProgress['state'];
+export type JobState = Types['JobState'];
 
 export interface JobReport {
   done?: number;
@@ -21,128 +39,149 @@ export interface JobReport {
   etaSeconds?: number | null;
 }
 
-export type JobFn<T> = (signal: AbortSignal, report: (p: JobReport) => void) => Promise<T>;
-
-export interface StartJobOptions {
-  /** jobs in the same group never run at the same time; a second start throws RpcError('busy') */
-  exclusive?: string;
+export interface JobContext<P, R> {
+  jobId: string;
+  params: P;
+  signal: AbortSignal;
+  report(progress: JobReport): void;
+  /**
+   * Saves a partial result at once, with the progress reported so far (call it inside the job's own transaction,
+   * after reporting the progress it reaches); a resume starts from it.
+   */
+  checkpoint(partial: R): void;
+  /** The partial result an earlier attempt saved, when this run is a resume; null on a first run. */
+  previous: R | null;
 }
 
-export interface JobRecord<T = unknown> {
+export interface JobKind<P, R> {
+  kind: string;
+  params: z.ZodType<P>;
+  /** can continue after an interruption or a cancel from its saved partial result */
+  resumable: boolean;
+  /** jobs in the same group never run at the same time */
+  exclusive?: string;
+  run(ctx: JobContext<P, R>): Promise<R>;
+}
+
+export interface JobRecord<R = unknown> {
   progress: JobProgress;
-  /** the value `fn` resolved with (also for a job cancelled after it returned a partial result) */
-  result: T | undefined;
-  error: string | undefined;
-  startedAt: number;
-  finishedAt: number | null;
+  params: unknown;
+  /** the result (or, for a stopped job, the partial result it saved) */
+  result: R | null;
+  error: string | null;
 }
 
 interface Entry {
-  record: JobRecord;
+  id: string;
+  kind: JobKind<unknown, unknown>;
+  progress: JobProgress;
+  params: unknown;
+  result: unknown;
+  error: string | null;
   controller: AbortController;
-  exclusive: string | undefined;
-  lastEmit: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  promise: Promise<unknown>;
-  rateStart: { t: number; done: number } | null;
+  emit: Throttle<JobProgress>;
+  persist: Throttle<StoredProgress>;
+  eta: EtaEstimator;
+  promise: Promise<void>;
 }
 
 export interface JobRunnerOptions {
+  db: Db;
   throttleMs?: number;
-  keepFinished?: number;
+  /** how often running progress is written to the database (default 1000 ms) */
+  persistMs?: number;
 }
 
-const FINAL: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
+const FINAL: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled', 'interrupted']);
+const RESUMABLE_STATES: ReadonlySet<JobState> = new Set(['interrupted', 'cancelled']);
+const SHUTDOWN = 'shutdown';
 
 export class JobRunner {
-  private readonly jobs = new Map<string, Entry>();
+  private readonly kinds = new Map<string, JobKind<unknown, unknown>>();
+  private readonly running = new Map<string, Entry>();
   private readonly listeners = new Set<(p: JobProgress) => void>();
+  private readonly db: Db;
   private readonly throttleMs: number;
-  private readonly keepFinished: number;
+  private readonly persistMs: number;
   private seq = 0;
 
-  constructor(opts: JobRunnerOptions = {}) {
+  constructor(opts: JobRunnerOptions) {
+    this.db = opts.db;
     this.throttleMs = opts.throttleMs ?? 100;
-    this.keepFinished = opts.keepFinished ?? 200;
+    this.persistMs = opts.persistMs ?? 1000;
+    markInterruptedJobs(this.db);
   }
 
-  start<T>(kind: string, fn: JobFn<T>, opts: StartJobOptions = {}): string {
-    if (opts.exclusive) {
-      for (const [id, e] of this.jobs) {
-        if (e.exclusive === opts.exclusive && !FINAL.has(e.record.progress.state)) {
-          throw new RpcError('busy', `a ${e.record.progress.kind} job is already running`, { jobId: id });
-        }
-      }
-    }
-    const jobId = `${kind}-${Date.now().toString(36)}-${++this.seq}`;
-    const controller = new AbortController();
-    const record: JobRecord<T> = {
-      progress: { jobId, kind, state: 'running', done: 0, total: null, etaSeconds: null, message: '' },
-      result: undefined,
-      error: undefined,
-      startedAt: Date.now(),
-      finishedAt: null,
-    };
-    const entry: Entry = {
-      record: record as JobRecord,
-      controller,
-      exclusive: opts.exclusive,
-      lastEmit: 0,
-      timer: null,
-      promise: Promise.resolve(),
-      rateStart: null,
-    };
-    this.jobs.set(jobId, entry);
-    const report = (p: JobReport) => this.onReport(entry, p);
-    entry.promise = Promise.resolve()
-      .then(() => fn(controller.signal, report))
-      .then(
-        (result) => {
-          record.result = result;
-          this.finish(entry, controller.signal.aborted ? 'cancelled' : 'done');
-        },
-        (err: unknown) => {
-          record.error = err instanceof Error ? err.message : String(err);
-          this.finish(entry, controller.signal.aborted ? 'cancelled' : 'failed');
-        },
-      );
-    this.emitNow(entry);
-    this.prune();
+  register<P, R>(kind: JobKind<P, R>): void {
+    if (this.kinds.has(kind.kind)) throw new Error(`job kind ${kind.kind} is registered twice`);
+    this.kinds.set(kind.kind, kind as JobKind<unknown, unknown>);
+  }
+
+  /** Starts a job of a registered kind now; returns its id. Throws RpcError('busy') if its group is taken. */
+  start(kind: string, params: unknown): string {
+    const def = this.kindOf(kind);
+    const parsed = def.params.parse(params);
+    this.checkExclusive(def);
+    const id = `${kind}-${Date.now().toString(36)}-${++this.seq}`;
+    insertJob(this.db, { id, kind, params: parsed });
+    this.launch(def, id, parsed, null);
+    return id;
+  }
+
+  /** Runs an interrupted or cancelled job of a resumable kind again, under the same id. */
+  resume(jobId: string): string {
+    if (this.running.has(jobId)) throw new RpcError('busy', `job ${jobId} is running`);
+    const row = getJob(this.db, jobId);
+    if (!row) throw new RpcError('not_found', `no job ${jobId}`);
+    const def = this.kinds.get(row.kind);
+    if (!def?.resumable) throw new RpcError('invalid_input', `a ${row.kind} job cannot be resumed`);
+    if (!RESUMABLE_STATES.has(row.state)) throw new RpcError('invalid_input', `job ${jobId} is ${row.state}; only an interrupted or cancelled job can be resumed`);
+    this.checkExclusive(def);
+    const parsed = def.params.parse(row.params);
+    restartJob(this.db, jobId);
+    this.launch(def, jobId, parsed, row.result, row.progress);
     return jobId;
   }
 
-  get(jobId: string): JobProgress | null {
-    const e = this.jobs.get(jobId);
-    return e ? { ...e.record.progress } : null;
-  }
-
-  record<T = unknown>(jobId: string): JobRecord<T> | null {
-    const e = this.jobs.get(jobId);
-    return e ? ({ ...e.record, progress: { ...e.record.progress } } as JobRecord<T>) : null;
-  }
-
-  list(): JobProgress[] {
-    return [...this.jobs.values()].map((e) => ({ ...e.record.progress }));
-  }
-
-  /** Requests cancellation; true when the job was running. The job ends as 'cancelled' once `fn` returns. */
+  /** Requests cancellation; true when the job was running here. The job ends as 'cancelled' once it returns. */
   cancel(jobId: string): boolean {
-    const e = this.jobs.get(jobId);
-    if (!e || FINAL.has(e.record.progress.state)) return false;
+    const e = this.running.get(jobId);
+    if (!e) return false;
     if (!e.controller.signal.aborted) {
       e.controller.abort(new DOMException('cancelled', 'AbortError'));
-      e.record.progress.message = 'cancelling';
+      e.progress.message = 'cancelling';
       this.emitNow(e);
     }
     return true;
   }
 
+  get(jobId: string): JobProgress | null {
+    return this.record(jobId)?.progress ?? null;
+  }
+
+  /** The job as this process runs it, else as the database last saw it (another process, an earlier run). */
+  record<R = unknown>(jobId: string): JobRecord<R> | null {
+    const e = this.running.get(jobId);
+    if (e) return { progress: { ...e.progress }, params: e.params, result: (e.result ?? null) as R | null, error: e.error };
+    const row = getJob(this.db, jobId);
+    return row ? { progress: this.progressOfRow(row), params: row.params, result: row.result as R | null, error: row.error } : null;
+  }
+
+  /** Running jobs and the most recent others, newest first. */
+  list(limit = 50): JobProgress[] {
+    return listJobs(this.db, limit).map((row) => {
+      const e = this.running.get(row.id);
+      return e ? { ...e.progress } : this.progressOfRow(row);
+    });
+  }
+
   /** Resolves with the final record once the job has finished (whatever its state). */
-  async wait<T = unknown>(jobId: string): Promise<JobRecord<T>> {
-    const e = this.jobs.get(jobId);
-    if (!e) throw new RpcError('not_found', `no job ${jobId}`);
-    await e.promise;
-    return this.record<T>(jobId)!;
+  async wait<R = unknown>(jobId: string): Promise<JobRecord<R>> {
+    const e = this.running.get(jobId);
+    if (e) await e.promise;
+    const rec = this.record<R>(jobId);
+    if (!rec) throw new RpcError('not_found', `no job ${jobId}`);
+    return rec;
   }
 
   subscribe(listener: (p: JobProgress) => void): () => void {
@@ -150,58 +189,124 @@ export class JobRunner {
     return () => this.listeners.delete(listener);
   }
 
-  /** Cancels every running job and waits for them (app shutdown). */
+  /** Stops every running job and waits for it; they end as 'interrupted' (resumable), not 'cancelled'. */
   async shutdown(): Promise<void> {
-    const running = [...this.jobs.entries()].filter(([, e]) => !FINAL.has(e.record.progress.state));
-    for (const [id] of running) this.cancel(id);
-    await Promise.all(running.map(([, e]) => e.promise));
+    const entries = [...this.running.values()];
+    for (const e of entries) if (!e.controller.signal.aborted) e.controller.abort(SHUTDOWN);
+    await Promise.all(entries.map((e) => e.promise));
+  }
+
+  private kindOf(kind: string): JobKind<unknown, unknown> {
+    const def = this.kinds.get(kind);
+    if (!def) throw new RpcError('invalid_input', `unknown job kind ${kind}`);
+    return def;
+  }
+
+  private checkExclusive(def: JobKind<unknown, unknown>): void {
+    if (!def.exclusive) return;
+    for (const e of this.running.values()) {
+      if (e.kind.exclusive === def.exclusive) throw new RpcError('busy', `a ${e.kind.kind} job is already running`, { jobId: e.id });
+    }
+  }
+
+  private progressOfRow(row: JobRow): JobProgress {
+    const resumable = !!this.kinds.get(row.kind)?.resumable && RESUMABLE_STATES.has(row.state);
+    return { jobId: row.id, kind: row.kind, state: row.state, ...row.progress, etaSeconds: row.state === 'done' ? 0 : null, resumable };
+  }
+
+  private launch(def: JobKind<unknown, unknown>, id: string, params: unknown, previous: unknown, from?: StoredProgress): void {
+    const controller = new AbortController();
+    const entry: Entry = {
+      id,
+      kind: def,
+      params,
+      progress: { jobId: id, kind: def.kind, state: 'running', done: from?.done ?? 0, total: from?.total ?? null, etaSeconds: null, message: '', resumable: false },
+      result: previous,
+      error: null,
+      controller,
+      emit: createThrottle(this.throttleMs, (p) => this.deliver(p)),
+      persist: createThrottle(this.persistMs, (p) => this.saveProgress(id, p)),
+      eta: new EtaEstimator(),
+      promise: Promise.resolve(),
+    };
+    this.running.set(id, entry);
+    const ctx: JobContext<unknown, unknown> = {
+      jobId: id,
+      params,
+      signal: controller.signal,
+      report: (p) => this.onReport(entry, p),
+      checkpoint: (partial) => {
+        entry.result = partial;
+        const { done, total, message } = entry.progress;
+        saveJobCheckpoint(this.db, id, partial, { done, total, message });
+      },
+      previous,
+    };
+    entry.promise = Promise.resolve()
+      .then(() => def.run(ctx))
+      .then(
+        (result) => this.finish(entry, this.stoppedState(entry) ?? 'done', result, null),
+        (err: unknown) => this.finish(entry, this.stoppedState(entry) ?? 'failed', undefined, err instanceof Error ? err.message : String(err)),
+      );
+    this.emitNow(entry);
+  }
+
+  /** Runs on a timer: a failed write (a busy or closed database) must not crash the process; the next save or the end records it. */
+  private saveProgress(id: string, progress: StoredProgress): void {
+    try {
+      saveJobProgress(this.db, id, progress);
+    } catch {
+      /* see above */
+    }
+  }
+
+  private stoppedState(e: Entry): 'cancelled' | 'interrupted' | null {
+    if (!e.controller.signal.aborted) return null;
+    return e.controller.signal.reason === SHUTDOWN ? 'interrupted' : 'cancelled';
   }
 
   private onReport(e: Entry, p: JobReport): void {
-    const prog = e.record.progress;
+    const prog = e.progress;
     if (FINAL.has(prog.state)) return;
     if (p.total !== undefined) prog.total = p.total === null ? null : Math.max(0, Math.round(p.total));
     if (p.done !== undefined) prog.done = Math.max(0, Math.round(p.done));
-    if (p.message !== undefined) prog.message = p.message;
-    const now = Date.now();
-    if (p.etaSeconds !== undefined && p.etaSeconds !== null) prog.etaSeconds = Math.max(0, p.etaSeconds);
-    else if (prog.total !== null && prog.done > 0) {
-      if (!e.rateStart) e.rateStart = { t: e.record.startedAt, done: 0 };
-      const secs = (now - e.rateStart.t) / 1000;
-      const rate = (prog.done - e.rateStart.done) / Math.max(secs, 1e-3);
-      prog.etaSeconds = rate > 0 ? Math.max(0, (prog.total - prog.done) / rate) : null;
-    } else prog.etaSeconds = null;
-    const wait = this.throttleMs - (now - e.lastEmit);
-    if (wait <= 0) this.emitNow(e);
-    else if (!e.timer) {
-      e.timer = setTimeout(() => {
-        e.timer = null;
-        if (!FINAL.has(e.record.progress.state)) this.emitNow(e);
-      }, wait);
-    }
+    if (p.message !== undefined && !e.controller.signal.aborted) prog.message = p.message;
+    const estimate = e.eta.update(prog.done, prog.total);
+    prog.etaSeconds = p.etaSeconds != null ? Math.max(0, p.etaSeconds) : estimate;
+    e.emit.push({ ...prog });
+    e.persist.push({ done: prog.done, total: prog.total, message: prog.message });
   }
 
-  private finish(e: Entry, state: JobState): void {
-    if (e.timer) {
-      clearTimeout(e.timer);
-      e.timer = null;
-    }
-    const prog = e.record.progress;
+  private finish(e: Entry, state: Exclude<JobState, 'running'>, result: unknown, error: string | null): void {
+    e.emit.cancel();
+    e.persist.cancel();
+    const prog = e.progress;
     prog.state = state;
     if (state === 'done') {
       prog.etaSeconds = 0;
       if (prog.total !== null) prog.done = Math.max(prog.done, prog.total);
     } else prog.etaSeconds = null;
-    if (state === 'failed') prog.message = e.record.error ?? 'failed';
+    if (state === 'failed') prog.message = error ?? 'failed';
     else if (state === 'cancelled' && (!prog.message || prog.message === 'cancelling')) prog.message = 'cancelled';
-    e.record.finishedAt = Date.now();
+    else if (state === 'interrupted') prog.message = 'interrupted when the app closed';
+    prog.resumable = e.kind.resumable && RESUMABLE_STATES.has(state);
+    if (result !== undefined) e.result = result;
+    e.error = error;
+    try {
+      finishJob(this.db, e.id, { state, progress: { done: prog.done, total: prog.total, message: prog.message }, result: e.result ?? undefined, error });
+    } catch {
+      /* the database may itself be what failed; the in-memory record still tells the UI */
+    }
+    this.running.delete(e.id);
     this.emitNow(e);
-    this.prune();
   }
 
   private emitNow(e: Entry): void {
-    e.lastEmit = Date.now();
-    const snapshot = { ...e.record.progress };
+    e.emit.cancel();
+    this.deliver({ ...e.progress });
+  }
+
+  private deliver(snapshot: JobProgress): void {
     for (const l of this.listeners) {
       try {
         l(snapshot);
@@ -209,10 +314,5 @@ export class JobRunner {
         /* a failing subscriber must not break the job */
       }
     }
-  }
-
-  private prune(): void {
-    const finished = [...this.jobs.entries()].filter(([, e]) => FINAL.has(e.record.progress.state));
-    for (let i = 0; i < finished.length - this.keepFinished; i++) this.jobs.delete(finished[i][0]);
   }
 }

@@ -1,21 +1,14 @@
 // Transport-agnostic procedure dispatch: validates input against the contract, calls the handler,
 // optionally validates the output (always in tests), and turns every failure into a typed error.
 import { ZodError } from 'zod';
-import {
-  procedures,
-  RpcError,
-  type Output,
-  type ParsedInput,
-  type ProcedureName,
-  type RpcErrorShape,
-} from '../../common/contract';
+import { procedures, RpcError, type ProcedureName, type Procedures, type RpcErrorShape, type RpcReply } from '../../common/contract';
+import type { HandlersOf } from './handlers';
 
-export type Handlers = { [N in ProcedureName]: (input: ParsedInput<N>) => Promise<Output<N>> | Output<N> };
-
-export type RpcResult = { ok: true; value: unknown } | { ok: false; error: RpcErrorShape };
+/** One handler per procedure of the whole contract (app-context merges the domains' services into it). */
+export type Handlers = HandlersOf<Procedures>;
 
 export interface Dispatcher {
-  call(name: string, input: unknown): Promise<RpcResult>;
+  call(name: string, input: unknown): Promise<RpcReply>;
 }
 
 export interface DispatcherOptions {

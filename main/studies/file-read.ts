@@ -2,7 +2,7 @@
 // last bytes (for end markers) and, when asked (DICOM), the whole content.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import { sniffFormat, type SniffedKind } from './image-probe';
+import { sniffImageFormat, type SniffedFormat } from '../imaging';
 
 export const HEAD_BYTES = 256 * 1024;
 const CHUNK = 1 << 20;
@@ -13,7 +13,7 @@ export const MAX_WHOLE_FILE_BYTES = 1 << 30;
 export interface HashedFile {
   sha256: string;
   size: number;
-  sniffed: SniffedKind;
+  sniffed: SniffedFormat;
   head: Uint8Array;
   tail: Uint8Array;
   /** the whole file, when `keepWhole` said so for the sniffed kind */
@@ -22,7 +22,7 @@ export interface HashedFile {
 
 export async function readHashed(
   file: string,
-  keepWhole: (kind: SniffedKind, size: number) => boolean,
+  keepWhole: (kind: SniffedFormat, size: number) => boolean,
   signal?: AbortSignal,
 ): Promise<HashedFile> {
   const fh = await fs.open(file, 'r');
@@ -30,7 +30,7 @@ export async function readHashed(
     const hash = crypto.createHash('sha256');
     const chunks: Buffer[] = [];
     let head: Buffer | null = null;
-    let sniffed: SniffedKind = null;
+    let sniffed: SniffedFormat = 'unknown';
     let keep = false;
     let tail = Buffer.alloc(0);
     let size = 0;
@@ -51,7 +51,7 @@ export async function readHashed(
       size += bytesRead;
       if (head === null) {
         head = Buffer.from(data.subarray(0, HEAD_BYTES));
-        sniffed = sniffFormat(head);
+        sniffed = sniffImageFormat(head);
         keep = keepWhole(sniffed, expected);
       }
       if (keep) chunks.push(data);

@@ -2,10 +2,21 @@
 // common kinds of damage cheaply (wrong magic, truncation, missing pixel data, unsupported transfer syntax).
 // Full pixel decoding (main/imaging) happens when an image is viewed, or at import when `verify` is given.
 import zlib from 'node:zlib';
-import { parseDicom, str, num, nums, binaryChunks } from '../imaging/dicom-parse';
-import { transferSyntaxInfo, describeTransferSyntax } from '../imaging/transfer-syntaxes';
-import { readJpegHeader, endsWithEndMarker } from '../imaging/codestream-header';
-import type { ImageFormat, ImageRow } from '../db/images-repo';
+import {
+  DicomTag as T,
+  binaryChunks,
+  describeTransferSyntax,
+  endsWithEndMarker,
+  isPng,
+  num,
+  nums,
+  parseDicom,
+  readJpegHeader,
+  str,
+  transferSyntaxInfo,
+  type ImageFormat,
+} from '../imaging';
+import type { StoredImage } from '../db/images-repo';
 
 /**
  * What an import learns from a file's header. `photometric` is as in the file: MONOCHROME1/MONOCHROME2 (grey
@@ -13,11 +24,22 @@ import type { ImageFormat, ImageRow } from '../db/images-repo';
  */
 export interface ProbedImage
   extends Pick<
-    ImageRow,
-    'format' | 'rows' | 'columns' | 'bitsStored' | 'photometric' | 'samplesPerPixel' | 'frames' | 'pixelSpacing' | 'modality' | 'viewPosition' | 'transferSyntaxUid' | 'sopInstanceUid'
+    StoredImage,
+    | 'format'
+    | 'rows'
+    | 'columns'
+    | 'bitsStored'
+    | 'photometric'
+    | 'samplesPerPixel'
+    | 'frames'
+    | 'pixelSpacing'
+    | 'modality'
+    | 'viewPosition'
+    | 'transferSyntaxUid'
+    | 'sopInstanceUid'
+    | 'sopClassUid'
+    | 'seriesUid'
   > {
-  sopClassUid: string | null;
-  seriesUid: string | null;
   studyUid: string | null;
   studyDate: string | null;
   /** protected health information: hashed before storage, never stored */
@@ -32,18 +54,7 @@ export class ProbeError extends Error {
   }
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const PNG_IEND = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
-
-export type SniffedKind = ImageFormat | null;
-
-/** Format from magic bytes (DICM at 128, PNG signature, JPEG SOI); null when none matches. */
-export function sniffFormat(head: Uint8Array): SniffedKind {
-  if (head.length >= 132 && head[128] === 0x44 && head[129] === 0x49 && head[130] === 0x43 && head[131] === 0x4d) return 'dicom';
-  if (head.length >= 8 && PNG_SIGNATURE.every((b, i) => head[i] === b)) return 'png';
-  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
-  return null;
-}
 
 function blank(format: ImageFormat): Omit<ProbedImage, 'rows' | 'columns' | 'bitsStored' | 'photometric' | 'samplesPerPixel'> {
   return {
@@ -64,7 +75,7 @@ function blank(format: ImageFormat): Omit<ProbedImage, 'rows' | 'columns' | 'bit
 
 /** `head`: the first bytes of the file (>= 33); `tail`: its last 12+ bytes. */
 export function probePng(head: Uint8Array, tail: Uint8Array): ProbedImage {
-  if (!PNG_SIGNATURE.every((b, i) => head[i] === b)) throw new ProbeError('not a PNG file (bad signature)');
+  if (!isPng(head)) throw new ProbeError('not a PNG file (bad signature)');
   if (head.length < 33) throw new ProbeError('truncated PNG (no IHDR chunk)');
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const type = String.fromCharCode(head[12], head[13], head[14], head[15]);
@@ -123,19 +134,19 @@ export function probeDicom(bytes: Uint8Array): ProbedImage {
     throw new ProbeError((err as Error).message);
   }
   const { meta, dict } = parsed;
-  const ts = str(meta, '00020010');
-  const rows = num(dict, '00280010');
-  const columns = num(dict, '00280011');
+  const ts = str(meta, T.TransferSyntaxUID);
+  const rows = num(dict, T.Rows);
+  const columns = num(dict, T.Columns);
   if (!rows || !columns) throw new ProbeError('DICOM object has no image (no Rows/Columns)');
-  const pixelData = dict['7FE00010'];
+  const pixelData = dict[T.PixelData];
   if (!pixelData) throw new ProbeError('DICOM object has no pixel data');
   if (!ts) throw new ProbeError('no transfer syntax in the file meta information');
   const info = transferSyntaxInfo(ts);
   if (!info || !info.codec) throw new ProbeError(`unsupported transfer syntax ${describeTransferSyntax(ts)}`);
-  const samplesPerPixel = num(dict, '00280002') ?? 1;
-  const bitsAllocated = num(dict, '00280100') ?? 16;
-  const bitsStored = num(dict, '00280101') ?? bitsAllocated;
-  const frames = Math.max(1, num(dict, '00280008') ?? 1);
+  const samplesPerPixel = num(dict, T.SamplesPerPixel) ?? 1;
+  const bitsAllocated = num(dict, T.BitsAllocated) ?? 16;
+  const bitsStored = num(dict, T.BitsStored) ?? bitsAllocated;
+  const frames = Math.max(1, num(dict, T.NumberOfFrames) ?? 1);
   const chunks = binaryChunks(pixelData.Value);
   const actual = chunks.reduce((n, c) => n + c.byteLength, 0);
   if (info.codec === 'native') {
@@ -145,26 +156,26 @@ export function probeDicom(bytes: Uint8Array): ProbedImage {
   } else if (actual === 0) {
     throw new ProbeError('compressed pixel data is empty');
   }
-  const spacing = nums(dict, '00280030');
-  const imagerSpacing = nums(dict, '00181164');
+  const spacing = nums(dict, T.PixelSpacing);
+  const imagerSpacing = nums(dict, T.ImagerPixelSpacing);
   const ps = spacing.length >= 2 ? spacing : imagerSpacing;
   return {
     format: 'dicom',
     rows,
     columns,
     bitsStored,
-    photometric: str(dict, '00280004') ?? 'MONOCHROME2',
+    photometric: str(dict, T.PhotometricInterpretation) ?? 'MONOCHROME2',
     samplesPerPixel,
     frames,
     pixelSpacing: ps.length >= 2 && ps[0] > 0 && ps[1] > 0 ? [ps[0], ps[1]] : null,
-    modality: str(dict, '00080060'),
-    viewPosition: str(dict, '00185101'),
-    sopClassUid: str(dict, '00080016') ?? str(meta, '00020002'),
+    modality: str(dict, T.Modality),
+    viewPosition: str(dict, T.ViewPosition),
+    sopClassUid: str(dict, T.SOPClassUID) ?? str(meta, T.MediaStorageSOPClassUID),
     transferSyntaxUid: ts,
-    sopInstanceUid: str(dict, '00080018') ?? str(meta, '00020003'),
-    seriesUid: str(dict, '0020000E'),
-    studyUid: str(dict, '0020000D'),
-    studyDate: str(dict, '00080020'),
-    patientId: str(dict, '00100020'),
+    sopInstanceUid: str(dict, T.SOPInstanceUID) ?? str(meta, T.MediaStorageSOPInstanceUID),
+    seriesUid: str(dict, T.SeriesInstanceUID),
+    studyUid: str(dict, T.StudyInstanceUID),
+    studyDate: str(dict, T.StudyDate),
+    patientId: str(dict, T.PatientID),
   };
 }

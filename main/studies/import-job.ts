@@ -1,64 +1,47 @@
-// `imports.start` / `imports.result` on top of the job runner: one import at a time (group 'import').
-import type { Types } from '../../common/contract';
-import { RpcError } from '../../common/contract';
+// Imports as durable jobs (main/jobs): one at a time (group 'import'), resumable after a crash, a restart or a
+// cancel (a resume re-plans the same paths, skips what is stored, and keeps the earlier attempt's counts).
+import { ImportParams, RpcError, type Types } from '../../common/contract';
 import type { Db } from '../db/database';
-import type { JobRunner } from '../jobs/job-runner';
-import { runImport, type ImportResult, type RunImportOptions } from './import-service';
+import { listJobRejections } from '../db/jobs-repo';
+import type { JobKind, JobRunner } from '../jobs/job-runner';
+import type { VerifyImage } from './import-prepare';
+import { runImport, NO_COUNTS, type ImportCounts } from './run-import';
 
-export interface StartImportInput {
-  paths: string[];
-  dataset?: string;
-}
+export const IMPORT_JOB = 'import';
 
-/** Starts an import job and returns its id at once; throws RpcError('busy') while another import runs. */
-export function startImportJob(
-  runner: JobRunner,
-  db: Db,
-  input: StartImportInput,
-  extra: Pick<RunImportOptions, 'verify' | 'concurrency'> = {},
-): { jobId: string } {
-  let jobId = '';
-  jobId = runner.start(
-    'import',
-    (signal, report) =>
-      runImport({
-        db,
-        paths: input.paths,
-        dataset: input.dataset,
-        signal,
-        jobId,
-        ...extra,
-        onProgress: (p) => report({ done: p.done, total: p.total, etaSeconds: p.etaSeconds, message: p.message }),
-      }),
-    { exclusive: 'import' },
-  );
-  return { jobId };
-}
+type ImportParams = Types['ImportParams'];
 
-/** `imports.result`: the job's progress and, once it has ended (done, or cancelled part-way), its summary. */
-export function importResult(
-  runner: JobRunner,
-  jobId: string,
-): { progress: Types['JobProgress']; summary: Types['ImportSummary'] | null } {
-  const rec = runner.record<ImportResult>(jobId);
-  if (!rec || rec.progress.kind !== 'import') throw new RpcError('not_found', `no import job ${jobId}`);
-  const r = rec.result;
+export function importJobKind(db: Db, verify: VerifyImage | undefined): JobKind<ImportParams, ImportCounts> {
   return {
-    progress: rec.progress,
-    summary: r ? { imported: r.imported, duplicates: r.duplicates, rejected: r.rejected, reports: r.reports } : null,
+    kind: IMPORT_JOB,
+    params: ImportParams,
+    resumable: true,
+    exclusive: 'import',
+    async run(ctx) {
+      const result = await runImport({
+        db,
+        paths: ctx.params.paths,
+        dataset: ctx.params.dataset,
+        signal: ctx.signal,
+        verify,
+        job: { id: ctx.jobId, checkpoint: ctx.checkpoint, previous: ctx.previous },
+        onProgress: (p) => ctx.report({ done: p.done, total: p.total, message: p.message }),
+      });
+      const { imported, duplicates, reports } = result;
+      return { imported, duplicates, reports, rejected: result.rejected.length };
+    },
   };
 }
 
-/**
- * A `verify` for runImport that fully decodes each new image with main/imaging (slower: every pixel is
- * decompressed), catching damage inside the compressed data that header checks cannot see.
- */
-export async function verifyByDecoding(file: string): Promise<void> {
-  const { decodeImageFile, ImageDecodeError } = await import('../imaging');
-  try {
-    await decodeImageFile(file);
-  } catch (err) {
-    if (err instanceof ImageDecodeError) throw new Error(err.reason);
-    throw err;
-  }
+/** `imports.result`: the job's progress and, once it has stopped (done, or cancelled part-way), its summary. */
+export function importResult(
+  db: Db,
+  jobs: JobRunner,
+  jobId: string,
+): { progress: Types['JobProgress']; summary: Types['ImportSummary'] | null } {
+  const rec = jobs.record<ImportCounts>(jobId);
+  if (!rec || rec.progress.kind !== IMPORT_JOB) throw new RpcError('not_found', `no import job ${jobId}`);
+  if (rec.progress.state === 'running') return { progress: rec.progress, summary: null };
+  const { imported, duplicates, reports } = rec.result ?? NO_COUNTS;
+  return { progress: rec.progress, summary: { imported, duplicates, reports, rejected: listJobRejections(db, jobId) } };
 }

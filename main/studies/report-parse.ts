@@ -14,27 +14,13 @@
 // case. A sentence's span excludes the list marker and surrounding whitespace; its `text` is that span with
 // whitespace runs (line wraps) collapsed to one space. De-identification blanks (`___`) are kept as text.
 
+import type { ReportToStore } from '../db/reports-repo';
+
 export const REPORT_PARSER_VERSION = 1;
 
-export interface ParsedSentence {
-  /** index within the report */
-  index: number;
-  text: string;
-  start: number;
-  end: number;
-}
-
-export interface ParsedSection {
-  /** upper-case header without the colon, whitespace collapsed ('FINDINGS', 'FINAL REPORT', 'PREAMBLE') */
-  name: string;
-  /** start of the header (or of the preamble text) */
-  start: number;
-  /** start of the body (after the colon) */
-  bodyStart: number;
-  /** end of the last non-space character of the body (or of the header when the body is empty) */
-  end: number;
-  sentences: ParsedSentence[];
-}
+/** A section and its sentences, as the study database stores them (main/db/reports-repo.ts documents the fields). */
+export type ParsedSection = ReportToStore['sections'][number];
+export type ParsedSentence = ParsedSection['sentences'][number];
 
 export interface ParsedReport {
   sections: ParsedSection[];
@@ -245,4 +231,24 @@ function isAbbreviation(text: string, from: number, dot: number, next: string): 
     return /(?:\b(?:Dr|Mr|Mrs|Ms|Prof)\.|\b[A-Z]\.)\s+$/.test(before);
   }
   return false;
+}
+
+const SNIPPET_CHARS = 200;
+
+/** Impression (else findings, else the whole text), whitespace collapsed, cut at ~200 characters. */
+export function reportSnippet(text: string, parsed: ParsedReport): string {
+  const pick =
+    parsed.sections.find((s) => s.name === 'IMPRESSION' && s.sentences.length) ??
+    parsed.sections.find((s) => s.name.startsWith('FINDINGS') && s.sentences.length);
+  const raw = pick ? text.slice(pick.bodyStart, pick.end) : text;
+  const flat = raw.replace(/\s+/g, ' ').trim();
+  if (flat.length <= SNIPPET_CHARS) return flat;
+  const cut = flat.lastIndexOf(' ', SNIPPET_CHARS);
+  return `${flat.slice(0, cut > SNIPPET_CHARS / 2 ? cut : SNIPPET_CHARS)}…`;
+}
+
+/** A report file's text ready for the database: parsed into sections and sentences, with its list snippet. */
+export function reportToStore(r: { path: string | null; sha256: string; text: string }): ReportToStore {
+  const parsed = parseReport(r.text);
+  return { ...r, snippet: reportSnippet(r.text, parsed), parserVersion: REPORT_PARSER_VERSION, sections: parsed.sections };
 }

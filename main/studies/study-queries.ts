@@ -1,11 +1,12 @@
 // Read side of the study database, in the shapes of the contract (`datasets.list`, `studies.list`,
 // `studies.get`) and of the CLI (`sightline studies --json`).
-import { RpcError, type Types } from '../../common/contract';
+import { ImageSummary as ImageSummarySchema, RpcError, type Types } from '../../common/contract';
+import { pickShape } from '../../common/shape';
 import type { Db } from '../db/database';
 import { prepared } from '../db/statements';
 import { listDatasetRows } from '../db/datasets-repo';
 import { getStudyRow } from '../db/studies-repo';
-import { getImageRow, listImagesOfStudy, imageOrder, type ImageRow } from '../db/images-repo';
+import { listImagesOfStudy, imageOrder } from '../db/images-repo';
 import { getReportForStudy } from '../db/reports-repo';
 import { listPhrasesForStudy } from '../db/phrases-repo';
 import { parseSearch, prefixEnd } from './search-query';
@@ -13,7 +14,6 @@ import { parseSearch, prefixEnd } from './search-query';
 export type Dataset = Types['Dataset'];
 export type StudyListItem = Types['StudyListItem'];
 export type StudyDetail = Types['StudyDetail'];
-export type ImageSummary = Types['ImageSummary'];
 
 export interface ListStudiesInput {
   offset?: number;
@@ -129,21 +129,6 @@ function hydrateStudies(db: Db, ids: number[]): StudyListItem[] {
   return rows;
 }
 
-export function toImageSummary(r: ImageRow): ImageSummary {
-  return {
-    id: r.id,
-    path: r.path,
-    rows: r.rows,
-    columns: r.columns,
-    photometric: r.photometric,
-    bitsStored: r.bitsStored,
-    modality: r.modality,
-    viewPosition: r.viewPosition,
-    pixelSpacing: r.pixelSpacing,
-    dicomId: r.dicomId,
-  };
-}
-
 /** The contract's StudyDetail; throws RpcError('not_found'). */
 export function getStudy(db: Db, id: number): StudyDetail {
   const s = getStudyRow(db, id);
@@ -153,17 +138,10 @@ export function getStudy(db: Db, id: number): StudyDetail {
     dataset: s.dataset,
     subject: s.subject,
     studyKey: s.studyKey,
-    images: listImagesOfStudy(db, id).map(toImageSummary),
+    images: listImagesOfStudy(db, id).map((row) => pickShape(ImageSummarySchema, row)),
     report: getReportForStudy(db, id),
     phrases: listPhrasesForStudy(db, id),
   };
-}
-
-/** Everything needed to load an image's pixels (path, format, dimensions...); throws RpcError('not_found'). */
-export function getImageRecord(db: Db, id: number): ImageRow {
-  const r = getImageRow(db, id);
-  if (!r) throw new RpcError('not_found', `no image ${id}`);
-  return r;
 }
 
 export interface CliStudies {

@@ -11,7 +11,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
-import { CONTENT_SECURITY_POLICY } from '../app/csp';
+import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
 import type { EventBus } from '../rpc/event-bus';
 

@@ -1,5 +1,6 @@
 // Numbered, forward-only migrations. Append new ones; never edit or reorder an applied one.
 import { sql as m0001 } from './0001_initial';
+import { sql as m0002 } from './0002_jobs';
 
 export interface Migration {
   version: number;
@@ -7,6 +8,9 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'initial', sql: m0001 }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: m0001 },
+  { version: 2, name: 'jobs', sql: m0002 },
+];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -1,8 +1,10 @@
-// One client, two transports: the Electron preload bridge when present, HTTP + SSE in browser mode.
+// One client, two transports: the Electron preload bridge when present, HTTP + SSE in browser mode. Both
+// fail with the one error class below, carrying the main process's typed error.
 import type { Api, ApiEvents, EventListener } from '../../../common/api';
-import { procedureNames, splitName, type EventName, type RpcErrorShape } from '../../../common/contract';
+import { procedureNames, splitName, type EventName, type RpcErrorShape, type RpcReply } from '../../../common/contract';
 import { decodeWire } from '../../../common/wire';
 
+/** Every failed call, whichever transport carried it. */
 export class ApiError extends Error implements RpcErrorShape {
   constructor(
     public readonly code: RpcErrorShape['code'],
@@ -19,9 +21,12 @@ interface Bridge {
   events: ApiEvents;
 }
 
+/** What the preload exposes: each procedure resolves with the main process's reply, never throws a typed error. */
+type PreloadApi = Record<string, Record<string, (input: unknown) => Promise<RpcReply>>>;
+
 declare global {
   interface Window {
-    sightline?: Api;
+    sightline?: PreloadApi;
     sightlineEvents?: ApiEvents;
   }
 }
@@ -89,12 +94,24 @@ function httpBridge(token: string): Bridge {
 }
 
 function electronBridge(): Bridge | null {
-  if (window.sightline && window.sightlineEvents) return { api: window.sightline, events: window.sightlineEvents };
-  return null;
+  const preload = window.sightline;
+  if (!preload || !window.sightlineEvents) return null;
+  const api = {} as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+  for (const name of procedureNames) {
+    const [ns, method] = splitName(name);
+    api[ns] ??= {};
+    api[ns][method] = async (input: unknown) => {
+      const reply = await preload[ns][method](input ?? {});
+      if (reply.ok) return reply.value;
+      throw new ApiError(reply.error.code, reply.error.message, reply.error.details);
+    };
+  }
+  return { api: api as unknown as Api, events: window.sightlineEvents };
 }
 
-const bridge: Bridge = electronBridge() ?? httpBridge(takeSessionToken());
+const electron = electronBridge();
+const bridge: Bridge = electron ?? httpBridge(takeSessionToken());
 
 export const api: Api = bridge.api;
 export const events: ApiEvents = bridge.events;
-export const isElectron = electronBridge() !== null;
+export const isElectron = electron !== null;

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
+import { estimateEta as etaFromRate } from '../../../common/progress';
 import { api, events } from '../api';
 import { useDatasetStore } from './datasets';
 import { useStudyListStore } from './studies';
@@ -9,7 +10,7 @@ import { useToastStore } from './toasts';
 type JobProgress = Types['JobProgress'];
 type ImportSummary = Types['ImportSummary'];
 
-const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+const TERMINAL = new Set<JobProgress['state']>(['done', 'failed', 'cancelled', 'interrupted']);
 const POLL_MS = 1500;
 const IMPORT_KIND = 'import';
 
@@ -27,9 +28,8 @@ export function parsePaths(text: string): string[] {
 export function estimateEta(p: JobProgress | null, startedAt: number | null, now: number): number | null {
   if (!p) return null;
   if (p.etaSeconds != null) return p.etaSeconds;
-  if (startedAt == null || p.total == null || p.done <= 0 || p.done >= p.total) return null;
-  const elapsed = (now - startedAt) / 1000;
-  return (elapsed / p.done) * (p.total - p.done);
+  if (startedAt == null) return null;
+  return etaFromRate(p.done, p.total, (now - startedAt) / 1000);
 }
 
 /** The import job: start (paths or demo), progress via `job.progress` events (polling as a fallback), cancel, summary. */
@@ -39,6 +39,8 @@ export const useImportStore = defineStore('imports', () => {
   const progress = shallowRef<JobProgress | null>(null);
   const summary = shallowRef<ImportSummary | null>(null);
   const starting = ref(false);
+  /** the newest import, when it stopped part-way (the app closed, a crash, a cancel) and can be resumed */
+  const resumable = shallowRef<JobProgress | null>(null);
   const startedAt = ref<number | null>(null);
   const now = ref(Date.now());
   let unsubscribe: (() => void) | null = null;
@@ -73,6 +75,11 @@ export const useImportStore = defineStore('imports', () => {
       const jobs = await api.jobs.list({});
       const active = jobs.find((j) => j.kind === IMPORT_KIND && !TERMINAL.has(j.state));
       if (active && !running.value) adopt(active);
+      const newest = jobs.find((j) => j.kind === IMPORT_KIND);
+      if (!active && newest?.resumable) {
+        resumable.value = newest;
+        if (newest.state === 'interrupted') useToastStore().push('info', 'An import was interrupted before it finished. Open Import to resume it.');
+      }
     } catch {
       /* not fatal: progress events still arrive */
     }
@@ -165,6 +172,29 @@ export const useImportStore = defineStore('imports', () => {
     }
   }
 
+  /** Continues a stopped import where it left off (the given job, else the one found at start). */
+  async function resume(id: string | null = resumable.value?.jobId ?? jobId.value): Promise<boolean> {
+    if (!id || running.value) return false;
+    listen();
+    starting.value = true;
+    summary.value = null;
+    try {
+      await api.jobs.resume({ jobId: id });
+      resumable.value = null;
+      jobId.value = id;
+      progress.value = null;
+      startedAt.value = Date.now();
+      startPolling();
+      void poll();
+      return true;
+    } catch (e) {
+      useToastStore().error(e, 'Resume import');
+      return false;
+    } finally {
+      starting.value = false;
+    }
+  }
+
   async function cancel(): Promise<void> {
     const id = jobId.value;
     if (!id) return;
@@ -203,8 +233,10 @@ export const useImportStore = defineStore('imports', () => {
     running,
     finished,
     eta,
+    resumable,
     start,
     startDemo,
+    resume,
     cancel,
     clearFinished,
     openDialog,

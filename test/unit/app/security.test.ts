@@ -1,7 +1,8 @@
 // The Electron security checklist, checked on the exact objects and handlers main.ts hands to Electron.
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../../main/app/csp';
-import { APP_ORIGIN, hardenSession, hardenWebContents, isAppUrl, isTrustedSender, windowOptions } from '../../../main/app/security';
+import { CONTENT_SECURITY_POLICY } from '../../../main/security/csp';
+import { APP_ORIGIN, isAppUrl, isTrustedSender } from '../../../main/security/app-origin';
+import { hardenSession, hardenWebContents, windowOptions } from '../../../main/app/security';
 
 type Handler = (...args: any[]) => unknown;
 

@@ -1,10 +1,11 @@
 // The `sightline` command line, run as a real process on real files.
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { openDatabase } from '../../../main/db';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../..');
@@ -76,8 +77,33 @@ describe('sightline CLI', () => {
     expect(summary.rejected.map((r: { path: string }) => path.basename(r.path)).sort()).toEqual(['broken.dcm', 'notes.png']);
   });
 
+  it('lists jobs, and resumes an interrupted import to the same summary as an uninterrupted one', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
+    // an import that a killed process left 'running' (its pid is gone) with nothing written yet
+    const db = openDatabase(dataDir);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    db.prepare("INSERT INTO jobs (id, kind, state, params, pid) VALUES ('import-killed-1', 'import', 'running', ?, ?)").run(
+      JSON.stringify({ paths: [demo], dataset: 'demo' }),
+      dead,
+    );
+    db.close();
+    const listed = await sightline(['jobs', '--data-dir', dataDir]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^import-killed-1\timport\tinterrupted \(resumable\)/m);
+    const resumed = await sightline(['jobs', 'resume', 'import-killed-1', '--data-dir', dataDir]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^imported 18, skipped as duplicate 0, rejected 0, reports 16$/m);
+    const json = JSON.parse((await sightline(['jobs', '--data-dir', dataDir, '--json'])).stdout) as { jobs: Array<Record<string, unknown>> };
+    expect(json.jobs).toEqual([expect.objectContaining({ jobId: 'import-killed-1', state: 'done', resumable: false, done: 34, total: 34 })]);
+    const again = await sightline(['jobs', 'resume', 'import-killed-1', '--data-dir', dataDir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/is done; only an interrupted or cancelled job can be resumed/);
+  });
+
   it('explains usage errors', async () => {
     expect((await sightline(['frobnicate'])).code).toBe(2);
     expect((await sightline(['import'])).stderr).toMatch(/at least one file/);
+    expect((await sightline(['jobs', 'frobnicate'])).code).toBe(2);
+    expect((await sightline(['jobs', 'resume'])).stderr).toMatch(/give one job id/);
   });
 });

@@ -28,6 +28,7 @@ import {
   type Db,
 } from '../../../main/db';
 import { listDatasets } from '../../../main/studies/study-queries';
+import { reportToStore } from '../../../main/studies/report-parse';
 import { tempDir, SAMPLE_REPORT, cleanupTempDirs } from '../studies/fixtures';
 
 const open: Db[] = [];
@@ -68,7 +69,7 @@ describe('openDatabase', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
-    for (const t of ['datasets', 'patients', 'studies', 'images', 'reports', 'report_sections', 'sentences', 'phrases', 'boxes', 'settings', 'import_jobs', 'import_rejections', 'reports_fts', 'schema_migrations']) {
+    for (const t of ['datasets', 'patients', 'studies', 'images', 'reports', 'report_sections', 'sentences', 'phrases', 'boxes', 'settings', 'jobs', 'job_rejections', 'reports_fts', 'schema_migrations']) {
       expect(tables).toContain(t);
     }
     expect(checkIntegrity(db)).toEqual([]);
@@ -181,13 +182,13 @@ describe('repositories', () => {
   it('stores a report with sections and sentences, skips an identical one and rebuilds a changed one', () => {
     const { db } = fresh();
     const s = ensureStudy(db, { datasetId: ensureDataset(db, 'd', 'images'), studyKey: 'a' });
-    expect(upsertReport(db, s.id, { path: '/r.txt', sha256: 'h1', text: SAMPLE_REPORT }).outcome).toBe('inserted');
+    expect(upsertReport(db, s.id, reportToStore({ path: '/r.txt', sha256: 'h1', text: SAMPLE_REPORT })).outcome).toBe('inserted');
     const r1 = getReportForStudy(db, s.id)!;
     expect(r1.sections.map((x) => x.name)).toContain('IMPRESSION');
     expect(r1.sections.flatMap((x) => x.sentences)).toHaveLength(11);
     const phrase = insertPhrase(db, { studyId: s.id, text: 'nipple shadows', sentenceId: r1.sections[5].sentences[1].id, origin: 'user' });
-    expect(upsertReport(db, s.id, { path: '/r.txt', sha256: 'h1', text: SAMPLE_REPORT }).outcome).toBe('unchanged');
-    expect(upsertReport(db, s.id, { path: '/r.txt', sha256: 'h2', text: 'IMPRESSION: Normal chest.' }).outcome).toBe('updated');
+    expect(upsertReport(db, s.id, reportToStore({ path: '/r.txt', sha256: 'h1', text: SAMPLE_REPORT })).outcome).toBe('unchanged');
+    expect(upsertReport(db, s.id, reportToStore({ path: '/r.txt', sha256: 'h2', text: 'IMPRESSION: Normal chest.' })).outcome).toBe('updated');
     const r2 = getReportForStudy(db, s.id)!;
     expect(r2.id).toBe(r1.id);
     expect(r2.sections.map((x) => [x.name, x.sentences.map((y) => y.text)])).toEqual([['IMPRESSION', ['Normal chest.']]]);

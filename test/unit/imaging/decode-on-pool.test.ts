@@ -2,8 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeImageFile, ImageDecodeError } from '../../../main/imaging';
-import { DecodePool } from '../../../main/services/decode-pool';
+import { decodeImageFile, decodeOnPool, ImageDecodeError } from '../../../main/imaging';
+import { createPixelSource } from '../../../main/imaging/pixel-data';
+import { appWorkerScript, type AppTasks } from '../../../main/workers/app-tasks';
+import { WorkerPool } from '../../../main/workers/pool';
 
 // The demo's VinDr-CXR DICOMs (one MONOCHROME1 16-bit CR, one MONOCHROME2 14-bit DX) and one of its MIMIC JPEGs.
 const demoVindr = path.resolve(__dirname, '../../../resources/demo/vindr-cxr');
@@ -13,13 +15,15 @@ const files = [
   ...readdirSync(demoJpeg, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jpg')).map((f) => path.join(demoJpeg, f)).sort().slice(0, 1),
 ];
 
-describe('decode pool (worker threads)', () => {
-  const pool = new DecodePool(2);
+const imagePool = (size: number) => new WorkerPool<AppTasks>({ name: 'image decoder', size, script: appWorkerScript() });
+
+describe('image decoding on the worker pool (the app worker script)', () => {
+  const pool = imagePool(2);
   afterAll(() => pool.close());
 
   it('decodes in workers exactly what the in-thread decoder produces', async () => {
     expect(files.map((f) => path.extname(f))).toEqual(['.dicom', '.dicom', '.jpg']);
-    const [pooled, direct] = await Promise.all([Promise.all(files.map((f) => pool.decode(f))), Promise.all(files.map((f) => decodeImageFile(f)))]);
+    const [pooled, direct] = await Promise.all([Promise.all(files.map((f) => decodeOnPool(pool, f))), Promise.all(files.map((f) => decodeImageFile(f)))]);
     for (let i = 0; i < files.length; i++) {
       expect(pooled[i].rows).toBe(direct[i].rows);
       expect(pooled[i].photometric).toBe(direct[i].photometric);
@@ -32,19 +36,18 @@ describe('decode pool (worker threads)', () => {
   it('rejects a corrupt file with an error naming it, and keeps working', async () => {
     const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'sightline-pool-')), 'bad.dcm');
     writeFileSync(bad, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), Buffer.from([1, 2, 3])]));
-    const error = await pool.decode(bad).catch((e: unknown) => e);
+    const error = await decodeOnPool(pool, bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageDecodeError);
     expect((error as Error).message).toContain('bad.dcm');
-    await expect(pool.decode(files[0])).resolves.toMatchObject({ format: 'dicom' });
+    await expect(decodeOnPool(pool, files[0])).resolves.toMatchObject({ format: 'dicom' });
   });
 });
 
 describe('pixel source errors', () => {
   it('says plainly when a referenced file has gone, and names a damaged one', async () => {
-    const { createPixelSource } = await import('../../../main/services/pixel-data');
-    const pool = new DecodePool(1);
+    const pool = imagePool(1);
     try {
-      const pixels = createPixelSource((file) => pool.decode(file));
+      const pixels = createPixelSource((file) => decodeOnPool(pool, file));
       const gone = path.join(os.tmpdir(), 'sightline-no-such-dir', 'image.dcm');
       await expect(pixels(1, gone)).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/no longer there/) });
       const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'sightline-pixels-')), 'bad.png');

@@ -1,10 +1,12 @@
-// Kill -9 an importing process part-way, then check that the database is intact, holds only whole studies,
-// and that a re-run completes the import.
+// Kill -9 an importing process part-way, then check that the database is intact, holds only whole studies, that
+// the job shows as interrupted, and that resuming it completes the import with counts covering both attempts.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkIntegrity, openDatabase, listImportJobs } from '../../../main/db';
-import { runImport } from '../../../main/studies/import-service';
+import { checkIntegrity, openDatabase, listJobs } from '../../../main/db';
+import { JobRunner } from '../../../main/jobs/job-runner';
+import { importJobKind, importResult } from '../../../main/studies/import-job';
+import { runImport } from '../../../main/studies/run-import';
 import { syntheticReport, tempDir, writeMimicTree, cleanupTempDirs } from './fixtures';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -23,7 +25,7 @@ function runChild(dataDir: string, root: string, killAtDone: number | null, slow
     let killed = false;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      for (const m of out.matchAll(/progress importing (\d+) /g)) lastDone = Math.max(lastDone, Number(m[1]));
+      for (const m of out.matchAll(/progress running (\d+) /g)) lastDone = Math.max(lastDone, Number(m[1]));
       if (killAtDone !== null && !killed && lastDone >= killAtDone) {
         killed = true;
         p.kill('SIGKILL');
@@ -80,15 +82,24 @@ describe('import crash safety', () => {
       const counters = db.prepare('SELECT study_count, image_count FROM datasets').get();
       expect(counters).toEqual({ study_count: db.prepare('SELECT count(*) FROM studies').pluck().get(), image_count: images });
 
-      // the re-run (in this process) completes; the killed run is marked interrupted
-      const rest = await runImport({ db, paths: [root] });
-      expect(rest.imported).toBe(N * 3 - images);
-      expect(rest.duplicates).toBe(images);
-      expect(rest.rejected).toEqual([]);
+      // the next start finds the killed job interrupted and resumable; resuming it (in this process) completes
+      // the import, and its summary covers both attempts as if it had never stopped
+      const jobs = new JobRunner({ db });
+      jobs.register(importJobKind(db, undefined));
+      const [killedJob] = jobs.list();
+      expect(killedJob).toMatchObject({ kind: 'import', state: 'interrupted', resumable: true });
+      expect(killedJob.done).toBeGreaterThan(0);
+      jobs.resume(killedJob.jobId);
+      const resumed = await jobs.wait(killedJob.jobId);
+      expect(resumed.progress).toMatchObject({ state: 'done', resumable: false });
+      expect(importResult(db, jobs, killedJob.jobId).summary).toEqual({ imported: N * 3, duplicates: 0, reports: N, rejected: [] });
       expect(db.prepare('SELECT count(*) FROM images').pluck().get()).toBe(N * 3);
       expect(db.prepare('SELECT count(*) FROM reports').pluck().get()).toBe(N);
       expect(checkIntegrity(db)).toEqual([]);
-      expect(listImportJobs(db).map((j) => j.state)).toEqual(['done', 'interrupted']);
+      // a plain re-run finds everything stored
+      const again = await runImport({ db, paths: [root] });
+      expect(again).toMatchObject({ imported: 0, duplicates: N * 3, reports: 0, rejected: [] });
+      expect(listJobs(db).map((j) => j.state)).toEqual(['done', 'done']);
     } finally {
       db.close();
     }

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { checkIntegrity, listRejections, openDatabase, getImportJob, type Db } from '../../../main/db';
-import { runImport, type ImportProgress } from '../../../main/studies/import-service';
+import { checkIntegrity, listJobRejections, openDatabase, getJob, type Db } from '../../../main/db';
+import { decodeOnPool } from '../../../main/imaging';
+import { runImport, type ImportProgress } from '../../../main/studies/run-import';
+import { appWorkerScript, type AppTasks } from '../../../main/workers/app-tasks';
+import { WorkerPool } from '../../../main/workers/pool';
 import { getStudy, listDatasets, listStudies } from '../../../main/studies/study-queries';
 import { ImportSummary, StudyDetail } from '../../../common/contract';
 import { dicomBytes, jpegBytes, pngBytes, syntheticReport, tempDir, writeMimicTree, SAMPLE_REPORT, cleanupTempDirs } from './fixtures';
@@ -167,9 +170,9 @@ describe('runImport: idempotency and damaged files', () => {
     expect(reason('nopixels.dcm')).toMatch(/no image|Rows/);
     expect(reason('random.bin')).toMatch(/unrecognised file type/);
     expect(reason('empty.png')).toMatch(/empty file/);
-    const logged = listRejections(db, r.importJobId);
+    const logged = listJobRejections(db, r.jobId);
     expect(logged).toHaveLength(100);
-    expect(getImportJob(db, r.importJobId)).toMatchObject({ state: 'done', imported: 50, rejected: 100 });
+    expect(getJob(db, r.jobId)).toMatchObject({ kind: 'import', state: 'done', result: { imported: 50, duplicates: 0, rejected: 100 } });
     expect(count(db, 'images')).toBe(50);
     expect(checkIntegrity(db)).toEqual([]);
     // rejected files are tried again next time (and rejected again); good ones are duplicates
@@ -289,8 +292,9 @@ describe('runImport: bundled demo data (synthetic world output)', () => {
 });
 
 describe('runImport: full decode check', () => {
-  it('verifyByDecoding rejects damage inside the pixel stream that the header checks let through', async () => {
-    const { verifyByDecoding } = await import('../../../main/studies/import-job');
+  it('decoding on the worker pool (as the app verifies) rejects damage inside the pixel stream that the header checks let through', async () => {
+    const pool = new WorkerPool<AppTasks>({ name: 'image decoder', script: appWorkerScript(), size: 1 });
+    const verifyByDecoding = async (file: string) => void (await decodeOnPool(pool, file));
     const root = tempDir();
     fs.writeFileSync(path.join(root, 'ok.png'), pngBytes(64, 64, 1));
     const broken = Buffer.from(pngBytes(64, 64, 2));
@@ -304,6 +308,7 @@ describe('runImport: full decode check', () => {
     expect(strict.imported).toBe(1);
     expect(strict.rejected).toEqual([{ path: path.join(root, 'garbled.png'), reason: expect.any(String) }]);
     expect(strict.rejected[0].reason).not.toContain(root);
+    await pool.close();
   });
 });
 
@@ -376,7 +381,7 @@ describe('runImport: cancellation', () => {
     expect(r.cancelled).toBe(true);
     expect(r.imported).toBeGreaterThanOrEqual(20);
     expect(r.imported).toBeLessThan(120);
-    expect(getImportJob(db, r.importJobId)!.state).toBe('cancelled');
+    expect(getJob(db, r.jobId)!.state).toBe('cancelled');
     // every stored study is complete: both images and its report
     const partial = db
       .prepare(

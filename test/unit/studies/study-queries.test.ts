@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procedures } from '../../../common/contract';
 import { ensureDataset, ensureMimicPatient, ensureStudy, insertImage, openDatabase, upsertReport, insertPhrase, insertBox, type Db } from '../../../main/db';
-import { getImageRecord, getStudy, listDatasets, listStudies, studiesForCli } from '../../../main/studies/study-queries';
+import { getStudy, listDatasets, listStudies, studiesForCli } from '../../../main/studies/study-queries';
+import { reportToStore } from '../../../main/studies/report-parse';
+import { getImageRow } from '../../../main/db/images-repo';
 import { parseSearch } from '../../../main/studies/search-query';
 import { syntheticReport, tempDir, cleanupTempDirs } from './fixtures';
 
@@ -35,7 +37,7 @@ beforeAll(() => {
           imageKey: `d${i.toString(16).padStart(4, '0')}-${k}`,
         });
       }
-      if (i % 10 !== 9) upsertReport(db, s.id, { path: null, sha256: `r${i}`, text: syntheticReport(i) });
+      if (i % 10 !== 9) upsertReport(db, s.id, reportToStore({ path: null, sha256: `r${i}`, text: syntheticReport(i) }));
     }
   })();
 });
@@ -59,7 +61,7 @@ describe('listStudies', () => {
     const first = p1.items[0];
     expect(first).toMatchObject({ dataset: 'mimic-cxr-jpg', subject: '10000000', studyKey: '50000000', imageCount: 2 });
     // the PA image is the first image, though inserted second
-    expect(getImageRecord(db, first.firstImageId!).viewPosition).toBe('PA');
+    expect(getImageRow(db, first.firstImageId!)!.viewPosition).toBe('PA');
     expect(first.reportSnippet).toMatch(/\.$/);
     expect(listStudies(db, { offset: 1000 }).items).toEqual([]);
   });
@@ -131,7 +133,7 @@ describe('getStudy / studiesForCli', () => {
       { id: ph, text: sentence.text, sentenceId: sentence.id, category: 'Pleural effusion', boxes: [{ id: expect.any(Number), imageId: d.images[0].id, phraseId: ph, x: 1, y: 2, w: 3, h: 4, source: 'user' }] },
     ]);
     expect(() => getStudy(db, 99999)).toThrow(expect.objectContaining({ code: 'not_found' }));
-    expect(() => getImageRecord(db, 99999)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(getImageRow(db, 99999)).toBeNull();
   });
 
   it('studiesForCli returns the snake_case shape of `sightline studies --json`', () => {

@@ -102,7 +102,7 @@ describe('browser-mode HTTP transport', () => {
     const res = await fetch(`${server.url}events?token=${server.token}`, { signal: controller.signal });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();
-    const payload = { jobId: 'j1', kind: 'import', state: 'running' as const, done: 1, total: 2, etaSeconds: 1, message: 'importing' };
+    const payload = { jobId: 'j1', kind: 'import', state: 'running' as const, done: 1, total: 2, etaSeconds: 1, message: 'importing', resumable: false };
     setTimeout(() => bus.emit('job.progress', payload), 50);
     let text = '';
     while (!text.includes('data:')) text += new TextDecoder().decode((await reader.read()).value);

@@ -1,6 +1,7 @@
 // The preload exposes exactly the contract: one method per procedure, nothing generic, events by name only.
 import { describe, expect, it, vi } from 'vitest';
 import { eventNames, procedureNames, splitName } from '../../../common/contract';
+import { rpcChannel } from '../../../common/ipc';
 
 const exposed: Record<string, any> = {};
 const invoked: Array<[string, unknown]> = [];
@@ -34,10 +35,10 @@ describe('preload bridge', async () => {
     }
   });
 
-  it('invokes the procedure channel and unwraps typed errors', async () => {
-    await expect(exposed.sightline.settings.get({})).resolves.toEqual({ theme: 'dark' });
-    expect(invoked.at(-1)).toEqual(['rpc:settings.get', {}]);
-    await expect(exposed.sightline.studies.get({ id: 1 })).rejects.toMatchObject({ code: 'not_found', message: 'nope' });
+  it('invokes the procedure channel and hands back the reply, typed errors intact, for the renderer to unwrap', async () => {
+    await expect(exposed.sightline.settings.get({})).resolves.toEqual({ ok: true, value: { theme: 'dark' } });
+    expect(invoked.at(-1)).toEqual([rpcChannel('settings.get'), {}]);
+    await expect(exposed.sightline.studies.get({ id: 1 })).resolves.toEqual({ ok: false, error: { code: 'not_found', message: 'nope' } });
   });
 
   it('subscribes only to contract events', () => {

@@ -1,0 +1,120 @@
+// The studies domain's contract: datasets, the study list, a study with its images, report and phrases, and imports.
+import { z } from 'zod';
+import { JobProgress } from './jobs';
+import { Id, empty, type EventTable } from './shared';
+
+export const Dataset = z.object({
+  id: Id,
+  name: z.string(),
+  studyCount: z.number().int(),
+  imageCount: z.number().int(),
+});
+
+export const ImageSummary = z.object({
+  id: Id,
+  path: z.string(),
+  rows: z.number().int(),
+  columns: z.number().int(),
+  photometric: z.string(),
+  bitsStored: z.number().int(),
+  modality: z.string().nullable(),
+  viewPosition: z.string().nullable(),
+  /** [row spacing, column spacing] in mm */
+  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
+  dicomId: z.string().nullable(),
+});
+
+export const StudyListItem = z.object({
+  id: Id,
+  dataset: z.string(),
+  datasetId: Id,
+  subject: z.string().nullable(),
+  studyKey: z.string(),
+  imageCount: z.number().int(),
+  firstImageId: Id.nullable(),
+  reportSnippet: z.string().nullable(),
+});
+
+export const Sentence = z.object({
+  id: Id,
+  index: z.number().int(),
+  text: z.string(),
+  start: z.number().int(),
+  end: z.number().int(),
+});
+
+export const ReportSection = z.object({
+  name: z.string(),
+  start: z.number().int(),
+  end: z.number().int(),
+  sentences: z.array(Sentence),
+});
+
+export const Report = z.object({
+  id: Id,
+  text: z.string(),
+  sections: z.array(ReportSection),
+});
+
+export const Box = z.object({
+  id: Id,
+  imageId: Id,
+  phraseId: Id,
+  /** original pixels */
+  x: z.number(),
+  y: z.number(),
+  w: z.number(),
+  h: z.number(),
+  source: z.enum(['dataset', 'user']),
+});
+
+export const Phrase = z.object({
+  id: Id,
+  text: z.string(),
+  sentenceId: Id.nullable(),
+  category: z.string().nullable(),
+  boxes: z.array(Box),
+});
+
+export const StudyDetail = z.object({
+  id: Id,
+  dataset: z.string(),
+  subject: z.string().nullable(),
+  studyKey: z.string(),
+  images: z.array(ImageSummary),
+  report: Report.nullable(),
+  phrases: z.array(Phrase),
+});
+
+export const ImportSummary = z.object({
+  imported: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
+  reports: z.number().int(),
+});
+
+export const ImportParams = z.object({
+  paths: z.array(z.string().min(1)).min(1),
+  dataset: z.string().min(1).max(200).optional(),
+});
+
+export const studiesProcedures = {
+  'datasets.list': { input: empty, output: z.array(Dataset) },
+  'studies.list': {
+    input: z.object({
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(100),
+      search: z.string().max(500).optional(),
+      datasetId: Id.optional(),
+    }),
+    output: z.object({ total: z.number().int(), items: z.array(StudyListItem) }),
+  },
+  'studies.get': { input: z.object({ id: Id }), output: StudyDetail },
+  'imports.start': { input: ImportParams, output: z.object({ jobId: z.string() }) },
+  'imports.result': {
+    input: z.object({ jobId: z.string() }),
+    output: z.object({ progress: JobProgress, summary: ImportSummary.nullable() }),
+  },
+} as const;
+
+export const studiesEvents = {} as const satisfies EventTable;

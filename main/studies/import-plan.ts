@@ -1,0 +1,186 @@
+// Import, step 1 of 3 (plan -> prepare -> write): walks the given files and folders and groups what it finds into
+// units, each of which is later written in one transaction.
+// - MIMIC-CXR-JPG (and MIMIC-CXR DICOM) layout `files/p1x/p{subject}/s{study}/{dicom_id}.jpg|.dcm`: one unit per
+//   study, with its report `files/p1x/p{subject}/s{study}.txt` when it is in the imported tree (prepare looks
+//   beside the study folder for one that is not). Reports without images (the separate MIMIC-CXR reports tree)
+//   make units of their own, which create or complete studies.
+// - `mimic-cxr-2.0.0-metadata.csv(.gz)` anywhere in the tree: read by the run, not a unit.
+// - Every other file: a unit of its own (a DICOM of any name, a PNG/JPEG, or something to reject).
+// Known non-image companions (.txt, .csv, .gz, .json, .jsonl, .html, ... and dotfiles) are skipped quietly: the
+// sidecar files of MIMIC-CXR, MS-CXR, VinDr-CXR and Chest ImaGenome are never reported as rejected.
+// Units come sorted by key, so study ids follow the sorted paths whatever the timing of the later steps.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { METADATA_FILE_RE, parseMimicImagePath, parseMimicReportPath } from './mimic-metadata';
+
+export interface Candidate {
+  path: string;
+  /** the imported folder (or the file's folder when a file was given) */
+  root: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface MimicUnit {
+  kind: 'mimic';
+  key: string;
+  subjectId: string;
+  studyId: string;
+  studyDir: string | null;
+  images: (Candidate & { dicomId: string })[];
+  report: Candidate | null;
+}
+
+export interface FileUnit {
+  kind: 'file';
+  key: string;
+  file: Candidate;
+}
+
+export type ImportUnit = MimicUnit | FileUnit;
+
+export interface ImportPlan {
+  units: ImportUnit[];
+  metadataFiles: string[];
+  /** paths that could not be read while scanning, with the reason */
+  unreadable: { path: string; reason: string }[];
+  /** companion files skipped quietly */
+  ignored: number;
+}
+
+// Dataset sidecars are text: MIMIC/MS-CXR/VinDr/Chest ImaGenome CSVs (.csv, .csv.gz), MS-CXR's COCO .json,
+// ground-truth dumps such as the synthetic world's truth.jsonl, READMEs and checksums.
+const IGNORED_EXT = new Set([
+  '.txt', '.csv', '.tsv', '.gz', '.zip', '.tar', '.html', '.htm', '.md', '.json', '.jsonl', '.ndjson', '.xml', '.pdf',
+  '.py', '.sh', '.yml', '.yaml', '.log', '.db', '.sqlite', '.db-wal', '.db-shm', '.sha256', '.md5', '.ini', '.onnx',
+]);
+const IGNORED_NAMES = new Set(['license', 'readme', 'sha256sums', 'md5sums', 'dicomdir', 'thumbs.db', 'desktop.ini']);
+
+function isIgnored(file: string): boolean {
+  const base = path.basename(file);
+  if (base.startsWith('.')) return true;
+  const lower = base.toLowerCase();
+  if (IGNORED_NAMES.has(lower) || IGNORED_NAMES.has(lower.replace(/\.[^.]*$/, ''))) return true;
+  return IGNORED_EXT.has(path.extname(lower));
+}
+
+/** A file-system error as the words a user reads beside the path. */
+export function fileErrorReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && e.code === 'ENOENT') return 'file not found';
+  if (e && e.code === 'EACCES') return 'permission denied';
+  if (e && e.code === 'EISDIR') return 'is a directory';
+  return e instanceof Error ? e.message : String(err);
+}
+
+export function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('aborted', 'AbortError');
+}
+
+/** Walks the given paths; calls back with candidates (sorted per folder for a stable order). */
+async function scan(
+  paths: string[],
+  signal: AbortSignal | undefined,
+  onFile: (c: Candidate) => void,
+  onUnreadable: (p: string, reason: string) => void,
+): Promise<void> {
+  const seenDirs = new Set<string>();
+  const walk = async (dir: string, root: string): Promise<void> => {
+    if (signal?.aborted) throw abortError(signal);
+    let real: string;
+    try {
+      real = await fs.realpath(dir);
+    } catch (err) {
+      onUnreadable(dir, fileErrorReason(err));
+      return;
+    }
+    if (seenDirs.has(real)) return; // symlink loop or the same folder given twice
+    seenDirs.add(real);
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      onUnreadable(dir, fileErrorReason(err));
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) {
+        await walk(full, root);
+        continue;
+      }
+      let st;
+      try {
+        st = await fs.stat(full); // follows symlinks
+      } catch (err) {
+        onUnreadable(full, fileErrorReason(err));
+        continue;
+      }
+      if (st.isDirectory()) await walk(full, root);
+      else if (st.isFile()) onFile({ path: full, root, size: st.size, mtimeMs: st.mtimeMs });
+    }
+  };
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    let st;
+    try {
+      st = await fs.stat(abs);
+    } catch (err) {
+      onUnreadable(abs, fileErrorReason(err));
+      continue;
+    }
+    if (st.isDirectory()) await walk(abs, abs);
+    else onFile({ path: abs, root: path.dirname(abs), size: st.size, mtimeMs: st.mtimeMs });
+  }
+}
+
+export async function planImport(paths: string[], signal?: AbortSignal, onFound?: (found: number) => void): Promise<ImportPlan> {
+  const mimic = new Map<string, MimicUnit>();
+  const files: FileUnit[] = [];
+  const plan: ImportPlan = { units: [], metadataFiles: [], unreadable: [], ignored: 0 };
+  const mimicUnit = (subjectId: string, studyId: string): MimicUnit => {
+    const key = `${subjectId}/${studyId}`;
+    let unit = mimic.get(key);
+    if (!unit) mimic.set(key, (unit = { kind: 'mimic', key, subjectId, studyId, studyDir: null, images: [], report: null }));
+    return unit;
+  };
+  let found = 0;
+  await scan(
+    paths,
+    signal,
+    (c) => {
+      onFound?.(++found);
+      if (METADATA_FILE_RE.test(c.path.replace(/\\/g, '/'))) {
+        plan.metadataFiles.push(c.path);
+        return;
+      }
+      const report = parseMimicReportPath(c.path);
+      if (report) {
+        mimicUnit(report.subjectId, report.studyId).report = c;
+        return;
+      }
+      const image = parseMimicImagePath(c.path);
+      if (image) {
+        const unit = mimicUnit(image.subjectId, image.studyId);
+        unit.studyDir = image.studyDir;
+        unit.images.push({ ...c, dicomId: image.dicomId });
+        return;
+      }
+      if (isIgnored(c.path)) {
+        plan.ignored++;
+        return;
+      }
+      files.push({ kind: 'file', key: c.path, file: c });
+    },
+    (p, reason) => plan.unreadable.push({ path: p, reason }),
+  );
+  plan.units = [...mimic.values(), ...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return plan;
+}
+
+/** Files a unit stands for: its images and its report. */
+export function unitFileCount(unit: ImportUnit): number {
+  return unit.kind === 'file' ? 1 : unit.images.length + (unit.report ? 1 : 0);
+}

@@ -1,0 +1,19 @@
+// The messages between the worker pool (main thread) and a worker thread. Internal to main/workers.
+
+export interface TaskRequest {
+  id: number;
+  task: string;
+  input: unknown;
+}
+
+/** A task's failure as it crosses the thread boundary: the error's name and message, and optional plain data. */
+export interface SerializedTaskError {
+  name: string;
+  message: string;
+  data?: unknown;
+}
+
+export type TaskReply = { id: number; ok: true; output: unknown } | { id: number; ok: false; error: SerializedTaskError };
+
+/** A task map: task name -> its input and output. Each worker script serves one such map. */
+export type TaskMap = Record<string, { input: unknown; output: unknown }>;

@@ -1,0 +1,56 @@
+// The worker-thread side of the pool: serves the tasks a worker script registers. A handler returns its output,
+// or `withTransfer(output, buffers)` to move large buffers (pixels, tensors) to the main thread without copying.
+// A thrown error reaches the caller as a WorkerTaskError with the same name and message; an error that carries
+// a `taskErrorData()` method sends that plain data along (e.g. the decoder's reason without the file name).
+import { parentPort } from 'node:worker_threads';
+import type { SerializedTaskError, TaskMap, TaskReply, TaskRequest } from './protocol';
+
+const TRANSFER = Symbol('transfer');
+
+interface WithTransfer<O> {
+  [TRANSFER]: true;
+  output: O;
+  transfer: ArrayBuffer[];
+}
+
+export function withTransfer<O>(output: O, transfer: ArrayBuffer[]): WithTransfer<O> {
+  return { [TRANSFER]: true, output, transfer };
+}
+
+export type TaskHandlers<T extends TaskMap> = {
+  [K in keyof T]: (input: T[K]['input']) => Promise<T[K]['output'] | WithTransfer<T[K]['output']>> | T[K]['output'] | WithTransfer<T[K]['output']>;
+};
+
+function serializeError(error: unknown): SerializedTaskError {
+  if (error instanceof Error) {
+    const withData = error as Error & { taskErrorData?: () => unknown };
+    return { name: error.name, message: error.message, data: typeof withData.taskErrorData === 'function' ? withData.taskErrorData() : undefined };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+function isWithTransfer(value: unknown): value is WithTransfer<unknown> {
+  return !!value && typeof value === 'object' && (value as Record<symbol, unknown>)[TRANSFER] === true;
+}
+
+/** Call once from a worker script's top level. */
+export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveTasks() must run inside a worker thread');
+  port.on('message', async (request: TaskRequest) => {
+    let reply: TaskReply;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const handler = (handlers as Record<string, ((input: unknown) => unknown) | undefined>)[request.task];
+      if (!handler) throw new Error(`this worker has no task "${request.task}"`);
+      const result = await handler(request.input);
+      if (isWithTransfer(result)) {
+        transfer = result.transfer;
+        reply = { id: request.id, ok: true, output: result.output };
+      } else reply = { id: request.id, ok: true, output: result };
+    } catch (error) {
+      reply = { id: request.id, ok: false, error: serializeError(error) };
+    }
+    port.postMessage(reply, transfer);
+  });
+}

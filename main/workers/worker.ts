@@ -1,0 +1,6 @@
+// The app's worker thread entry (built to out/main/worker.js): serves every domain's worker tasks.
+import { imagingTaskHandlers } from '../imaging/decode-tasks';
+import type { AppTasks } from './app-tasks';
+import { serveTasks } from './worker-host';
+
+serveTasks<AppTasks>({ ...imagingTaskHandlers });

@@ -1,0 +1,38 @@
+// A worker script for the pool's own tests: tasks that answer, fail, crash the thread, or spin until terminated.
+import { serveTasks, withTransfer } from '../../../main/workers/worker-host';
+
+export type FixtureTasks = {
+  echo: { input: { text: string }; output: { text: string; thread: number } };
+  bytes: { input: { n: number }; output: Uint8Array };
+  fail: { input: { message: string }; output: never };
+  exit: { input: { code: number }; output: never };
+  spin: { input: { ms: number }; output: 'done' };
+};
+
+class FixtureError extends Error {
+  override name = 'FixtureError';
+  taskErrorData() {
+    return { extra: 42 };
+  }
+}
+
+const { threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
+
+serveTasks<FixtureTasks>({
+  echo: ({ text }) => ({ text, thread: threadId }),
+  bytes: ({ n }) => {
+    const out = new Uint8Array(n).fill(7);
+    return withTransfer(out, [out.buffer]);
+  },
+  fail: ({ message }) => {
+    throw new FixtureError(message);
+  },
+  exit: ({ code }) => process.exit(code),
+  spin: ({ ms }) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      /* synchronous compute that only terminating the thread can stop */
+    }
+    return 'done';
+  },
+});

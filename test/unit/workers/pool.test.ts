@@ -1,0 +1,74 @@
+// The worker pool on real threads: typed tasks, transfers, task errors, a dying worker replaced (its task fails
+// with a clear error instead of hanging), cancel by AbortSignal while queued and while running, close.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerCrashedError, WorkerPool, WorkerTaskError, workerScript } from '../../../main/workers/pool';
+import type { FixtureTasks } from './fixture-worker';
+
+const pools: WorkerPool<FixtureTasks>[] = [];
+function newPool(size: number): WorkerPool<FixtureTasks> {
+  const pool = new WorkerPool<FixtureTasks>({ name: 'fixture', size, script: workerScript(path.join(__dirname), 'fixture-worker') });
+  pools.push(pool);
+  return pool;
+}
+afterEach(async () => {
+  for (const pool of pools.splice(0)) await pool.close();
+});
+
+describe('WorkerPool', () => {
+  it('runs typed tasks on up to `size` threads and moves transferred buffers', async () => {
+    const pool = newPool(2);
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((text) => pool.run('echo', { text })));
+    expect(answers.map((a) => a.text)).toEqual(['a', 'b', 'c', 'd']);
+    expect(new Set(answers.map((a) => a.thread)).size).toBeLessThanOrEqual(2);
+    expect(pool.threadCount).toBeLessThanOrEqual(2);
+    const bytes = await pool.run('bytes', { n: 1000 });
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(bytes.length).toBe(1000);
+    expect(bytes[999]).toBe(7);
+  });
+
+  it("rejects with the task's error name, message and data, and the worker keeps serving", async () => {
+    const pool = newPool(1);
+    const error = await pool.run('fail', { message: 'no such study' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerTaskError);
+    expect(error).toMatchObject({ task: 'fail', message: 'no such study', error: { name: 'FixtureError', data: { extra: 42 } } });
+    await expect(pool.run('echo', { text: 'still here' })).resolves.toMatchObject({ text: 'still here' });
+  });
+
+  it('a worker that dies fails its task with a clear error, and a new worker takes the next one', async () => {
+    const pool = newPool(1);
+    const before = (await pool.run('echo', { text: 'x' })).thread;
+    const error = await pool.run('exit', { code: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/fixture worker stopped unexpectedly \(exit code 3\) while running exit/);
+    const after = await pool.run('echo', { text: 'y' });
+    expect(after.text).toBe('y');
+    expect(after.thread).not.toBe(before);
+  });
+
+  it('cancels a queued task without running it, and a running one by replacing its worker', async () => {
+    const pool = newPool(1);
+    const running = new AbortController();
+    const queued = new AbortController();
+    const first = pool.run('spin', { ms: 60_000 }, { signal: running.signal });
+    const second = pool.run('echo', { text: 'never' }, { signal: queued.signal });
+    queued.abort(new Error('not wanted'));
+    await expect(second).rejects.toThrow('not wanted');
+    running.abort(new Error('stop spinning'));
+    await expect(first).rejects.toThrow('stop spinning');
+    // the pool goes on with a fresh worker, well before the minute the spin would have taken
+    await expect(pool.run('echo', { text: 'next' })).resolves.toMatchObject({ text: 'next' });
+    await expect(pool.run('echo', { text: 'x' }, { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
+  it('close fails what is pending and refuses new work', async () => {
+    const pool = newPool(1);
+    const spinning = expect(pool.run('spin', { ms: 60_000 })).rejects.toThrow(/pool closed/);
+    const waiting = expect(pool.run('echo', { text: 'queued' })).rejects.toThrow(/pool closed/);
+    await pool.close();
+    await spinning;
+    await waiting;
+    await expect(pool.run('echo', { text: 'late' })).rejects.toThrow(/pool is closed/);
+  });
+});
