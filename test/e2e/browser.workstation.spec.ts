@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { decode, type DecodedPng } from 'fast-png';
+import type { Locator } from '@playwright/test';
 import { expect, repoRoot, startServe, test } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
@@ -72,12 +73,13 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   const box = (await canvas.boundingBox())!;
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
+  let frames = await renderCount(canvas);
   await page.mouse.move(cx, cy);
   await page.mouse.down({ button: 'right' });
   await page.mouse.move(cx + 150, cy + 120, { steps: 10 });
   await page.mouse.up({ button: 'right' });
   await expect(page.getByTestId('wl-readout')).not.toHaveText(wlBefore ?? '');
-  await page.waitForTimeout(200);
+  await waitForFrame(canvas, frames);
   const after = decodePng(await canvas.screenshot());
   expect(differingPixels(before, after)).toBeGreaterThan(0.05 * before.width * before.height);
 
@@ -87,8 +89,10 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   await page.screenshot({ path: path.join(screens, 'viewer-window-level.png') });
 
   // invert with the keyboard changes the picture again
+  frames = await renderCount(canvas);
   await page.keyboard.press('i');
-  await page.waitForTimeout(200);
+  await expect(page.getByTestId('invert-readout')).toHaveText('Inverted');
+  await waitForFrame(canvas, frames);
   const inverted = decodePng(await canvas.screenshot());
   expect(differingPixels(after, inverted)).toBeGreaterThan(0.05 * after.width * after.height);
   await page.keyboard.press('i');
@@ -112,10 +116,27 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   await page.screenshot({ path: path.join(screens, 'cheat-sheet.png') });
   await page.keyboard.press('Escape');
 
-  // light theme from the settings
+  // light theme from the settings: the page and the viewer's background change, the viewer redraws
   await page.getByTestId('settings-button').click();
   await expect(page.getByTestId('settings-dialog')).toBeVisible();
+  const html = page.locator('html');
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  const bodyBackground = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const stageBackground = () => canvas.evaluate((el) => getComputedStyle(el.parentElement!).backgroundColor);
+  const darkBody = await bodyBackground();
+  const darkStage = await stageBackground();
+  frames = await renderCount(canvas);
+  await page.getByTestId('theme-light').click();
+  await expect(html).toHaveAttribute('data-theme', 'light');
+  await expect(page.getByTestId('theme-light')).toHaveAttribute('aria-checked', 'true');
+  await expect.poll(bodyBackground).not.toBe(darkBody);
+  expect(luminance(await bodyBackground())).toBeGreaterThan(luminance(darkBody) + 100); // light grey page, not dark
+  expect(await stageBackground()).not.toBe(darkStage);
+  await waitForFrame(canvas, frames); // the canvas is cleared with the light theme's viewer colour
   await page.screenshot({ path: path.join(screens, 'settings.png') });
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('settings-dialog')).toHaveCount(0);
+  await page.screenshot({ path: path.join(screens, 'workstation-light.png') });
 
   expect(outbound, 'no request leaves the app origin').toEqual([]);
   expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
@@ -131,6 +152,26 @@ test('a new data directory opens on the demo studies', async ({ page }) => {
     served.process.kill('SIGTERM');
   }
 });
+
+/** Frames the viewer has drawn (its canvas's data-render-count). */
+async function renderCount(canvas: Locator): Promise<number> {
+  return Number(await canvas.getAttribute('data-render-count'));
+}
+
+/**
+ * Waits until the viewer has drawn a frame after `before` frames, then one animation frame more, so that a frame
+ * scheduled by the last of several changes (a drag) is on the canvas too.
+ */
+async function waitForFrame(canvas: Locator, before: number): Promise<void> {
+  await expect.poll(() => renderCount(canvas)).toBeGreaterThan(before);
+  await canvas.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => resolve())));
+}
+
+/** 'rgb(233, 235, 239)' -> sum of the channels / 3 */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/\d+/g) ?? []).map(Number);
+  return (r + g + b) / 3;
+}
 
 function decodePng(bytes: Buffer): DecodedPng {
   return decode(bytes);

@@ -100,6 +100,20 @@ interface Program {
 
 const UNIFORMS = ['u_image', 'u_size', 'u_view', 'u_canvasHeight', 'u_slope', 'u_intercept', 'u_center', 'u_width', 'u_invert', 'u_background'];
 
+/** The viewer's WebGL2 context (one per canvas: the viewport creates it, every WebGL layer draws into it). */
+export function createGlContext(canvas: HTMLCanvasElement): WebGL2RenderingContext {
+  const gl = canvas.getContext('webgl2', {
+    preserveDrawingBuffer: true,
+    antialias: false,
+    alpha: false,
+    depth: false,
+    stencil: false,
+    premultipliedAlpha: false,
+  });
+  if (!gl) throw new Error('WebGL2 is not available: the viewer needs a GPU or software WebGL2 (SwiftShader).');
+  return gl;
+}
+
 export class GlImageRenderer {
   readonly gl: WebGL2RenderingContext;
   private programs = new Map<string, Program>();
@@ -109,16 +123,9 @@ export class GlImageRenderer {
   private size: [number, number] = [0, 0];
   readonly maxTextureSize: number;
 
-  constructor(readonly canvas: HTMLCanvasElement) {
-    const gl = canvas.getContext('webgl2', {
-      preserveDrawingBuffer: true,
-      antialias: false,
-      alpha: false,
-      depth: false,
-      stencil: false,
-      premultipliedAlpha: false,
-    });
-    if (!gl) throw new Error('WebGL2 is not available: the viewer needs a GPU or software WebGL2 (SwiftShader).');
+  /** Draws into `target`'s WebGL2 context (a canvas: its context is created with createGlContext). */
+  constructor(target: HTMLCanvasElement | WebGL2RenderingContext) {
+    const gl = 'drawingBufferWidth' in target ? target : createGlContext(target);
     this.gl = gl;
     this.vao = gl.createVertexArray();
     this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
@@ -197,8 +204,8 @@ export class GlImageRenderer {
 
   render(p: RenderParams): void {
     const gl = this.gl;
-    const w = this.canvas.width;
-    const h = this.canvas.height;
+    const w = gl.canvas.width;
+    const h = gl.canvas.height;
     gl.viewport(0, 0, w, h);
     gl.clearColor(p.background[0], p.background[1], p.background[2], 1);
     gl.clear(gl.COLOR_BUFFER_BIT);

@@ -1,14 +1,22 @@
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, shallowRef } from 'vue';
 import {
   applyOverrides,
   buildKeyIndex,
   comboFromEvent,
   defaultBindings,
+  defaultMouseBindings,
   findConflicts,
+  mouseGestureList,
+  resolveMouseTool,
   tooltip,
   type Action,
   type KeyLike,
+  type Modifier,
+  type MouseBinding,
+  type MouseButton,
+  type MouseGesture,
+  type ToolId,
 } from '../lib/keymap';
 
 const OVERRIDES_KEY = 'sightline.keymap.v1';
@@ -22,13 +30,23 @@ function readOverrides(): Partial<Record<Action, string[]>> {
   }
 }
 
-/** Key bindings: defaults + user overrides (localStorage), conflicts detected and left unbound. */
+/**
+ * Key bindings: defaults + user overrides (localStorage), conflicts detected and left unbound. Mouse bindings:
+ * which viewer tool each button drives (the default table; not user-editable yet).
+ */
 export const useKeymapStore = defineStore('keymap', () => {
   const overrides = ref<Partial<Record<Action, string[]>>>(readOverrides());
   const bindings = computed(() => applyOverrides(defaultBindings, overrides.value));
   const conflicts = computed(() => findConflicts(bindings.value));
   const index = computed(() => buildKeyIndex(bindings.value));
   const helpOpen = ref(false);
+  const mouseBindings = shallowRef<readonly MouseBinding[]>(defaultMouseBindings);
+  /** the cheat sheet's mouse rows */
+  const mouseGestures = computed(() => mouseGestureList(mouseBindings.value));
+
+  function toolFor(button: MouseButton, gesture: MouseGesture, modifiers: readonly Modifier[] = []): ToolId | null {
+    return resolveMouseTool(mouseBindings.value, button, gesture, modifiers);
+  }
 
   function actionFor(e: KeyLike): Action | undefined {
     return index.value.get(comboFromEvent(e));
@@ -56,5 +74,18 @@ export const useKeymapStore = defineStore('keymap', () => {
     }
   }
 
-  return { overrides, bindings, conflicts, index, helpOpen, actionFor, tip, rebind, resetBindings };
+  return {
+    overrides,
+    bindings,
+    conflicts,
+    index,
+    helpOpen,
+    mouseBindings,
+    mouseGestures,
+    actionFor,
+    tip,
+    toolFor,
+    rebind,
+    resetBindings,
+  };
 });

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
 import { api } from '../api';
+import { createLatest } from '../lib/latest';
 import { pagesForRange, pagesToEvict } from '../lib/virtual-window';
 import { useToastStore } from './toasts';
 
@@ -24,7 +25,8 @@ export const useStudyListStore = defineStore('studyList', () => {
   const version = ref(0);
   const inflight = new Map<number, Promise<boolean>>();
   const loadingPages = ref(0);
-  let generation = 0;
+  /** one generation per query (search + dataset filter): pages of an outdated query are dropped */
+  const query = createLatest();
 
   const selectedIndex = ref(-1);
   const selectedId = ref<number | null>(null);
@@ -41,7 +43,7 @@ export const useStudyListStore = defineStore('studyList', () => {
     const existing = inflight.get(page);
     if (existing) return existing;
     if (pages.value.has(page)) return Promise.resolve(true);
-    const gen = generation;
+    const gen = query.ticket();
     loadingPages.value++;
     const promise = api.studies
       .list({
@@ -51,7 +53,7 @@ export const useStudyListStore = defineStore('studyList', () => {
         datasetId: datasetId.value ?? undefined,
       })
       .then((res) => {
-        if (gen !== generation) return false;
+        if (!gen.current) return false;
         const next = new Map(pages.value);
         next.set(page, markRaw(res.items));
         for (const p of pagesToEvict([...next.keys()], page, MAX_CACHED_PAGES)) next.delete(p);
@@ -65,7 +67,7 @@ export const useStudyListStore = defineStore('studyList', () => {
         return true;
       })
       .catch((e: unknown) => {
-        if (gen === generation) useToastStore().error(e, 'Loading studies');
+        if (gen.current) useToastStore().error(e, 'Loading studies');
         return false;
       })
       .finally(() => {
@@ -85,7 +87,7 @@ export const useStudyListStore = defineStore('studyList', () => {
   }
 
   function reset(): Promise<boolean> {
-    generation++;
+    query.begin();
     inflight.clear();
     pages.value = new Map();
     version.value++;
@@ -141,9 +143,9 @@ export const useStudyListStore = defineStore('studyList', () => {
     const target = from < 0 ? (delta > 0 ? 0 : n - 1) : Math.min(n - 1, Math.max(0, from + delta));
     if (target === from) return undefined;
     if (!itemAt(target)) {
-      const gen = generation;
+      const gen = query.ticket();
       await fetchPage(Math.floor(target / PAGE_SIZE));
-      if (gen !== generation) return undefined;
+      if (!gen.current) return undefined;
     }
     return select(target);
   }

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
 import { api } from '../api';
+import { createLatest } from '../lib/latest';
 import { useStudyListStore } from './studies';
 import { useToastStore } from './toasts';
 
@@ -12,7 +13,7 @@ export const useStudyStore = defineStore('study', () => {
   const detail = shallowRef<StudyDetail | null>(null);
   const loading = ref(false);
   const imageIndex = ref(0);
-  let token = 0;
+  const loadingStudy = createLatest();
   let pendingPosition: 'first' | 'last' = 'first';
 
   /** Where to land in the next study opened through the list selection (set by the arrow keys). */
@@ -26,25 +27,21 @@ export const useStudyStore = defineStore('study', () => {
   const currentImage = computed(() => images.value[imageIndex.value] ?? null);
 
   async function load(id: number, position: 'first' | 'last' = 'first'): Promise<void> {
-    const my = ++token;
     loading.value = true;
-    try {
-      const d = await api.studies.get({ id });
-      if (my !== token) return;
-      detail.value = d;
-      imageIndex.value = position === 'last' ? Math.max(0, d.images.length - 1) : 0;
-    } catch (e) {
-      if (my === token) {
-        detail.value = null;
-        useToastStore().error(e, 'Opening study');
-      }
-    } finally {
-      if (my === token) loading.value = false;
+    const r = await loadingStudy.run(() => api.studies.get({ id }));
+    if (!r) return; // a newer load() or close() took over
+    if (r.ok) {
+      detail.value = r.value;
+      imageIndex.value = position === 'last' ? Math.max(0, r.value.images.length - 1) : 0;
+    } else {
+      detail.value = null;
+      useToastStore().error(r.error, 'Opening study');
     }
+    loading.value = false;
   }
 
   function close(): void {
-    token++;
+    loadingStudy.cancel();
     detail.value = null;
     loading.value = false;
     imageIndex.value = 0;

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
 import { api } from '../api';
+import { createLatest } from '../lib/latest';
 import { displayKey, loadDisplaySettings, saveDisplaySettings, type DisplaySettings, type KeyValueStorage } from '../lib/display-settings';
 import {
   buildPresets,
@@ -68,7 +69,7 @@ export const useViewerStore = defineStore('viewer', () => {
   const saved = ref<Record<string, DisplaySettings>>(loadDisplaySettings(storage()));
   const cache = new Map<number, LoadedImage>();
   const pending = new Map<number, Promise<LoadedImage>>();
-  let token = 0;
+  const opening = createLatest();
 
   const invert = computed(() => (image.value ? effectiveInvert(image.value.pixel.photometric, userInvert.value) : false));
   const presets = computed(() => image.value?.presets ?? []);
@@ -119,28 +120,26 @@ export const useViewerStore = defineStore('viewer', () => {
   }
 
   async function open(imageId: number, dataset: string | null): Promise<void> {
-    const my = ++token;
     loading.value = true;
     failed.value = null;
-    try {
-      const img = await fetchImage(imageId);
-      if (my !== token) return;
+    const r = await opening.run(() => fetchImage(imageId));
+    if (!r) return; // a newer open() or close() took over
+    if (r.ok) {
+      const img = r.value;
       const key = dataset === null ? null : displayKey(dataset, img.pixel.encoding, img.pixel.bitsStored);
       datasetKey.value = key;
       applyDisplayFor(img, key);
       image.value = img;
-    } catch (e) {
-      if (my !== token) return;
+    } else {
       image.value = null;
-      failed.value = e instanceof Error ? e.message : String(e);
-      useToastStore().error(e, 'Loading image');
-    } finally {
-      if (my === token) loading.value = false;
+      failed.value = r.error instanceof Error ? r.error.message : String(r.error);
+      useToastStore().error(r.error, 'Loading image');
     }
+    loading.value = false;
   }
 
   function close(): void {
-    token++;
+    opening.cancel();
     image.value = null;
     loading.value = false;
     failed.value = null;

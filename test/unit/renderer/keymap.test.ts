@@ -4,10 +4,18 @@ import {
   buildKeyIndex,
   comboFromEvent,
   defaultBindings,
+  defaultMouseBindings,
+  describeMouseBinding,
   displayCombo,
   findConflicts,
+  modifiersFromEvent,
+  mouseButtonFromEvent,
+  mouseGestureList,
+  mouseGestures,
   normaliseCombo,
+  resolveMouseTool,
   tooltip,
+  type MouseBinding,
 } from '../../../renderer/src/lib/keymap';
 
 const key = (k: string, mods: Partial<{ ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }> = {}) => ({
@@ -75,5 +83,64 @@ describe('keymap', () => {
     expect(tooltip('Help', defaultBindings, 'help.toggle')).toBe('Help (? / F1)');
     expect(displayCombo('ArrowLeft')).toBe('←');
     expect(displayCombo('Ctrl++')).toBe('Ctrl++');
+  });
+});
+
+describe('mouse bindings', () => {
+  const tool = (button: Parameters<typeof resolveMouseTool>[1], gesture: 'drag' | 'doubleClick' = 'drag', mods: Parameters<typeof resolveMouseTool>[3] = []) =>
+    resolveMouseTool(defaultMouseBindings, button, gesture, mods);
+
+  it('reproduce the viewer mapping: right-drag W/L, left- and middle-drag pan, wheel zoom, double-click fit', () => {
+    expect(tool('right')).toBe('windowLevel');
+    expect(tool('left')).toBe('pan');
+    expect(tool('middle')).toBe('pan');
+    expect(tool('wheel')).toBe('zoom');
+    expect(tool('left', 'doubleClick')).toBe('fit');
+    expect(tool('right', 'doubleClick')).toBeNull();
+    // modifiers never changed what a button did
+    expect(tool('right', 'drag', ['Shift'])).toBe('windowLevel');
+    expect(tool('wheel', 'drag', ['Ctrl'])).toBe('zoom');
+  });
+
+  it('maps PointerEvent buttons and modifier keys', () => {
+    expect([0, 1, 2, 3, 4].map(mouseButtonFromEvent)).toEqual(['left', 'middle', 'right', null, null]);
+    expect(modifiersFromEvent({ ctrlKey: true, altKey: false, shiftKey: true, metaKey: false })).toEqual(['Ctrl', 'Shift']);
+  });
+
+  it('prefers a binding naming the held modifiers, then one without modifiers', () => {
+    const bindings: MouseBinding[] = [...defaultMouseBindings, { button: 'left', modifiers: ['Ctrl'], tool: 'zoom' }];
+    expect(resolveMouseTool(bindings, 'left', 'drag', ['Ctrl'])).toBe('zoom');
+    expect(resolveMouseTool(bindings, 'left', 'drag', ['Ctrl', 'Shift'])).toBe('pan');
+    expect(resolveMouseTool(bindings, 'left', 'drag', [])).toBe('pan');
+    expect(resolveMouseTool([{ button: 'left', modifiers: ['Alt'], tool: 'zoom' }], 'left', 'drag', [])).toBeNull();
+  });
+
+  it('lists the mouse in the cheat sheet from the table', () => {
+    expect(mouseGestureList(defaultMouseBindings)).toEqual([
+      { tool: 'windowLevel', gestures: ['Right-drag'], label: 'Window/level: ↕ level, ↔ width' },
+      { tool: 'pan', gestures: ['Left-drag', 'Middle-drag'], label: 'Pan' },
+      { tool: 'zoom', gestures: ['Wheel'], label: 'Zoom around the cursor' },
+      { tool: 'fit', gestures: ['Double-click'], label: 'Fit image' },
+    ]);
+    expect(mouseGestures).toEqual(mouseGestureList(defaultMouseBindings));
+    expect(describeMouseBinding({ button: 'middle', gesture: 'doubleClick', modifiers: ['Shift', 'Ctrl'], tool: 'fit' })).toBe('Ctrl+Shift+Middle-double-click');
+  });
+
+  it('changes with the table alone (e.g. OHIF: left W/L, middle pan, right zoom)', () => {
+    const ohif: MouseBinding[] = [
+      { button: 'left', tool: 'windowLevel' },
+      { button: 'middle', tool: 'pan' },
+      { button: 'right', tool: 'zoom' },
+      { button: 'wheel', tool: 'zoom' },
+      { button: 'left', gesture: 'doubleClick', tool: 'fit' },
+    ];
+    expect(resolveMouseTool(ohif, 'left', 'drag')).toBe('windowLevel');
+    expect(resolveMouseTool(ohif, 'right', 'drag')).toBe('zoom');
+    expect(mouseGestureList(ohif).map((r) => [r.tool, r.gestures])).toEqual([
+      ['windowLevel', ['Left-drag']],
+      ['pan', ['Middle-drag']],
+      ['zoom', ['Right-drag', 'Wheel']],
+      ['fit', ['Double-click']],
+    ]);
   });
 });

@@ -76,16 +76,17 @@ const mock = vi.hoisted(() => {
       result: vi.fn(async () =>
         state.jobDone
           ? {
-              progress: { jobId: 'job-1', kind: 'import', state: 'done', done: 3, total: 3, etaSeconds: 0, message: 'done' },
+              progress: { jobId: 'job-1', kind: 'import', state: 'done', done: 3, total: 3, etaSeconds: 0, message: 'done', resumable: false },
               summary: { imported: 2, duplicates: 0, rejected: [{ path: '/x/bad.dcm', reason: 'not DICOM' }], reports: 1 },
             }
-          : { progress: { jobId: 'job-1', kind: 'import', state: 'running', done: 0, total: 3, etaSeconds: null, message: '' }, summary: null },
+          : { progress: { jobId: 'job-1', kind: 'import', state: 'running', done: 0, total: 3, etaSeconds: null, message: '', resumable: false }, summary: null },
       ),
     },
     app: { info: vi.fn(async () => ({ version: '0', mode: 'browser', dataDir: '/d', demoDir: '/demo' })) },
     jobs: {
+      resume: vi.fn(async ({ jobId }: { jobId: string }) => ({ jobId })),
       cancel: vi.fn(async () => ({ cancelled: true })),
-      list: vi.fn(async () => [{ jobId: 'boot-1', kind: 'import', state: 'running', done: 1, total: 10, etaSeconds: 9, message: 'demo' }]),
+      list: vi.fn(async () => [{ jobId: 'boot-1', kind: 'import', state: 'running', done: 1, total: 10, etaSeconds: 9, message: 'demo', resumable: false }]),
     },
     datasets: { list: vi.fn(async () => []) },
     settings: { get: vi.fn(async () => ({ theme: 'dark' })), set: vi.fn(async (s: { theme: 'dark' | 'light' }) => s) },
@@ -104,7 +105,35 @@ const mock = vi.hoisted(() => {
   return { api, events, state, total };
 });
 
-vi.mock('../../../renderer/src/api', () => ({ api: mock.api, events: mock.events, ApiError: Error, isElectron: false }));
+// The stores get the mocks through the contract: every input the stores send and every answer and event the
+// mocks give is parsed with the contract's zod schemas, so a mock (or a store) that drifts from it fails here.
+vi.mock('../../../renderer/src/api', async () => {
+  const contract = await import('../../../common/contract');
+  type Schema = { parse(value: unknown): unknown };
+  const procedures = contract.procedures as unknown as Record<string, { input: Schema; output: Schema } | undefined>;
+  const events = contract.events as unknown as Record<string, Schema | undefined>;
+  const api: Record<string, Record<string, (input: unknown) => Promise<unknown>>> = {};
+  for (const [ns, methods] of Object.entries(mock.api)) {
+    api[ns] = {};
+    for (const [method, fn] of Object.entries(methods as Record<string, (input: unknown) => Promise<unknown>>)) {
+      const name = `${ns}.${method}`;
+      const spec = procedures[name];
+      if (!spec) throw new Error(`mock api: ${name} is not a procedure of the contract`);
+      api[ns][method] = async (input: unknown) => {
+        spec.input.parse(input ?? {});
+        return spec.output.parse(await fn(input));
+      };
+    }
+  }
+  const checkedEvents = {
+    on(event: string, listener: Listener) {
+      const schema = events[event];
+      if (!schema) throw new Error(`mock events: ${event} is not an event of the contract`);
+      return mock.events.on(event, (p) => listener(schema.parse(p)));
+    },
+  };
+  return { api, events: checkedEvents, ApiError: Error, isElectron: false };
+});
 
 import { PAGE_SIZE, useStudyListStore } from '../../../renderer/src/stores/studies';
 import { useViewerStore } from '../../../renderer/src/stores/viewer';
@@ -285,7 +314,7 @@ describe('import store', () => {
   });
 
   it('estimates the ETA from the rate when the server gives none', () => {
-    const p = { jobId: 'j', kind: 'import', state: 'running' as const, done: 10, total: 40, etaSeconds: null, message: '' };
+    const p = { jobId: 'j', kind: 'import', state: 'running' as const, done: 10, total: 40, etaSeconds: null, message: '', resumable: false };
     expect(estimateEta(p, 0, 5000)).toBe(15);
     expect(estimateEta({ ...p, etaSeconds: 7 }, 0, 5000)).toBe(7);
     expect(estimateEta({ ...p, total: null }, 0, 5000)).toBeNull();
@@ -297,8 +326,24 @@ describe('import store', () => {
     expect(imports.jobId).toBe('boot-1');
     expect(imports.running).toBe(true);
     expect(imports.progress?.done).toBe(1);
-    mock.events.emit('job.progress', { jobId: 'boot-1', kind: 'import', state: 'running', done: 5, total: 10, etaSeconds: 5, message: '' });
+    mock.events.emit('job.progress', { jobId: 'boot-1', kind: 'import', state: 'running', done: 5, total: 10, etaSeconds: 5, message: '', resumable: false });
     expect(imports.progress?.done).toBe(5);
+  });
+
+  it('offers to resume an import that was interrupted (the app closed, a crash), and follows it once resumed', async () => {
+    mock.api.jobs.list.mockImplementationOnce(async () => [
+      { jobId: 'old-1', kind: 'import', state: 'interrupted', done: 120, total: 600, etaSeconds: null, message: 'interrupted', resumable: true },
+    ]);
+    const imports = useImportStore();
+    await imports.init();
+    expect(imports.running).toBe(false);
+    expect(imports.resumable).toMatchObject({ jobId: 'old-1', done: 120, total: 600 });
+    expect(useToastStore().toasts.map((t) => t.message)).toEqual([expect.stringMatching(/interrupted.*resume/i)]);
+    expect(await imports.resume()).toBe(true);
+    expect(mock.api.jobs.resume).toHaveBeenCalledWith({ jobId: 'old-1' });
+    expect(imports.resumable).toBeNull();
+    expect(imports.jobId).toBe('old-1');
+    expect(imports.running).toBe(true);
   });
 
   it('runs the demo import: progress events, then the summary, then a list refresh', async () => {
@@ -307,20 +352,20 @@ describe('import store', () => {
     expect(await imports.startDemo()).toBe(true);
     expect(mock.api.imports.start).toHaveBeenCalledWith({ paths: ['/demo'], dataset: 'demo' });
     expect(imports.running).toBe(true);
-    mock.events.emit('job.progress', { jobId: 'other', kind: 'import', state: 'running', done: 99, total: 100, etaSeconds: 1, message: '' });
+    mock.events.emit('job.progress', { jobId: 'other', kind: 'import', state: 'running', done: 99, total: 100, etaSeconds: 1, message: '', resumable: false });
     expect(imports.progress?.jobId ?? 'job-1').toBe('job-1');
-    mock.events.emit('job.progress', { jobId: 'job-1', kind: 'import', state: 'running', done: 1, total: 3, etaSeconds: 4, message: 'a.dcm' });
+    mock.events.emit('job.progress', { jobId: 'job-1', kind: 'import', state: 'running', done: 1, total: 3, etaSeconds: 4, message: 'a.dcm', resumable: false });
     expect(imports.progress).toMatchObject({ done: 1, total: 3 });
     expect(imports.eta).toBe(4);
     mock.state.jobDone = true;
-    mock.events.emit('job.progress', { jobId: 'job-1', kind: 'import', state: 'done', done: 3, total: 3, etaSeconds: 0, message: 'done' });
+    mock.events.emit('job.progress', { jobId: 'job-1', kind: 'import', state: 'done', done: 3, total: 3, etaSeconds: 0, message: 'done', resumable: false });
     await flush();
     await flush();
     expect(imports.running).toBe(false);
     expect(imports.summary?.rejected).toEqual([{ path: '/x/bad.dcm', reason: 'not DICOM' }]);
     expect(list.total).toBe(100_000);
     // a late 'running' answer never reopens a finished job
-    imports.onProgress({ jobId: 'job-1', kind: 'import', state: 'running', done: 2, total: 3, etaSeconds: 1, message: '' });
+    imports.onProgress({ jobId: 'job-1', kind: 'import', state: 'running', done: 2, total: 3, etaSeconds: 1, message: '', resumable: false });
     expect(imports.progress?.state).toBe('done');
     imports.clearFinished();
     expect(imports.jobId).toBeNull();
@@ -359,5 +404,50 @@ describe('study store: arrow-key image navigation in list order', () => {
     viewer.forgetAll();
     expect(viewer.saved).toEqual({});
     expect(loadDisplaySettings(localStorage)).toEqual({});
+  });
+});
+
+describe('latest request wins (viewer and study stores)', () => {
+  it('keeps the latest image when an older one answers late, and ignores the older one failing', async () => {
+    const viewer = useViewerStore();
+    let release!: () => void;
+    mock.api.images.pixels.mockImplementationOnce(async () => {
+      await new Promise<void>((r) => (release = r));
+      throw new Error('late failure');
+    });
+    const first = viewer.open(5, 'demo');
+    await viewer.open(6, 'demo');
+    release();
+    await first;
+    expect(viewer.image?.imageId).toBe(6);
+    expect([viewer.failed, viewer.loading]).toEqual([null, false]);
+    expect(useToastStore().toasts).toEqual([]);
+  });
+
+  it('drops a study that arrives after close()', async () => {
+    const study = useStudyStore();
+    const loading = study.load(3);
+    study.close();
+    await loading;
+    expect([study.detail, study.loading]).toEqual([null, false]);
+  });
+});
+
+describe('the mocks go through the contract', () => {
+  it('an answer that drifts from the contract fails like a broken server would', async () => {
+    mock.api.studies.get.mockResolvedValueOnce({ id: 1, dataset: 'demo', studyKey: 's1' } as never);
+    const study = useStudyStore();
+    await study.load(1);
+    expect(study.detail).toBeNull();
+    expect(useToastStore().toasts[0]).toMatchObject({ kind: 'error' });
+    expect(useToastStore().toasts[0].message).toMatch(/^Opening study: /);
+  });
+
+  it('an input the contract refuses never reaches the mock', async () => {
+    const viewer = useViewerStore();
+    const calls = mock.api.images.pixels.mock.calls.length;
+    await viewer.open(0, null);
+    expect(viewer.failed).toBeTruthy();
+    expect(mock.api.images.pixels.mock.calls.length).toBe(calls);
   });
 });
