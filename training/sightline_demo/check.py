@@ -18,9 +18,10 @@ import torch
 
 from sightline_ldm.grounding import GroundingModel, reference_heatmap
 from sightline_ldm.image_ops import heat_overlay, minmax
+from sightline_ldm.schedule import LATENT_SCALE_FACTOR
 
 from . import data as D
-from .train import LATENT_SCALE, SAMPLE_PROMPTS, Recipe, Run, TokenCache, load_models_from_run, sample_sheet
+from .train import Recipe, Run, TokenCache, load_models_from_run, sample_sheet
 
 
 def load_recipe(run_dir: Path) -> Recipe:
@@ -32,7 +33,7 @@ def grounding_model(run_dir: Path):
     r = load_recipe(run_dir)
     ae, unet, text, tok, st = load_models_from_run(run_dir, r)
     return GroundingModel(autoencoder=ae, unet=unet, text_encoder=text, tokenizer=tok, image_size=r.image_size,
-                          latent_scale=LATENT_SCALE), r, st
+                          latent_scale=LATENT_SCALE_FACTOR), r, st
 
 
 def time_heatmaps(run_dir: Path, data_dir: Path, n: int = 4, layers=(8, 9, 10)):
@@ -147,7 +148,7 @@ def gallery(run_dir: Path, data_dir: Path, out: Path, n: int = 8, layers: Option
         if len(rows) >= n:
             break
     if not rows:
-        raise SystemExit(f"{run_dir}: no held-out case with a left/right finding to show")
+        raise ValueError(f"{run_dir}: no held-out case with a left/right finding to show")
     sheet = Image.new("RGB", (3 * (S + pad) + pad, len(rows) * (S + head + pad) + pad), (0, 0, 0))
     draw = ImageDraw.Draw(sheet)
     for k, (i, phrase, swapped, img, boxes, h1, h2) in enumerate(rows):
@@ -184,6 +185,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--gallery-cases", type=int, default=8)
     args = p.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        _run(args)
+    except (FileNotFoundError, ValueError) as e:  # a missing run/data file, no case to show
+        print(f"{p.prog}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace) -> None:
     run_dir = Path(args.run_dir)
     if args.heatmaps:
         res = time_heatmaps(run_dir, Path(args.data_dir), args.heatmaps)
@@ -203,7 +213,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      prompts=args.prompts.split("|") if args.prompts else CARD_PROMPTS)
         print(json.dumps({"samples": args.samples, "seconds": round(time.time() - t0, 1), "step": st["step"],
                           "guidance": r.guidance}))
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import os
 import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 from sightline_eval.locations import compose_prompt  # one spelling of '{location} {pathology}' everywhere

@@ -7,8 +7,9 @@ Stages (each skipped when its final checkpoint exists; an interrupted stage resu
   data       phantoms from sightline_world (cached .npz chunks under --data-dir)
   tokenizer  CLIP-layout byte-level BPE trained on the synthetic reports -> RUN/tokenizer/tokenizer.json
   ae         KL autoencoder (L1 + L2 + edge L1 + small KL); the latent is then re-parametrised exactly so that
-             0.3 * z_mu has zero mean / unit variance per channel (the bundle's fixed scale factor is 0.3)
-  latents    z0 = 0.3 * z_mu of every training image (cached; the U-Net trains on these)
+             s * z_mu has zero mean / unit variance per channel, s = the bundle's fixed latent scale factor
+             (sightline_ldm.schedule.LATENT_SCALE_FACTOR, 0.3)
+  latents    z0 = s * z_mu of every training image (cached; the U-Net trains on these)
   unet       U-Net + CLIP-structured text encoder jointly, v-prediction, scaled-linear schedule, 1000 steps;
              every --sample-minutes a sample sheet (DDIM 50 steps) and an attention check are written
   export     RUN/demo_config.json + RUN/weights.pt -> bundle via sightline_ldm.export (text encoder frozen from here)
@@ -35,13 +36,12 @@ import torch.nn.functional as F
 from sightline_ldm.autoencoder import AutoencoderKL
 from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel
 from sightline_ldm.layers import count_parameters
-from sightline_ldm.schedule import alphas_cumprod
+from sightline_ldm.schedule import LATENT_SCALE_FACTOR, alphas_cumprod
 from sightline_ldm.tokenizer import CLIPTokenizer, train_bpe
 from sightline_ldm.unet import DiffusionModelUNet
 
 from . import data as D
 
-LATENT_SCALE = 0.3
 PHASE2_FROM = 3923  # the U-Net step of the demo run's checkpoint when the second phase was introduced
 SAMPLE_PROMPTS = ["left pleural effusion", "right pleural effusion", "right upper lobe consolidation",
                   "left lower lobe consolidation", "right apical pneumothorax", "cardiomegaly", ""]
@@ -242,13 +242,13 @@ def stage_autoencoder(run: Run, r: Recipe, ae: AutoencoderKL, imgs: np.ndarray, 
             last_ck = time.time()
     wall += time.time() - t0
     ae.eval()
-    # exact re-parametrisation: 0.3 * z_mu -> zero mean, unit variance per channel
+    # exact re-parametrisation: LATENT_SCALE_FACTOR * z_mu -> zero mean, unit variance per channel
     with torch.no_grad():
         zs = [ae.encode_mean(images_tensor(imgs, train_idx[i:i + 64], dev)) for i in range(0, min(len(train_idx), 512), 64)]
         z = torch.cat(zs)
         m = z.mean(dim=(0, 2, 3))
         sd = z.std(dim=(0, 2, 3)).clamp_min(1e-6)
-        k = 1.0 / (LATENT_SCALE * sd)
+        k = 1.0 / (LATENT_SCALE_FACTOR * sd)
         qm = ae.quant_conv_mu.conv if hasattr(ae.quant_conv_mu, "conv") else ae.quant_conv_mu
         pq = ae.post_quant_conv.conv if hasattr(ae.post_quant_conv, "conv") else ae.post_quant_conv
         pq.bias.add_(torch.einsum("oi,i->o", pq.weight[:, :, 0, 0], m))
@@ -257,14 +257,14 @@ def stage_autoencoder(run: Run, r: Recipe, ae: AutoencoderKL, imgs: np.ndarray, 
         qm.bias.sub_(m).mul_(k)
         # sanity: decode(encode) unchanged, latent standardised
         x = images_tensor(imgs, train_idx[:16], dev)
-        z2 = ae.encode_mean(x) * LATENT_SCALE
-        rec = ae.decode(z2 / LATENT_SCALE)
+        z2 = ae.encode_mean(x) * LATENT_SCALE_FACTOR
+        rec = ae.decode(z2 / LATENT_SCALE_FACTOR)
         err = (rec - x).abs().mean().item()
         tiles = [t for pair in zip(x[:8, 0].cpu().numpy(), rec[:8, 0].clamp(0, 1).cpu().numpy()) for t in pair]
         save_grid(tiles, 8, run.dir / "samples" / "autoencoder_recon.png")
     run.log(f"autoencoder done: {step} steps, {wall / 60:.1f} min, recon L1 {err:.4f}, latent mean "
             f"{[round(v, 3) for v in m.tolist()]} sd {[round(v, 3) for v in sd.tolist()]} folded into the weights; "
-            f"0.3*z now std {z2.std().item():.3f}", stage="ae", done=True, recon_l1=err, wall_s=wall)
+            f"{LATENT_SCALE_FACTOR}*z now std {z2.std().item():.3f}", stage="ae", done=True, recon_l1=err, wall_s=wall)
     save_atomic({"model": ae.state_dict(), "step": step, "wall": wall, "recon_l1": err}, final)
     ae.cpu()
 
@@ -279,7 +279,7 @@ def stage_latents(run: Run, ae: AutoencoderKL, imgs: np.ndarray) -> torch.Tensor
     with torch.no_grad():
         for i in range(0, len(imgs), 64):
             out.append((ae.encode_mean(images_tensor(imgs, range(i, min(i + 64, len(imgs))), dev))
-                        * LATENT_SCALE).cpu())
+                        * LATENT_SCALE_FACTOR).cpu())
     z = torch.cat(out)
     save_atomic(z, path)
     run.log(f"latents: {tuple(z.shape)} std {z.std().item():.3f}", stage="latents")
@@ -310,7 +310,7 @@ def sample_sheet(run: Run, r: Recipe, ae, unet, text, tokens, latent_hw, path: P
         for s, noise in enumerate(rows):
             z = _ddim_from(unet, text, tokens, list(prompts), noise.expand(len(prompts), -1, -1, -1).contiguous(),
                            r.sample_steps, r.guidance, run.device)
-            x = ae.decode(z / LATENT_SCALE).clamp(0, 1)[:, 0].cpu().numpy()
+            x = ae.decode(z / LATENT_SCALE_FACTOR).clamp(0, 1)[:, 0].cpu().numpy()
             tiles += list(x)
             labels += [p or "(empty)" for p in prompts] if s == 0 else [""] * len(prompts)
     save_grid(tiles, len(prompts), path, labels, scale=1)
@@ -441,7 +441,6 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
     torch.manual_seed(r.seed + 11 + st["step"])
     ab = alphas_cumprod().to(dev)
     lat_hw = tuple(latents.shape[-2:])
-    t0 = time.time()
     last_ck = last_sheet = time.time()
     acc: List[float] = []
     log_every = 25 if r.unet_steps > 100 else 1
@@ -530,7 +529,7 @@ def export(run: Run, r: Recipe, ae, unet, text, out: Path, layers: Dict[str, Lis
     cfg_path.write_text(json.dumps(cfg, indent=1))
     rc = E.main(["--config", str(cfg_path), "--out", str(out)])
     if rc:
-        raise SystemExit(f"export failed ({rc})")
+        raise RuntimeError(f"{cfg_path}: export to {out} failed (exit status {rc}; its message is above)")
     write_reference_weights(cfg, {"autoencoder": ae, "unet": unet, "text_encoder": text}, out / "reference")
     return json.loads((out / "manifest.json").read_text())
 
@@ -627,7 +626,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tok = stage_tokenizer(run, r, [metas[i] for i in train_idx])
     ae, unet, text = build_models(r)
     if len(tok) > r.vocab_size:
-        raise SystemExit("tokenizer larger than the text encoder's vocabulary")
+        print(f"{p.prog}: the tokenizer ({len(tok)} tokens) is larger than the text encoder's vocabulary "
+              f"({r.vocab_size})", file=sys.stderr)
+        return 1
     run.log(f"parameters: autoencoder {count_parameters(ae)}, unet {count_parameters(unet)}, "
             f"text encoder {count_parameters(text)}", stage="models")
     stage_autoencoder(run, r, ae, imgs, train_idx)
@@ -650,7 +651,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             layers["frozen"] = [int(v) for v in args.frozen_layers.split(",")]
         if args.tuned_layers:
             layers["tuned"] = [int(v) for v in args.tuned_layers.split(",")]
-        man = export(run, r, ae, unet, text, Path(args.export), layers, st)
+        try:
+            man = export(run, r, ae, unet, text, Path(args.export), layers, st)
+        except RuntimeError as e:  # the exporter's own message is printed already
+            print(f"{p.prog}: {e}", file=sys.stderr)
+            return 1
         size = sum(v["bytes"] for v in man["files"].values())
         run.log(f"exported {args.export} ({size / 1e6:.1f} MB), grounding layers {layers}", stage="export",
                 bundle_bytes=size)

@@ -1,6 +1,6 @@
 """The anatomy look-up table of 2D Gaussians (docs/method.md section 4.2) and targets rendered from it.
 
-Input: the Chest ImaGenome gold CSV (`gold_bbox_coordinate_annotations_1000images.csv`, header in datasets.md).
+Input: the Chest ImaGenome gold CSV (`gold_bbox_coordinate_annotations_1000images.csv`, header in docs/datasets.md).
 Each region box is taken in original pixels (``original_x1, original_y1, original_x2, original_y2``) and mapped
 into the model frame (short side resized to ``size`` = 512, centre crop, exactly as
 ``sightline_ldm.image_ops.preprocess``: per-axis scale = resized / original with the long side

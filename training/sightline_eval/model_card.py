@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from sightline_ldm.grounding import read_image_file
-from sightline_ldm.loading import load_grounding_model as load_model
+from sightline_ldm.loading import ModelLoadError, load_grounding_model as load_model
 
 from . import lut as L
 from . import metrics as M
@@ -57,7 +57,7 @@ def load_token_overrides(path: str):
         return {int(i): torch.as_tensor(r, dtype=torch.float32) for i, r in zip(obj["ids"], obj["rows"])}
     if isinstance(obj, Mapping):
         return {int(k): torch.as_tensor(v, dtype=torch.float32) for k, v in obj.items()}
-    raise SystemExit(f"{path}: expected {{token_id: row}} or {{'ids', 'rows'}}")
+    raise ValueError(f"{path}: expected {{token_id: row}} or {{'ids', 'rows'}}, got {type(obj).__name__}")
 
 
 # ---------------------------------------------------------------- rows
@@ -367,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     argv_list = list(sys.argv[1:] if argv is None else argv)
     command = "cd training && /usr/bin/python3 -m sightline_eval.model_card " + " ".join(
         a if re.fullmatch(r"[\w./:,=+-]+", a) else json.dumps(a) for a in argv_list)
@@ -402,11 +403,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_model:
         import torch
         torch.set_num_threads(max(1, args.threads))
-        model, model_desc = load_model(args.bundle_or_checkpoint, loader=args.loader, random_init=args.random_init,
-                                       seed=args.seed, clip_dir=args.clip_dir, tokenizer_dir=args.tokenizer_dir,
-                                       image_size=args.image_size, device=args.device)
+        try:
+            model, model_desc = load_model(args.bundle_or_checkpoint, loader=args.loader,
+                                           random_init=args.random_init, seed=args.seed, clip_dir=args.clip_dir,
+                                           tokenizer_dir=args.tokenizer_dir, image_size=args.image_size,
+                                           device=args.device)
+            tuned = load_token_overrides(args.tuned_embeddings) if args.tuned_embeddings else None
+        except (ModelLoadError, ValueError, FileNotFoundError) as e:  # ValueError: load_token_overrides
+            print(f"{parser.prog}: {e}", file=sys.stderr)
+            return 1
         model_size = model.image_size
-        tuned = load_token_overrides(args.tuned_embeddings) if args.tuned_embeddings else None
         kept = None
         if args.kept_steps:
             a, b = (int(v) for v in args.kept_steps.split(":"))

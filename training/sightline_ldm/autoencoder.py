@@ -33,9 +33,6 @@ CXR_AUTOENCODER_CONFIG: Dict[str, Any] = {
     "with_decoder_nonlocal_attn": False,
 }
 
-LATENT_SCALE_FACTOR = 0.3
-
-
 class ResBlock(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, groups: int, eps: float) -> None:
         super().__init__()

@@ -34,10 +34,11 @@ import torch
 from torch import nn
 
 from . import bundle as B
-from .autoencoder import CXR_AUTOENCODER_CONFIG, LATENT_SCALE_FACTOR, AutoencoderKL
+from .autoencoder import CXR_AUTOENCODER_CONFIG, AutoencoderKL
 from .clip_text import CLIPTextConfig, CLIPTextModel
+from .errors import ModelLoadError
 from .layers import count_parameters, skip_weight_init
-from .schedule import BETA_END, BETA_START, NUM_TRAIN_TIMESTEPS
+from .schedule import BETA_END, BETA_START, LATENT_SCALE_FACTOR, NUM_TRAIN_TIMESTEPS
 from .tokenizer import CLIPTokenizer, train_bpe
 from .unet import CXR_UNET_CONFIG, DiffusionModelUNet
 
@@ -180,7 +181,7 @@ def _resolve_clip_dir(d: Path) -> Path:
 def load_models(args: argparse.Namespace) -> ModelSet:
     preset_name = args.config or ("cxr" if (args.monai_bundle or args.autoencoder) else None)
     if preset_name is None:
-        raise SystemExit("give --config, --monai-bundle or --autoencoder/--diffusion-model")
+        raise ModelLoadError("give --config, --monai-bundle or --autoencoder/--diffusion-model")
     base_dir = Path(".")
     if preset_name in PRESETS:
         spec = copy.deepcopy(PRESETS[preset_name])
@@ -214,7 +215,7 @@ def load_models(args: argparse.Namespace) -> ModelSet:
                 text_sd = load_state_dict_file(base_dir / weights["text_encoder"])
             source["weights"] = dict(weights)
         else:
-            raise SystemExit(f"{preset_name}: no weights given; use --random-init or a source with weights")
+            raise ModelLoadError(f"{preset_name}: no weights given; use --random-init or a source with weights")
     else:
         source["random_init_seed"] = seed
 
@@ -228,7 +229,7 @@ def load_models(args: argparse.Namespace) -> ModelSet:
     elif text_sd is not None or args.random_init:
         text = _build_text(spec["text_encoder"], text_sd, None if seed is None else seed + 2)
     else:
-        raise SystemExit("no text encoder: give --clip-dir (or --random-init)")
+        raise ModelLoadError(f"{preset_name}: no text encoder: give --clip-dir (or --random-init)")
 
     tok_dir = _find_tokenizer_dir(clip_dir, Path(args.tokenizer_dir) if args.tokenizer_dir else None)
     if tok_dir is None and isinstance(spec.get("tokenizer"), str):
@@ -244,13 +245,15 @@ def load_models(args: argparse.Namespace) -> ModelSet:
         tokenizer = train_bpe(_prompt_corpus(), vocab_size=min(int(text.config.vocab_size), 4096))
         source["tokenizer"] = "trained on the built-in prompt vocabulary (random-init bundle)"
     else:
-        raise SystemExit("no tokenizer: give --tokenizer-dir (a dir with tokenizer.json or vocab.json + merges.txt)")
+        raise ModelLoadError(f"{preset_name}: no tokenizer: give --tokenizer-dir (a dir with tokenizer.json or "
+                             "vocab.json + merges.txt)")
     if len(tokenizer) > text.config.vocab_size:
-        raise SystemExit(f"tokenizer has {len(tokenizer)} tokens but the text encoder only {text.config.vocab_size}")
+        raise ModelLoadError(f"{preset_name}: tokenizer has {len(tokenizer)} tokens but the text encoder only "
+                             f"{text.config.vocab_size}")
 
     if unet.config["cross_attention_dim"] != text.config.hidden_size:
-        raise SystemExit(f"U-Net cross_attention_dim {unet.config['cross_attention_dim']} != text hidden size "
-                         f"{text.config.hidden_size}")
+        raise ModelLoadError(f"{preset_name}: U-Net cross_attention_dim {unet.config['cross_attention_dim']} != "
+                             f"text hidden size {text.config.hidden_size}")
     return ModelSet(
         autoencoder=ae, unet=unet, text_encoder=text, tokenizer=tokenizer,
         image_size=int(args.image_size or spec.get("image_size", 512)),
@@ -526,8 +529,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.out:
         parser.error("--out is required")
     if (args.autoencoder is None) != (args.diffusion_model is None):
-        raise SystemExit("--autoencoder and --diffusion-model go together")
-    models = load_models(args)
+        parser.error("--autoencoder and --diffusion-model go together")
+    try:
+        models = load_models(args)
+    except (ModelLoadError, FileNotFoundError) as e:
+        print(f"{parser.prog}: {e}", file=sys.stderr)
+        return 1
     layers = [int(s) for s in args.attention_layers.split(",")] if args.attention_layers else None
     manifest = export_bundle(models, args.out, opset=args.opset, attention_layers=layers, check=not args.no_check)
     if args.write_reference:

@@ -4,7 +4,7 @@ This is the yardstick for the app's TypeScript/ONNX runtime: clarity over speed.
 
 1. ``preprocess``: grey [0, 1], short side resized to the model image size (bilinear, antialiased, half-pixel
    centres), centre crop (offset floor((L' - S) / 2)).
-2. ``encode_latent``: z0 = latent_scale (0.3) * encoder mean.
+2. ``encode_latent``: z0 = latent_scale (``schedule.LATENT_SCALE_FACTOR``) * encoder mean.
 3. ``ddim_inversion``: DDIM inversion with the unconditional (empty-prompt) embedding over the "trailing"
    timesteps t_i = 9, 19, ... (n = 100), one MONAI ``reversed_step`` (v-prediction, no x0 clipping, alpha-bar = 0
    beyond t = 999) per step. The U-Net input of step i is z_i (z_0 = the clean latent). Independent of the
@@ -21,10 +21,13 @@ This is the yardstick for the app's TypeScript/ONNX runtime: clarity over speed.
 Variants: "frozen" = layers {3, 4, 6, 7} + Otsu; "tuned" = layers {4, 5, 6, 7}, no Otsu, and the phrase
 embedding computed with tuned token-embedding rows (``token_embedding_overrides``: token id -> row; applied to
 the phrase only, the unconditional inversion prompt always uses the base embeddings so one inversion serves
-every variant). Every number is an option of ``reference_heatmap``. ``python -m sightline_ldm.grounding
---check-golden`` prints the differences to the golden fixture.
+every variant). Every number is an option of ``reference_heatmap``.
 
-Verified against ``shared/fixtures/reference/golden_heatmaps.pt`` (see tests/test_grounding.py).
+Verified against ``test/fixtures/reference/golden_heatmaps.pt`` (see tests/test_grounding.py).
+
+This module is the library only. The command line (``python -m sightline_ldm.grounding`` or
+``python -m sightline_ldm.grounding_cli``: heatmaps of phrases on an image file, or ``--check-golden`` to print the
+differences to the golden fixture) lives in ``sightline_ldm.grounding_cli``.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import numpy as np
 import torch
 
 from . import image_ops
-from .schedule import DDIMSchedule, kept_step_indices
+from .schedule import LATENT_SCALE_FACTOR, DDIMSchedule, kept_step_indices
 
 VARIANTS: Dict[str, Dict[str, Any]] = {
     "frozen": {"layers": (3, 4, 6, 7), "otsu": True},
@@ -57,7 +60,7 @@ class GroundingModel:
     text_encoder: Any = None
     tokenizer: Any = None
     image_size: int = 512
-    latent_scale: float = 0.3
+    latent_scale: float = LATENT_SCALE_FACTOR
 
     @property
     def device(self) -> torch.device:
@@ -281,11 +284,17 @@ def reference_heatmap(image, phrase: Union[str, torch.Tensor], model: GroundingM
 
 
 def check_golden(fixtures_dir: str, device: str = "cpu") -> Dict[str, float]:
-    """Reproduce shared/fixtures/reference/golden_heatmaps.pt; returns the max abs differences."""
+    """Reproduce test/fixtures/reference/golden_heatmaps.pt (under ``fixtures_dir``); returns the max abs differences.
+
+    A missing fixture raises ``FileNotFoundError`` naming the file."""
     from .autoencoder import build_autoencoder
     from .unet import build_unet
-    t = torch.load(os.path.join(fixtures_dir, "monai", "tiny_ldm.pt"), map_location="cpu")
-    g = torch.load(os.path.join(fixtures_dir, "reference", "golden_heatmaps.pt"), map_location="cpu")
+    paths = [os.path.join(fixtures_dir, "monai", "tiny_ldm.pt"),
+             os.path.join(fixtures_dir, "reference", "golden_heatmaps.pt")]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: golden-check fixture not found (see test/fixtures/README.md)")
+    t, g = (torch.load(path, map_location="cpu") for path in paths)
     ae = build_autoencoder(t["ae_config"])
     ae.load_state_dict(t["ae_state_dict"])
     unet = build_unet(t["unet_config"])
@@ -344,107 +353,6 @@ def read_image_file(path: str) -> np.ndarray:
         return image_ops.to_grey01(im)
 
 
-def _save_outputs(out_dir: str, slug: str, image: np.ndarray, heat: np.ndarray) -> Dict[str, str]:
-    """heat: the map at the image's size (NaN outside the model's centre crop, drawn as 0)."""
-    from PIL import Image
-    heat = np.nan_to_num(heat, nan=0.0)
-    paths = {"heatmap": os.path.join(out_dir, f"heatmap_{slug}.png"),
-             "overlay": os.path.join(out_dir, f"overlay_{slug}.png")}
-    Image.fromarray((np.clip(heat, 0, 1) * 65535 + 0.5).astype(np.uint16)).save(paths["heatmap"])
-    rgb = image_ops.heat_overlay(image, heat)
-    Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(paths["overlay"])
-    return paths
-
-
-def main(argv=None) -> int:
-    """``python -m sightline_ldm.grounding --model M --image FILE --phrase TEXT [...]`` or ``--check-golden``."""
-    import argparse
-    import json
-    import re
-    import time
-    torch.set_num_threads(os.cpu_count() or 1)
-    p = argparse.ArgumentParser(
-        prog="python -m sightline_ldm.grounding",
-        description="Reference heatmaps (method.md sections 2-3) of phrases on one image, or the golden check.",
-        epilog="Example: --model ../models/demo --image ../resources/demo/mimic-cxr-jpg/files/.../x.jpg "
-               "--phrase 'right pleural effusion' --out /tmp/heat")
-    p.add_argument("--check-golden", metavar="FIXTURES_DIR", nargs="?",
-                   const=os.environ.get("SIGHTLINE_FIXTURES", "/work/shared/fixtures"))
-    p.add_argument("--model", help="model bundle with reference/ weights, export JSON config, its directory, "
-                                   "MONAI bundle or preset (sightline_ldm.loading)")
-    p.add_argument("--image", help="PNG, JPEG or DICOM file")
-    p.add_argument("--phrase", action="append", default=[], help="repeatable; one inversion serves all phrases")
-    p.add_argument("--variant", default="frozen", help="grounding variant of the model (e.g. frozen, paper-frozen): "
-                   "its layers/Otsu/steps are the defaults; 'tuned' uses the base token embeddings here")
-    p.add_argument("--layers", help="comma-separated cross-attention layers (default: the variant's)")
-    p.add_argument("--otsu", choices=("on", "off"), help="default: the variant's")
-    p.add_argument("--num-inference-steps", type=int)
-    p.add_argument("--out", help="directory for heatmap_<phrase>.png (16-bit, original size) and overlay_<phrase>.png")
-    p.add_argument("--device", default="cpu")
-    a = p.parse_args(argv)
-    if a.check_golden:
-        diffs = check_golden(a.check_golden, a.device)
-        tol = {"z0": 1e-5, "latents": 1e-5, "attention": 1e-5}
-        ok = True
-        for k, v in diffs.items():
-            good = v <= tol.get(k, 1e-4)
-            ok &= good
-            print(f"{k:20s} max|diff| = {v:.3g} {'ok' if good else 'FAIL'}")
-        return 0 if ok else 1
-    if not (a.model or a.image or a.phrase):
-        p.print_help()
-        return 0
-    if not (a.model and a.image and a.phrase):
-        p.error("--model, --image and at least one --phrase are needed")
-    try:
-        image = read_image_file(a.image)  # before the model: a bad file fails fast
-    except Exception as e:  # noqa: BLE001 - Pillow/pydicom raise many types; the user needs the file and the reason
-        p.error(f"{a.image}: cannot read the image ({type(e).__name__}: {e})")
-    from .loading import load_grounding_model
-    model, desc = load_grounding_model(a.model, device=a.device)
-    variants = desc.get("grounding") or {}
-    if a.variant not in variants and a.variant not in VARIANTS:
-        p.error(f"unknown variant {a.variant!r}; this model has {sorted(set(variants) | set(VARIANTS))}")
-    opts: Dict[str, object] = {}
-    if a.variant in variants:  # the model's own defaults for the variant (e.g. the demo's layers 7,9), resolved
-        from .bundle import grounding_defaults  # as the exporter writes them into a manifest
-        v = grounding_defaults(variants)[a.variant]
-        opts.update(layers=list(v["layers"]), otsu=bool(v.get("otsu", False)),
-                    num_inference_steps=int(v["num_inference_steps"]), kept_steps=list(v["step_indices"]))
-    if a.layers:
-        opts["layers"] = [int(x) for x in a.layers.split(",")]
-    if a.otsu:
-        opts["otsu"] = a.otsu == "on"
-    if a.num_inference_steps:
-        opts["num_inference_steps"] = a.num_inference_steps
-        opts.pop("kept_steps", None)
-    if a.out:
-        os.makedirs(a.out, exist_ok=True)
-    base = a.variant if a.variant in VARIANTS else "frozen"  # model-only variants carry their own layers/Otsu
-    options = GroundingOptions.for_variant(base, **opts)
-    if not options.resolved_kept_steps():
-        p.error(f"--num-inference-steps {options.num_inference_steps} leaves no kept step (use 10 or more)")
-    t0 = time.time()
-    slugs: set = set()
-    with torch.no_grad():
-        traj, geometry = invert_image(image, model, options)
-        t_inv = time.time() - t0
-        for phrase in a.phrase:
-            t1 = time.time()
-            res = reference_heatmap(None, phrase, model, base, trajectory=traj, **opts)
-            original = image_ops.map_to_original(res.heatmap, geometry["original_hw"])
-            y, x = np.unravel_index(int(np.argmax(np.nan_to_num(original, nan=-1.0))), original.shape)
-            rec = {"phrase": phrase, "variant": a.variant, "layers": list(options.layers),
-                   "otsu_threshold": res.threshold, "peak_xy": [int(x), int(y)],
-                   "seconds": round(time.time() - t1, 3), "inversion_seconds": round(t_inv, 3)}
-            if a.out:
-                slug = re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:60] or "phrase"
-                slug = next(c for c in [slug] + [f"{slug}-{k}" for k in range(2, 10 ** 6)] if c not in slugs)
-                slugs.add(slug)
-                rec.update(_save_outputs(a.out, slug, image, original))
-            print(json.dumps(rec))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # pragma: no cover - `python -m sightline_ldm.grounding` is the documented command line
+    from .grounding_cli import main
     raise SystemExit(main())

@@ -5,6 +5,9 @@ random weights), an export-style JSON config with weights (``models/README.md``)
 (``config.json`` / ``model.json`` / any ``*.json`` with ``autoencoder`` and ``unet`` keys), a model bundle with
 ``reference/`` torch weights (the demo bundle), or a MONAI bundle (``models/autoencoder.pth`` + ``clip_dir``);
 ``loader="pkg.module:function"`` calls ``function(spec)``, which returns a ``GroundingModel`` or an export ``ModelSet``.
+
+What cannot be loaded raises ``ModelLoadError`` (a ``ValueError``) naming the source and the problem; the command
+lines (``sightline_ldm.grounding_cli``, ``sightline_eval.model_card``) print it and exit non-zero.
 """
 from __future__ import annotations
 
@@ -14,6 +17,13 @@ import importlib
 import json
 import os
 from typing import Optional
+
+from . import export as X
+from .errors import ModelLoadError
+from .grounding import GroundingModel
+from .schedule import LATENT_SCALE_FACTOR
+
+__all__ = ["ModelLoadError", "load_grounding_model"]
 
 
 def _export_args(config: Optional[str], **kw) -> argparse.Namespace:
@@ -43,8 +53,6 @@ def load_grounding_model(spec: str, *, loader: Optional[str] = None, random_init
                          clip_dir: Optional[str] = None, tokenizer_dir: Optional[str] = None,
                          image_size: Optional[int] = None, device: str = "cpu"):
     """-> (GroundingModel, description dict). See the module doc for what ``spec`` may be."""
-    from sightline_ldm import export as X
-    from sightline_ldm.grounding import GroundingModel
     kw = dict(random_init=random_init, seed=seed, clip_dir=clip_dir, tokenizer_dir=tokenizer_dir,
               image_size=image_size)
     if loader:
@@ -67,18 +75,19 @@ def load_grounding_model(spec: str, *, loader: Optional[str] = None, random_init
                 cfg = _find_config(os.path.join(spec, "reference"))  # a bundle shipping its torch weights
             if cfg is None:
                 if os.path.isfile(os.path.join(spec, "manifest.json")):
-                    raise SystemExit(f"{spec}: an ONNX bundle without reference/ torch weights; give its PyTorch "
-                                     "config/checkpoint (or --loader)")
-                raise SystemExit(f"{spec}: no JSON config with 'autoencoder' and 'unet' found (or use --loader)")
+                    raise ModelLoadError(f"{spec}: an ONNX bundle without reference/ torch weights; give its PyTorch "
+                                         "config/checkpoint (or --loader)")
+                raise ModelLoadError(f"{spec}: no JSON config with 'autoencoder' and 'unet' found (or use --loader)")
             obj = X.load_models(_export_args(cfg, **kw))
             desc = {"config": cfg}
     else:
-        raise SystemExit(f"{spec}: not a preset, JSON config or directory (or use --loader)")
+        raise ModelLoadError(f"{spec}: not a preset, JSON config or directory (or use --loader)")
     if isinstance(obj, GroundingModel):
         model = obj
     else:  # an export ModelSet (or anything with the same fields)
         model = GroundingModel(obj.autoencoder.eval(), obj.unet.eval(), obj.text_encoder.eval(), obj.tokenizer,
-                               image_size=int(obj.image_size), latent_scale=float(getattr(obj, "latent_scale", 0.3)))
+                               image_size=int(obj.image_size),
+                               latent_scale=float(getattr(obj, "latent_scale", LATENT_SCALE_FACTOR)))
         desc["name"] = getattr(obj, "name", None)
         if getattr(obj, "grounding", None):
             desc["grounding"] = obj.grounding

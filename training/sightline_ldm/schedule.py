@@ -2,7 +2,7 @@
 
 Everything here is plain arithmetic on tensors; the U-Net is passed in by the caller.
 
-Conventions (all verified against ``shared/fixtures/reference/golden_heatmaps.pt``):
+Conventions (all verified against ``test/fixtures/reference/golden_heatmaps.pt``):
 
 * betas are "scaled linear": ``linspace(sqrt(0.0015), sqrt(0.0205), 1000) ** 2`` computed in float32
   (as MONAI does), ``alpha_bar = cumprod(1 - betas)`` in float32.
@@ -20,6 +20,11 @@ import torch
 NUM_TRAIN_TIMESTEPS = 1000
 BETA_START = 0.0015
 BETA_END = 0.0205
+# The latent scaling factor: the diffusion latent is z0 = LATENT_SCALE_FACTOR * (autoencoder mean), and images
+# decode from z0 / LATENT_SCALE_FACTOR. 0.3 is the MONAI chest X-ray bundle's fixed value (the predecessor's golden
+# run uses it too); the exporter writes it into every manifest as latent.scale_factor. Use this constant, never
+# a literal copy.
+LATENT_SCALE_FACTOR = 0.3
 
 
 def scaled_linear_betas(num_train_timesteps: int = NUM_TRAIN_TIMESTEPS, beta_start: float = BETA_START,

@@ -1,4 +1,4 @@
-"""Fixed vocabularies and exact file headers (method.md 4.1/4.2, datasets.md)."""
+"""Fixed vocabularies and exact file headers (docs/method.md 4.1/4.2, docs/datasets.md)."""
 
 # method.md 4.1: the 8 pathologies (MS-CXR category names).
 FINDINGS = (
@@ -70,7 +70,7 @@ def location_regions(location):
     return out
 
 
-# datasets.md: MIMIC-CXR-JPG metadata and CheXpert label files.
+# docs/datasets.md: MIMIC-CXR-JPG metadata and CheXpert label files.
 MIMIC_METADATA_HEADER = (
     "dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition",
     "Rows", "Columns", "StudyDate", "StudyTime", "ProcedureCodeSequence_CodeMeaning",

@@ -1,4 +1,4 @@
-"""Writers in the real datasets' formats (datasets.md): MIMIC-CXR-JPG, MS-CXR, VinDr-CXR, Chest ImaGenome.
+"""Writers in the real datasets' formats (docs/datasets.md): MIMIC-CXR-JPG, MS-CXR, VinDr-CXR, Chest ImaGenome.
 
 Each writer gets cases one by one (`add`) and writes its CSVs on `close`. Boxes are the ground truth of
 the case (`case.truth`), in original pixels.

@@ -1,13 +1,28 @@
-"""Shared loaders for the read-only MONAI fixtures (used by test_autoencoder*, test_unet*, test_export*)."""
+"""Paths of the repository's reference fixtures (test/fixtures, see its README.md) and shared loaders.
+
+``SIGHTLINE_FIXTURES`` overrides the fixtures directory. Used by test_autoencoder, test_unet, test_export,
+test_grounding, test_schedule and test_clip_text.
+"""
 import functools
 import json
 import os
+from pathlib import Path
 
 import torch
 
-FIXTURES = os.environ.get("SIGHTLINE_FIXTURES", "/work/shared/fixtures")
-MONAI_KEYS = os.path.join(FIXTURES, "monai", "cxr_ldm_keys.json")
-TINY_LDM = os.path.join(FIXTURES, "monai", "tiny_ldm.pt")
+from _require import needs
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(os.environ.get("SIGHTLINE_FIXTURES") or REPO / "test" / "fixtures")
+MONAI_KEYS = FIXTURES / "monai" / "cxr_ldm_keys.json"
+TINY_LDM = FIXTURES / "monai" / "tiny_ldm.pt"
+GOLDEN = FIXTURES / "reference" / "golden_heatmaps.pt"
+CLIP_KEYS = FIXTURES / "clip" / "clip_sd21_text_keys.json"
+
+needs_monai_keys = needs(MONAI_KEYS, what="MONAI state-dict key fixture (test/fixtures/README.md)")
+needs_tiny_ldm = needs(TINY_LDM, what="tiny MONAI LDM fixture (test/fixtures/README.md)")
+needs_golden = needs(GOLDEN, what="golden heatmap fixture (test/fixtures/README.md)")
+needs_clip_keys = needs(CLIP_KEYS, what="CLIP text-encoder key fixture (test/fixtures/README.md)")
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,20 +1,19 @@
 """sightline_eval.lut (method.md 4.2) and sightline_eval.vindr (5.2)."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_eval import lut as L
+from sightline_eval import vindr as V
 
-from sightline_eval import lut as L  # noqa: E402
-from sightline_eval import vindr as V  # noqa: E402
+from _require import needs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 GOLD = SAMPLES / "chest-imagenome" / "gold_dataset" / "gold_bbox_coordinate_annotations_1000images.csv"
 META = SAMPLES / "mimic-cxr-jpg" / "mimic-cxr-2.0.0-metadata.csv"
-needs_samples = pytest.mark.skipif(not GOLD.exists(), reason="resources/demo (synthetic world sample) not available")
+needs_samples = needs(GOLD, what="resources/demo (the synthetic world sample)")
 
 
 def test_model_frame_mapping():

@@ -1,14 +1,10 @@
 """sightline_eval.metrics: method.md 5.1 on hand-computed small cases and edge cases."""
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sightline_eval import metrics as M  # noqa: E402
+from sightline_eval import metrics as M
 
 
 def _map():

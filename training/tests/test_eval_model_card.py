@@ -1,23 +1,22 @@
 """sightline_eval.references (5.3 reference rows) and the model_card CLI on the tiny random model."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_eval import metrics as M
+from sightline_eval import model_card as MC
+from sightline_eval import references as R
+from sightline_ldm import image_ops
 
-from sightline_eval import metrics as M  # noqa: E402
-from sightline_eval import model_card as MC  # noqa: E402
-from sightline_eval import references as R  # noqa: E402
-from sightline_ldm import image_ops  # noqa: E402
+from _require import needs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 MSCXR = SAMPLES / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv"
 GOLD = SAMPLES / "chest-imagenome" / "gold_dataset" / "gold_bbox_coordinate_annotations_1000images.csv"
 META = SAMPLES / "mimic-cxr-jpg" / "mimic-cxr-2.0.0-metadata.csv"
-needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="resources/demo (synthetic world sample) not available")
+needs_samples = needs(MSCXR, what="resources/demo (the synthetic world sample)")
 
 
 def _lut():

@@ -1,21 +1,20 @@
 """sightline_eval.locations (method.md 4.1 extractor) and sightline_eval.mscxr (MS-CXR-loc builder)."""
 import csv
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_eval import mscxr
+from sightline_eval.locations import compose_prompt, extract_location, prompt_for, swap_sides
 
-from sightline_eval import mscxr  # noqa: E402
-from sightline_eval.locations import compose_prompt, extract_location, prompt_for, swap_sides  # noqa: E402
+from _require import needs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "demo"
 MSCXR = SAMPLES / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv"
 TRUTH = SAMPLES / "world" / "truth.jsonl"
-needs_samples = pytest.mark.skipif(not MSCXR.exists(), reason="resources/demo (synthetic world sample) not available")
+needs_samples = needs(MSCXR, what="resources/demo (the synthetic world sample)")
 
 # realistic MS-CXR-style phrases -> location
 PHRASES = [

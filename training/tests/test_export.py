@@ -14,7 +14,10 @@ from sightline_ldm import export as E
 from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel
 from sightline_ldm.tokenizer import CLIPTokenizer, train_bpe
 
-from _ldm_fixtures import tiny_ldm
+from sightline_ldm.errors import ModelLoadError
+from sightline_ldm.schedule import LATENT_SCALE_FACTOR
+
+from _ldm_fixtures import needs_tiny_ldm, tiny_ldm
 
 GRAPHS = ["vae_encoder.onnx", "text_encoder.onnx", "unet.onnx", "unet_attention.onnx"]
 BUNDLE_FILES = sorted(GRAPHS + ["token_embedding.f32", "tokenizer.json"])
@@ -50,7 +53,7 @@ def _check_bundle(out, manifest):
     s = manifest["schedule"]
     assert (s["num_train_timesteps"], s["beta_schedule"], s["prediction_type"]) == (1000, "scaled_linear", "v_prediction")
     assert (s["beta_start"], s["beta_end"]) == (0.0015, 0.0205)
-    assert manifest["latent"]["scale_factor"] == 0.3
+    assert manifest["latent"]["scale_factor"] == LATENT_SCALE_FACTOR
     tab = manifest["text"]["token_embedding"]
     assert (out / tab["file"]).stat().st_size == 4 * tab["shape"][0] * tab["shape"][1]
     tok = CLIPTokenizer.from_tokenizer_json(out / "tokenizer.json")
@@ -80,6 +83,7 @@ def _tiny_sources(tmp_path):
     return d, clip, tmp_path / "monai", tmp_path / "sd"
 
 
+@needs_tiny_ldm
 def test_export_tiny_from_monai_checkpoints_and_hf_clip_dir(tmp_path):
     d, clip, monai_dir, sd_root = _tiny_sources(tmp_path)
     out = tmp_path / "bundle"
@@ -114,6 +118,7 @@ def test_export_tiny_from_monai_checkpoints_and_hf_clip_dir(tmp_path):
         B.verify_bundle(out)
 
 
+@needs_tiny_ldm
 def test_export_from_own_json_config(tmp_path):
     d = tiny_ldm()
     spec = dict(E.PRESETS["tiny"], name="own", weights="weights.pt")
@@ -123,7 +128,7 @@ def test_export_from_own_json_config(tmp_path):
                 "text_encoder": clip.state_dict()}, tmp_path / "weights.pt")
     (tmp_path / "own.json").write_text(json.dumps(spec))
     args = E.build_parser().parse_args(["--config", str(tmp_path / "own.json"), "--out", str(tmp_path / "b")])
-    with pytest.raises(SystemExit, match="tokenizer"):
+    with pytest.raises(ModelLoadError, match="no tokenizer: give --tokenizer-dir"):
         E.load_models(args)  # real weights need a real tokenizer
     tok_dir = tmp_path / "tok"
     tok_dir.mkdir()

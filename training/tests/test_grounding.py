@@ -1,22 +1,19 @@
 """Reference grounding (method.md sections 2-3) against the predecessor's golden output on the tiny model."""
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_ldm import grounding as G
+from sightline_ldm import image_ops
+from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel
+from sightline_ldm.schedule import LATENT_SCALE_FACTOR
 
-from sightline_ldm import grounding as G  # noqa: E402
-from sightline_ldm import image_ops  # noqa: E402
-from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel  # noqa: E402
+from _ldm_fixtures import GOLDEN, TINY_LDM as TINY
+from _require import needs
 
-FIXTURES = Path(os.environ.get("SIGHTLINE_FIXTURES", "/work/shared/fixtures"))
-GOLDEN = FIXTURES / "reference" / "golden_heatmaps.pt"
-TINY = FIXTURES / "monai" / "tiny_ldm.pt"
-needs_fixtures = pytest.mark.skipif(not (GOLDEN.exists() and TINY.exists()), reason="fixtures not available")
+needs_fixtures = needs(GOLDEN, TINY, what="golden heatmap and tiny LDM fixtures (test/fixtures/README.md)")
 
 
 # ------------------------------------------------------------------ golden reproduction
@@ -60,7 +57,7 @@ def _subset(attention, layers, steps):
 def test_golden_metadata_and_variant_defaults(golden):
     assert golden["token_range"] == [1, 5]  # python range: tokens 1..4 (end exclusive)
     assert list(golden["kept_step_indices"]) == list(range(40, 60))
-    assert golden["latent_scale"] == 0.3
+    assert golden["latent_scale"] == LATENT_SCALE_FACTOR  # the predecessor used the same scale
     fz, tu = G.GroundingOptions.for_variant("frozen"), G.GroundingOptions.for_variant("tuned")
     assert tuple(fz.layers) == (3, 4, 6, 7) and fz.otsu and fz.resolved_kept_steps() == list(range(40, 60))
     assert tuple(tu.layers) == (4, 5, 6, 7) and not tu.otsu and tu.resolved_kept_steps() == list(range(40, 60))

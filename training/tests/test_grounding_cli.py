@@ -1,5 +1,6 @@
 """`python -m sightline_ldm.grounding --model ... --image ... --phrase ...` on the committed demo files."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,9 @@ import numpy as np
 import pytest
 
 from sightline_ldm.grounding import read_image_file
+from sightline_ldm.loading import ModelLoadError, load_grounding_model
+
+from _require import require_module
 
 TRAINING = Path(__file__).resolve().parents[1]
 DEMO = TRAINING.parent / "resources" / "demo"
@@ -21,7 +25,7 @@ def _truth():
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_dicom_reads_bright_dense_like_the_jpeg_of_the_same_case(split):
     """MONOCHROME1 (train) and MONOCHROME2 (test) come out with dense anatomy bright, like the 8-bit JPEG."""
-    pydicom = pytest.importorskip("pydicom")
+    pydicom = require_module("pydicom", what="reading the demo DICOMs")
     case = next(t for t in _truth() if t["paths"]["vindr_dicom"].startswith(split + "/")
                 and (DEMO / "vindr-cxr" / t["paths"]["vindr_dicom"]).exists())
     dcm = DEMO / "vindr-cxr" / case["paths"]["vindr_dicom"]
@@ -57,7 +61,8 @@ def test_cli_names_a_missing_model_config(tmp_path):
     image = DEMO / "mimic-cxr-jpg" / _truth()[0]["paths"]["mimic_jpg"]
     proc = subprocess.run([sys.executable, "-m", "sightline_ldm.grounding", "--model", str(tmp_path),
                            "--image", str(image), "--phrase", "p"], cwd=TRAINING, capture_output=True, text=True)
-    assert proc.returncode != 0 and str(tmp_path) in proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"python -m sightline_ldm.grounding: {tmp_path}: no JSON config")
 
 
 def test_cli_uses_the_variant_defaults_of_the_model(tmp_path):
@@ -81,6 +86,33 @@ def test_cli_names_an_unreadable_image_before_loading_a_model(tmp_path, content)
                            "--image", str(bad), "--phrase", "p"], cwd=TRAINING, capture_output=True, text=True)
     assert proc.returncode == 2 and f"{bad}: cannot read the image" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_library_raises_model_load_error_naming_the_source(tmp_path):
+    missing_config = f"{tmp_path}: no JSON config with 'autoencoder' and 'unet' found"
+    with pytest.raises(ModelLoadError, match=re.escape(missing_config)):
+        load_grounding_model(str(tmp_path))
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="an ONNX bundle without reference/ torch weights"):
+        load_grounding_model(str(tmp_path))
+    with pytest.raises(ModelLoadError, match="not a preset, JSON config or directory"):
+        load_grounding_model(str(tmp_path / "nothing-here"))
+
+
+def test_grounding_library_does_not_load_the_cli_and_loading_imports_cleanly():
+    """grounding.py is library only (no import cycle with loading.py); the CLI module holds main()."""
+    code = ("import sys, sightline_ldm.loading, sightline_ldm.grounding as g; "
+            "assert 'sightline_ldm.grounding_cli' not in sys.modules and not hasattr(g, 'main'); "
+            "import sightline_ldm.grounding_cli as c; assert callable(c.main)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=TRAINING, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_check_golden_names_a_missing_fixture_dir(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sightline_ldm.grounding", "--check-golden", str(tmp_path)],
+                          cwd=TRAINING, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("python -m sightline_ldm.grounding: ") and "tiny_ldm.pt" in proc.stderr
 
 
 def test_heat_overlay_leaves_cold_pixels_as_the_image_and_tints_hot_ones():

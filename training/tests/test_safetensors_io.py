@@ -1,14 +1,10 @@
 import json
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sightline_ldm.safetensors_io import (SafetensorsError, dumps, load_file, loads, read_metadata,  # noqa: E402
+from sightline_ldm.safetensors_io import (SafetensorsError, dumps, load_file, loads, read_metadata,
                                           save_file)
 
 

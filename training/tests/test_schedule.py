@@ -1,15 +1,10 @@
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_ldm import schedule as S
 
-from sightline_ldm import schedule as S  # noqa: E402
-
-GOLDEN = Path("/work/shared/fixtures/reference/golden_heatmaps.pt")
+from _ldm_fixtures import GOLDEN, needs_golden
 
 
 def test_betas_and_alpha_bars():
@@ -20,7 +15,7 @@ def test_betas_and_alpha_bars():
     np.testing.assert_allclose(S.alphas_cumprod().double().numpy(), ref, rtol=2e-5)
 
 
-@pytest.mark.skipif(not GOLDEN.exists(), reason="golden fixture not available")
+@needs_golden
 def test_alpha_bars_and_timesteps_equal_golden_bitwise():
     g = torch.load(GOLDEN, map_location="cpu")
     assert torch.equal(S.alphas_cumprod(), g["alphas_cumprod"])

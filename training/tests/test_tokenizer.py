@@ -1,12 +1,8 @@
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sightline_ldm.tokenizer import (BOS, EOS, EOW, CLIPTokenizer, bytes_to_unicode, normalize,  # noqa: E402
+from sightline_ldm.tokenizer import (BOS, EOS, EOW, CLIPTokenizer, bytes_to_unicode, normalize,
                                      pre_tokenize, train_bpe)
 
 

@@ -4,7 +4,7 @@ import torch
 from sightline_ldm.layers import count_parameters, skip_weight_init, timestep_embedding
 from sightline_ldm.unet import CXR_UNET_CONFIG, DiffusionModelUNet
 
-from _ldm_fixtures import monai_keys, names_and_shapes, tiny_ldm
+from _ldm_fixtures import monai_keys, names_and_shapes, needs_monai_keys, needs_tiny_ldm, tiny_ldm
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +16,12 @@ def tiny():
     return unet, d
 
 
+@needs_monai_keys
 def test_full_size_config_matches_fixture():
     assert CXR_UNET_CONFIG == monai_keys()["unet"]["config"]
 
 
+@needs_monai_keys
 def test_full_size_state_dict_names_and_shapes_match_monai():
     ref = monai_keys()["unet"]
     with skip_weight_init():
@@ -32,6 +34,7 @@ def test_full_size_state_dict_names_and_shapes_match_monai():
     assert all(unet.cross_attention_heads(i) == 1 for i in range(11))
 
 
+@needs_tiny_ldm
 def test_tiny_reproduces_monai_output_and_all_attention_probs(tiny):
     unet, d = tiny
     assert unet.cross_attention_names == d["attn2_names"]
@@ -48,6 +51,7 @@ def test_tiny_reproduces_monai_output_and_all_attention_probs(tiny):
         torch.testing.assert_close(probs[i].reshape(ref.shape), ref, atol=1e-5, rtol=0)
 
 
+@needs_tiny_ldm
 def test_truncated_forward_stops_after_last_needed_layer(tiny):
     unet, d = tiny
     ran = []
@@ -69,6 +73,7 @@ def test_truncated_forward_stops_after_last_needed_layer(tiny):
                                    atol=1e-5, rtol=0)
 
 
+@needs_tiny_ldm
 def test_gradients_flow_through_captured_probabilities(tiny):
     unet, d = tiny
     context = d["context"].clone().requires_grad_(True)
@@ -79,6 +84,7 @@ def test_gradients_flow_through_captured_probabilities(tiny):
     assert context.grad[:, 10:].abs().sum() > 0  # softmax couples every token
 
 
+@needs_tiny_ldm
 def test_scalar_timestep_and_argument_checks(tiny):
     unet, d = tiny
     x, ctx = d["x"][:1], d["context"][:1]
@@ -99,6 +105,7 @@ def test_timestep_embedding_is_cos_then_sin():
     torch.testing.assert_close(e[1, 0], torch.cos(torch.tensor(5.0)))
 
 
+@needs_tiny_ldm
 def test_zero_init_like_monai_gives_zero_output():
     d = tiny_ldm()
     torch.manual_seed(0)

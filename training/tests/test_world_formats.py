@@ -3,19 +3,16 @@ import csv
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sightline_world.case import generate_case
+from sightline_world.generate import generate, main
+from sightline_world.writers import write_dicom
 
-from sightline_world.case import generate_case  # noqa: E402
-from sightline_world.generate import generate, main  # noqa: E402
-from sightline_world.writers import write_dicom  # noqa: E402
-
-# Literal headers from datasets.md (deliberately not imported from sightline_world.vocab).
+# Literal headers from docs/datasets.md (deliberately not imported from sightline_world.vocab).
 H_META = ("dicom_id,subject_id,study_id,PerformedProcedureStepDescription,ViewPosition,Rows,Columns,StudyDate,"
           "StudyTime,ProcedureCodeSequence_CodeMeaning,ViewCodeSequence_CodeMeaning,"
           "PatientOrientationCodeSequence_CodeMeaning")
@@ -243,6 +240,34 @@ def _tree_digest(root, skip=()):
     return h
 
 
+def _same_pixels(a, b, max_step=2, max_fraction=1e-3):
+    """Images only (text and CSV files must match byte for byte): the same header and pixels up to float rounding.
+
+    The phantoms are float arithmetic rounded to 8/14/16-bit pixels at the end; numpy/scipy builds and CPUs
+    differ in the last float bits, which flips a few pixels by one grey level (two after JPEG re-encoding):
+    tolerated when at most max_step levels on at most max_fraction of the pixels."""
+    a, b = Path(a), Path(b)
+    if a.suffix == ".dicom":
+        import pydicom
+        da, db = pydicom.dcmread(str(a)), pydicom.dcmread(str(b))
+        pa, pb = da.pixel_array, db.pixel_array
+        del da.PixelData, db.PixelData
+        if da != db:
+            return False
+    elif a.suffix in (".jpg", ".png"):
+        from PIL import Image
+        with Image.open(a) as ia, Image.open(b) as ib:
+            if (ia.format, ia.mode, ia.size, ia.info.keys()) != (ib.format, ib.mode, ib.size, ib.info.keys()):
+                return False
+            pa, pb = np.asarray(ia), np.asarray(ib)
+    else:
+        return False
+    if pa.shape != pb.shape or pa.dtype != pb.dtype:
+        return False
+    d = np.abs(pa.astype(np.int64) - pb.astype(np.int64))
+    return int(d.max()) <= max_step and float((d > 0).mean()) <= max_fraction
+
+
 def test_committed_demo_in_sync(tmp_path):
     """resources/demo (and resources/demo-contact-sheet.png) is exactly what the command in its README writes."""
     resources = Path(__file__).resolve().parents[2] / "resources"
@@ -254,7 +279,7 @@ def test_committed_demo_in_sync(tmp_path):
          + [x for k, v in args.items() if k not in ("--out", "--contact-sheet") for x in (k, v)])
     fresh, committed = _tree_digest(out), _tree_digest(demo, skip={"README.md"})
     assert sorted(committed) == sorted(fresh), "resources/demo has stale or missing files: regenerate it (README.md)"
-    stale = [k for k in fresh if fresh[k] != committed[k]]
+    stale = [k for k in fresh if fresh[k] != committed[k] and not _same_pixels(out / k, demo / k)]
     assert not stale, "regenerate resources/demo (command in its README.md); differs: %s" % stale
-    assert open(sheet, "rb").read() == open(resources / "demo-contact-sheet.png", "rb").read()
+    assert _same_pixels(sheet, resources / "demo-contact-sheet.png"), "regenerate resources/demo-contact-sheet.png"
     assert len(open(demo / "world" / "truth.jsonl").read().splitlines()) == 16

@@ -1,16 +1,12 @@
 """The synthetic world's ground truth: determinism, anatomy/finding boxes, reports, cardiothoracic ratio."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sightline_world.anatomy import Raster, anatomy_masks, measure_ctr, sample_anatomy  # noqa: E402
-from sightline_world.case import generate_case  # noqa: E402
-from sightline_world.vocab import FINDINGS, LOCATIONS, REGIONS, location_regions  # noqa: E402
+from sightline_world.anatomy import Raster, anatomy_masks, measure_ctr, sample_anatomy
+from sightline_world.case import generate_case
+from sightline_world.vocab import FINDINGS, LOCATIONS, REGIONS, location_regions
 
 SEEDS = [(0, i) for i in range(14)] + [(4, i) for i in range(6)]
 
