@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 'use strict';
-// `npm test`: every suite, in order, each with its own exit status; fails if any fails.
+// `npm test`: every check, in order, each with its own exit status; fails if any fails. `npm test -- lint vitest`
+// runs only the steps whose names contain one of the words.
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 
 const PYTHON = process.env.SIGHTLINE_PYTHON || '/usr/bin/python3';
+const npmRun = (script) => ['npm', ['run', '--silent', script]];
 const steps = [
-  ['type check', 'npx', ['vue-tsc', '--noEmit', '-p', 'tsconfig.json']],
+  ['lint (eslint: layers, typescript-eslint, vue)', ...npmRun('lint')],
+  ['type check (common, main + tests, renderer, renderer tests, e2e)', ...npmRun('typecheck')],
+  ['python lint (pyflakes)', ...npmRun('lint:py')],
+  // before the tests: the CLI tests and the end-to-end tests run the built JavaScript
+  ['build (main + worker + CLI, preload, renderer)', 'npx', ['electron-vite', 'build']],
   ['unit tests (vitest)', 'npx', ['vitest', 'run']],
-  ['python tests (pytest)', PYTHON, ['-m', 'pytest', '-q', 'training/tests']],
-  ['build (renderer, main, preload)', 'npx', ['electron-vite', 'build']],
+  ['python tests (pytest)', PYTHON, ['-m', 'pytest', '-q', '-c', 'training/pyproject.toml', 'training/tests']],
   ['end-to-end tests (Playwright, browser mode + Electron where a binary exists)', 'npx', ['playwright', 'test']],
 ];
 

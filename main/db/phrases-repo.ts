@@ -1,44 +1,20 @@
-// Phrases (a report sentence, an MS-CXR label_text or a user's text) and their boxes in original pixels.
+// Phrases (a report sentence, an MS-CXR label_text or a user's text) and their boxes in original pixels, in the
+// contract's shapes (Phrase, Box).
+import type { Types } from '../../common/contract';
 import type { Db } from './database';
 import { prepared } from './statements';
 
-export interface NewPhrase {
-  studyId: number;
-  text: string;
-  sentenceId?: number | null;
-  category?: string | null;
-  /** where it came from: 'ms-cxr', 'user', 'report', ... */
-  origin: string;
-}
+export type BoxRow = Types['Box'];
+export type PhraseRow = Types['Phrase'];
 
-export interface NewBox {
-  imageId: number;
-  phraseId: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  source: 'dataset' | 'user';
-}
+export type NewPhrase = Pick<PhraseRow, 'text'> &
+  Partial<Pick<PhraseRow, 'sentenceId' | 'category'>> & {
+    studyId: number;
+    /** where it came from: 'ms-cxr', 'user', 'report', ... */
+    origin: string;
+  };
 
-export interface BoxRow {
-  id: number;
-  imageId: number;
-  phraseId: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  source: 'dataset' | 'user';
-}
-
-export interface PhraseRow {
-  id: number;
-  text: string;
-  sentenceId: number | null;
-  category: string | null;
-  boxes: BoxRow[];
-}
+export type NewBox = Omit<BoxRow, 'id'>;
 
 export function insertPhrase(db: Db, p: NewPhrase): number {
   return Number(
@@ -64,14 +40,6 @@ export function insertBox(db: Db, b: NewBox): number {
       b.source,
     ).lastInsertRowid,
   );
-}
-
-export function deleteBox(db: Db, id: number): boolean {
-  return prepared(db, 'DELETE FROM boxes WHERE id = ?').run(id).changes > 0;
-}
-
-export function deletePhrase(db: Db, id: number): boolean {
-  return prepared(db, 'DELETE FROM phrases WHERE id = ?').run(id).changes > 0;
 }
 
 export function listPhrasesForStudy(db: Db, studyId: number): PhraseRow[] {

@@ -1,26 +1,12 @@
 // Reports with their parsed sections and sentences (written together in the caller's transaction). Parsing is
 // the studies domain's (main/studies/report-parse.ts); this module stores what it is given.
+import type { Types } from '../../common/contract';
 import type { Db } from './database';
 import { prepared } from './statements';
 
-export interface ReportSentenceRow {
-  id: number;
-  index: number;
-  text: string;
-  start: number;
-  end: number;
-}
-export interface ReportSectionRow {
-  name: string;
-  start: number;
-  end: number;
-  sentences: ReportSentenceRow[];
-}
-export interface ReportDetail {
-  id: number;
-  text: string;
-  sections: ReportSectionRow[];
-}
+/** A stored report as the contract shows it: sections and their sentences, with offsets into the text. */
+export type ReportDetail = Types['Report'];
+type ReportSentenceRow = ReportDetail['sections'][number]['sentences'][number];
 
 /** The stored report's id and content hash, to skip an unchanged one without parsing it again. */
 export function findReportHash(db: Db, studyId: number): { id: number; sha256: string } | null {

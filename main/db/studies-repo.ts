@@ -59,13 +59,6 @@ export function getStudyRow(db: Db, id: number): StudyRow | null {
   );
 }
 
-export function findStudyByKey(db: Db, datasetId: number, studyKey: string): number | null {
-  const row = prepared(db, 'SELECT id FROM studies WHERE dataset_id = ? AND study_key = ?').get(datasetId, studyKey) as
-    | { id: number }
-    | undefined;
-  return row?.id ?? null;
-}
-
 export function deleteStudy(db: Db, id: number): boolean {
   return prepared(db, 'DELETE FROM studies WHERE id = ?').run(id).changes > 0;
 }

@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DecodeProblem } from './types';
 
+// Node's typings declare the WebAssembly namespace's types only; the constructor is a global all the same.
+const WasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError;
+
 export interface CodecFrame {
   width: number;
   height: number;
@@ -132,7 +135,7 @@ async function runWasmDecoder(codec: WasmCodec, label: string, encoded: Uint8Arr
     return { info: { ...info }, data, interleaveMode };
   } catch (err) {
     const message = wasmErrorMessage(module, err);
-    if (err instanceof WebAssembly.RuntimeError || /abort/i.test(message)) loaded.delete(codec);
+    if (err instanceof WasmRuntimeError || /abort/i.test(message)) loaded.delete(codec);
     throw new DecodeProblem(`${label} decoder failed: ${message}`, { cause: err });
   } finally {
     try {

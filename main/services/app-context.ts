@@ -3,8 +3,7 @@
 // and the CLI commands all build one of these. Domain logic lives in the domains (main/<domain>/service.ts).
 import { mkdirSync } from 'node:fs';
 import { openDatabase, type Db } from '../db';
-import { decodeOnPool } from '../imaging/decode-tasks';
-import { createImagingService } from '../imaging/service';
+import { createImagingService, decodeOnPool } from '../imaging';
 import { JobRunner } from '../jobs/job-runner';
 import { createJobsService } from '../jobs/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';

@@ -128,7 +128,8 @@ export function splitSentences(text: string, from: number, to: number, firstInde
   const emit = (a: number, b: number) => {
     const r = nonSpaceRange(text, a, b);
     if (!r) return;
-    let [s, e] = r;
+    let s = r[0];
+    const e = r[1];
     // drop a leading list marker ("1. ", "2) ")
     const lm = LIST_MARKER_RE.exec(text.slice(s, Math.min(e, s + 8)));
     if (lm) {
@@ -194,7 +195,7 @@ export function splitSentences(text: string, from: number, to: number, firstInde
         continue;
       }
       const next = text[n];
-      const startsSentence = /[A-Z0-9_"'(\[]/.test(next);
+      const startsSentence = /[A-Z0-9_"'([]/.test(next);
       const boundary = startsSentence && (c !== '.' || !isAbbreviation(text, from, i, next));
       if (boundary) {
         emit(segStart, k);

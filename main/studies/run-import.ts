@@ -96,8 +96,9 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
   const { db, signal } = opts;
   const t0 = Date.now();
   const previous = job.previous ?? NO_COUNTS;
-  // A resume finds the earlier attempt's rejections again; what it had imported it now sees as duplicates.
-  if (job.previous) clearJobRejections(db, job.id);
+  // A resume finds the earlier attempt's rejections again (so they are logged afresh); what it had imported it
+  // now sees as duplicates (merged() below).
+  clearJobRejections(db, job.id);
   const counts: ImportCounts = { ...NO_COUNTS };
   const log: ImportLog = {
     reject: (file, reason) => addJobRejection(db, job.id, file, reason),

@@ -9,6 +9,8 @@ const repoRoot = path.resolve(__dirname, '../..');
 
 function electronBinary(): string | null {
   try {
+    // the electron package's main export is the binary's path (a require: it is CommonJS and has no ESM form)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binary = require('electron') as unknown;
     return typeof binary === 'string' && existsSync(binary) ? binary : null;
   } catch {

@@ -44,6 +44,8 @@ export async function startServe(
 }
 
 export const test = base.extend<{ served: Served }>({
+  // Playwright reads a fixture's dependencies from its destructuring pattern: this one has none.
+  // eslint-disable-next-line no-empty-pattern
   served: async ({}, use) => {
     const served = await startServe(['--no-demo']);
     await use(served);

