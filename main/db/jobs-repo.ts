@@ -52,11 +52,17 @@ export function insertJob(db: Db, job: { id: string; kind: string; params: unkno
   );
 }
 
-/** A new attempt at a stopped job, by this process; its partial result stays for the job to continue from. */
-export function restartJob(db: Db, id: string): void {
-  prepared(db, `UPDATE jobs SET state = 'running', error = NULL, finished_at = NULL, pid = ?, started_at = ${NOW} WHERE id = ?`).run(
-    process.pid,
-    id,
+/**
+ * A new attempt at a stopped (interrupted or cancelled) job, by this process; its partial result stays for the job
+ * to continue from. False when the job is no longer stopped (another process resumed it first).
+ */
+export function restartJob(db: Db, id: string): boolean {
+  return (
+    prepared(
+      db,
+      `UPDATE jobs SET state = 'running', error = NULL, finished_at = NULL, pid = ?, started_at = ${NOW}
+        WHERE id = ? AND state IN ('interrupted', 'cancelled')`,
+    ).run(process.pid, id).changes === 1
   );
 }
 

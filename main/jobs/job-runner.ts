@@ -131,6 +131,7 @@ export class JobRunner {
   /** Runs an interrupted or cancelled job of a resumable kind again, under the same id. */
   resume(jobId: string): string {
     if (this.running.has(jobId)) throw new RpcError('busy', `job ${jobId} is running`);
+    markInterruptedJobs(this.db);
     const row = getJob(this.db, jobId);
     if (!row) throw new RpcError('not_found', `no job ${jobId}`);
     const def = this.kinds.get(row.kind);
@@ -138,7 +139,7 @@ export class JobRunner {
     if (!RESUMABLE_STATES.has(row.state)) throw new RpcError('invalid_input', `job ${jobId} is ${row.state}; only an interrupted or cancelled job can be resumed`);
     this.checkExclusive(def);
     const parsed = def.params.parse(row.params);
-    restartJob(this.db, jobId);
+    if (!restartJob(this.db, jobId)) throw new RpcError('busy', `job ${jobId} was resumed elsewhere`);
     this.launch(def, jobId, parsed, row.result, row.progress);
     return jobId;
   }
@@ -167,8 +168,9 @@ export class JobRunner {
     return row ? { progress: this.progressOfRow(row), params: row.params, result: row.result as R | null, error: row.error } : null;
   }
 
-  /** Running jobs and the most recent others, newest first. */
+  /** Running jobs and the most recent others, newest first (a job whose process has died since shows as interrupted). */
   list(limit = 50): JobProgress[] {
+    markInterruptedJobs(this.db);
     return listJobs(this.db, limit).map((row) => {
       const e = this.running.get(row.id);
       return e ? { ...e.progress } : this.progressOfRow(row);

@@ -142,20 +142,25 @@ export const useImportStore = defineStore('imports', () => {
   }
 
   async function start(paths: string[], dataset?: string): Promise<boolean> {
-    if (paths.length === 0 || running.value) return false;
+    if (paths.length === 0) return false;
+    return launch('Import', async () => (await api.imports.start({ paths, dataset: dataset?.trim() || undefined })).jobId);
+  }
+
+  /** Starts (or resumes) a job through `request`, which answers its id, then follows it. */
+  async function launch(what: string, request: () => Promise<string>): Promise<boolean> {
+    if (running.value) return false;
     listen();
     starting.value = true;
     summary.value = null;
     progress.value = null;
     try {
-      const r = await api.imports.start({ paths, dataset: dataset?.trim() || undefined });
-      jobId.value = r.jobId;
+      jobId.value = await request();
       startedAt.value = Date.now();
       startPolling();
       void poll();
       return true;
     } catch (e) {
-      useToastStore().error(e, 'Import');
+      useToastStore().error(e, what);
       return false;
     } finally {
       starting.value = false;
@@ -174,25 +179,10 @@ export const useImportStore = defineStore('imports', () => {
 
   /** Continues a stopped import where it left off (the given job, else the one found at start). */
   async function resume(id: string | null = resumable.value?.jobId ?? jobId.value): Promise<boolean> {
-    if (!id || running.value) return false;
-    listen();
-    starting.value = true;
-    summary.value = null;
-    try {
-      await api.jobs.resume({ jobId: id });
-      resumable.value = null;
-      jobId.value = id;
-      progress.value = null;
-      startedAt.value = Date.now();
-      startPolling();
-      void poll();
-      return true;
-    } catch (e) {
-      useToastStore().error(e, 'Resume import');
-      return false;
-    } finally {
-      starting.value = false;
-    }
+    if (!id) return false;
+    const ok = await launch('Resume import', async () => (await api.jobs.resume({ jobId: id })).jobId);
+    if (ok) resumable.value = null;
+    return ok;
   }
 
   async function cancel(): Promise<void> {
