@@ -34,20 +34,65 @@ function isStale() {
   return Math.min(...built) <= sources;
 }
 
+const LOCK = path.join(root, '.build.lock');
+const LOCK_STALE_MS = 5 * 60 * 1000;
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** One build at a time: two `sightline` commands started together would otherwise both empty and refill out/. */
+function takeLock() {
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(LOCK, 'wx'));
+      return true;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let age;
+    try {
+      age = Date.now() - fs.statSync(LOCK).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (age > LOCK_STALE_MS) fs.rmSync(LOCK, { force: true }); // a builder that died
+    else {
+      sleepSync(200);
+      if (!isStale()) return false; // the other process built it
+    }
+  }
+}
+
 /** Builds when stale; `log` receives one line before a build. Exits the process if the build fails. */
 function buildIfStale(log = (line) => console.error(line)) {
   if (!isStale()) return;
+  if (!fs.existsSync(path.join(root, 'main'))) {
+    console.error('sightline: the built app (out/) is incomplete and this copy has no sources to rebuild it from; reinstall Sightline');
+    process.exit(2);
+  }
+  if (!takeLock()) return;
+  let problem;
+  try {
+    problem = build(log);
+  } finally {
+    fs.rmSync(LOCK, { force: true });
+  }
+  if (problem) {
+    console.error(`sightline: ${problem.message}`);
+    process.exit(problem.status);
+  }
+}
+
+/** Runs the build; returns the problem, if any, for the caller to report once the lock is released. */
+function build(log) {
   const cli = path.join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');
   if (!fs.existsSync(cli)) {
-    console.error('sightline: out/ is missing or older than the sources, and electron-vite is not installed to build it; run `npm install` then `npm run build`');
-    process.exit(2);
+    return { status: 2, message: 'out/ is missing or older than the sources, and electron-vite is not installed to build it; run `npm install` then `npm run build`' };
   }
   log('Building the app (electron-vite build)...');
   const run = spawnSync(process.execPath, [cli, 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (run.status !== 0) {
-    console.error('sightline: the build failed (run `npm run build` to see why)');
-    process.exit(run.status ?? 1);
-  }
+  return run.status === 0 ? null : { status: run.status ?? 1, message: 'the build failed (run `npm run build` to see why)' };
 }
 
 module.exports = { buildIfStale, root };

@@ -77,11 +77,16 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-// Running jobs are stopped (and recorded as interrupted, resumable) before the database closes.
+// Running jobs are stopped (and recorded as interrupted, resumable) before the database closes; a job that will
+// not stop within the grace period is left for the next start to find interrupted.
+const CLOSE_GRACE_MS = 10_000;
 app.on('will-quit', (event) => {
   const closing = context;
   if (!closing) return;
   event.preventDefault();
   context = null;
-  void closing.close().finally(() => app.quit());
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+  void Promise.race([closing.close(), grace])
+    .catch((error: unknown) => log(`closing: ${error instanceof Error ? error.message : String(error)}`))
+    .finally(() => app.quit());
 });

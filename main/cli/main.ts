@@ -9,6 +9,7 @@ import { createAppContext, type AppContext } from '../services/app-context';
 import { resolveDataDir } from '../services/data-dir';
 import { repoRoot } from '../services/paths';
 import { IMPORT_JOB, importResult } from '../studies/import-job';
+import type { ImportCounts } from '../studies/run-import';
 import { studiesForCli } from '../studies/study-queries';
 import { startHttpServer } from '../transport/http';
 
@@ -138,7 +139,10 @@ async function finishImport(context: AppContext, jobId: string, json: boolean, o
     out.error(`sightline: the import failed: ${progress.message}`);
     return 2;
   }
-  if (json) out.log(JSON.stringify({ jobId, state: progress.state, ...summary }, null, 2));
+  if (json) {
+    const ignored = context.jobs.record<ImportCounts>(jobId)?.result?.ignored ?? 0;
+    out.log(JSON.stringify({ jobId, state: progress.state, cancelled: progress.state !== 'done', ...summary, ignored }, null, 2));
+  }
   else {
     if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
     out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);

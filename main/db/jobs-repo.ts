@@ -7,11 +7,7 @@ import { prepared } from './statements';
 
 export type JobState = Types['JobState'];
 
-export interface StoredProgress {
-  done: number;
-  total: number | null;
-  message: string;
-}
+export type StoredProgress = Pick<Types['JobProgress'], 'done' | 'total' | 'message'>;
 
 export interface JobRow {
   id: string;
@@ -66,17 +62,32 @@ export function restartJob(db: Db, id: string): boolean {
   );
 }
 
+// Writes about a running attempt name its process: a row another process has since taken over (it found this one
+// dead and resumed the job) is left alone.
+const OWN_RUNNING = "id = ? AND pid = ? AND state = 'running'";
+
 export function saveJobProgress(db: Db, id: string, progress: StoredProgress): void {
-  prepared(db, 'UPDATE jobs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id);
+  prepared(db, `UPDATE jobs SET progress = ? WHERE ${OWN_RUNNING}`).run(JSON.stringify(progress), id, process.pid);
+}
+
+/** The row is no longer this process's running attempt. */
+export class JobTakenOverError extends Error {
+  constructor(id: string) {
+    super(`job ${id} is no longer run by this process (it was found interrupted and resumed elsewhere)`);
+    this.name = 'JobTakenOverError';
+  }
 }
 
 /** A partial result with the progress it corresponds to, in one statement (inside the job's own transaction). */
+/** Throws JobTakenOverError when the attempt is no longer this process's, which rolls back the caller's transaction. */
 export function saveJobCheckpoint(db: Db, id: string, result: unknown, progress: StoredProgress): void {
-  prepared(db, 'UPDATE jobs SET result = ?, progress = ? WHERE id = ?').run(
+  const changes = prepared(db, `UPDATE jobs SET result = ?, progress = ? WHERE ${OWN_RUNNING}`).run(
     result === undefined ? null : JSON.stringify(result),
     JSON.stringify(progress),
     id,
-  );
+    process.pid,
+  ).changes;
+  if (changes !== 1) throw new JobTakenOverError(id);
 }
 
 export function finishJob(
@@ -84,13 +95,10 @@ export function finishJob(
   id: string,
   end: { state: Exclude<JobState, 'running'>; progress: StoredProgress; result?: unknown; error?: string | null },
 ): void {
-  prepared(db, `UPDATE jobs SET state = ?, progress = ?, result = coalesce(?, result), error = ?, finished_at = ${NOW} WHERE id = ?`).run(
-    end.state,
-    JSON.stringify(end.progress),
-    end.result === undefined ? null : JSON.stringify(end.result),
-    end.error ?? null,
-    id,
-  );
+  prepared(
+    db,
+    `UPDATE jobs SET state = ?, progress = ?, result = coalesce(?, result), error = ?, finished_at = ${NOW} WHERE ${OWN_RUNNING}`,
+  ).run(end.state, JSON.stringify(end.progress), end.result === undefined ? null : JSON.stringify(end.result), end.error ?? null, id, process.pid);
 }
 
 export function getJob(db: Db, id: string): JobRow | null {
@@ -104,7 +112,6 @@ export function listJobs(db: Db, limit = 50): JobRow[] {
 }
 
 function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;
@@ -113,10 +120,16 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Marks 'running' jobs whose process is gone (killed, crashed, power cut) as 'interrupted'. Returns their ids. */
-export function markInterruptedJobs(db: Db): string[] {
+/**
+ * Marks 'running' jobs whose process is gone (killed, crashed, power cut) as 'interrupted'. Returns their ids.
+ * `runningHere`: the jobs this process runs, when the caller knows them; a row with this process's pid that is not
+ * among them is stale (a pid reused after a crash: a container's CLI is pid 1 every time).
+ */
+export function markInterruptedJobs(db: Db, runningHere?: ReadonlySet<string>): string[] {
   const rows = prepared(db, "SELECT id, pid FROM jobs WHERE state = 'running'").all() as { id: string; pid: number }[];
-  const gone = rows.filter((r) => !processAlive(r.pid)).map((r) => r.id);
+  const gone = rows
+    .filter((r) => (r.pid === process.pid ? runningHere !== undefined && !runningHere.has(r.id) : !processAlive(r.pid)))
+    .map((r) => r.id);
   for (const id of gone) {
     prepared(
       db,
@@ -131,11 +144,8 @@ export function addJobRejection(db: Db, jobId: string, path: string, reason: str
   prepared(db, 'INSERT INTO job_rejections (job_id, path, reason) VALUES (?, ?, ?)').run(jobId, path, reason);
 }
 
-export function listJobRejections(db: Db, jobId: string): { path: string; reason: string }[] {
-  return prepared(db, 'SELECT path, reason FROM job_rejections WHERE job_id = ? ORDER BY id').all(jobId) as {
-    path: string;
-    reason: string;
-  }[];
+export function listJobRejections(db: Db, jobId: string): Types['ImportSummary']['rejected'] {
+  return prepared(db, 'SELECT path, reason FROM job_rejections WHERE job_id = ? ORDER BY id').all(jobId) as Types['ImportSummary']['rejected'];
 }
 
 export function clearJobRejections(db: Db, jobId: string): void {

@@ -31,13 +31,8 @@ import {
 export type JobProgress = Types['JobProgress'];
 export type JobState = Types['JobState'];
 
-export interface JobReport {
-  done?: number;
-  total?: number | null;
-  message?: string;
-  /** the job's own estimate; otherwise the runner extrapolates from the rate so far */
-  etaSeconds?: number | null;
-}
+/** What a job reports as it goes; `etaSeconds` is its own estimate, else the runner's from the rate so far. */
+export type JobReport = Partial<Pick<JobProgress, 'done' | 'total' | 'message' | 'etaSeconds'>>;
 
 export interface JobContext<P, R> {
   jobId: string;
@@ -99,6 +94,9 @@ const SHUTDOWN = 'shutdown';
 export class JobRunner {
   private readonly kinds = new Map<string, JobKind<unknown, unknown>>();
   private readonly running = new Map<string, Entry>();
+  /** finished here, but the database did not take the final state (full disk, ...): shown from memory, retried */
+  private readonly unsaved = new Map<string, Entry>();
+  private closing = false;
   private readonly listeners = new Set<(p: JobProgress) => void>();
   private readonly db: Db;
   private readonly throttleMs: number;
@@ -109,7 +107,7 @@ export class JobRunner {
     this.db = opts.db;
     this.throttleMs = opts.throttleMs ?? 100;
     this.persistMs = opts.persistMs ?? 1000;
-    markInterruptedJobs(this.db);
+    this.reconcile();
   }
 
   register<P, R>(kind: JobKind<P, R>): void {
@@ -119,6 +117,7 @@ export class JobRunner {
 
   /** Starts a job of a registered kind now; returns its id. Throws RpcError('busy') if its group is taken. */
   start(kind: string, params: unknown): string {
+    this.refuseWhenClosing();
     const def = this.kindOf(kind);
     const parsed = def.params.parse(params);
     this.checkExclusive(def);
@@ -130,8 +129,9 @@ export class JobRunner {
 
   /** Runs an interrupted or cancelled job of a resumable kind again, under the same id. */
   resume(jobId: string): string {
+    this.refuseWhenClosing();
     if (this.running.has(jobId)) throw new RpcError('busy', `job ${jobId} is running`);
-    markInterruptedJobs(this.db);
+    this.reconcile();
     const row = getJob(this.db, jobId);
     if (!row) throw new RpcError('not_found', `no job ${jobId}`);
     const def = this.kinds.get(row.kind);
@@ -162,7 +162,7 @@ export class JobRunner {
 
   /** The job as this process runs it, else as the database last saw it (another process, an earlier run). */
   record<R = unknown>(jobId: string): JobRecord<R> | null {
-    const e = this.running.get(jobId);
+    const e = this.running.get(jobId) ?? this.unsaved.get(jobId);
     if (e) return { progress: { ...e.progress }, params: e.params, result: (e.result ?? null) as R | null, error: e.error };
     const row = getJob(this.db, jobId);
     return row ? { progress: this.progressOfRow(row), params: row.params, result: row.result as R | null, error: row.error } : null;
@@ -170,17 +170,20 @@ export class JobRunner {
 
   /** Running jobs and the most recent others, newest first (a job whose process has died since shows as interrupted). */
   list(limit = 50): JobProgress[] {
-    markInterruptedJobs(this.db);
+    this.reconcile();
     return listJobs(this.db, limit).map((row) => {
-      const e = this.running.get(row.id);
+      const e = this.running.get(row.id) ?? this.unsaved.get(row.id);
       return e ? { ...e.progress } : this.progressOfRow(row);
     });
   }
 
-  /** Resolves with the final record once the job has finished (whatever its state). */
+  /** Resolves with the final record of the attempt running now (whatever its state), or the job as stored. */
   async wait<R = unknown>(jobId: string): Promise<JobRecord<R>> {
     const e = this.running.get(jobId);
-    if (e) await e.promise;
+    if (e) {
+      await e.promise;
+      return { progress: { ...e.progress }, params: e.params, result: (e.result ?? null) as R | null, error: e.error };
+    }
     const rec = this.record<R>(jobId);
     if (!rec) throw new RpcError('not_found', `no job ${jobId}`);
     return rec;
@@ -191,11 +194,35 @@ export class JobRunner {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops every running job and waits for it; they end as 'interrupted' (resumable), not 'cancelled'. */
+  /**
+   * Stops every running job and waits for it; they end as 'interrupted' (resumable), not 'cancelled'. From now on
+   * start and resume are refused (busy), so that nothing starts against a database about to close.
+   */
   async shutdown(): Promise<void> {
+    this.closing = true;
     const entries = [...this.running.values()];
     for (const e of entries) if (!e.controller.signal.aborted) e.controller.abort(SHUTDOWN);
     await Promise.all(entries.map((e) => e.promise));
+  }
+
+  private refuseWhenClosing(): void {
+    if (this.closing) throw new RpcError('busy', 'Sightline is closing; start the job again after it restarts');
+  }
+
+  /** Jobs whose process died show as interrupted; final states the database could not take are written again. */
+  private reconcile(): void {
+    for (const [id, e] of this.unsaved) if (this.persistFinal(e)) this.unsaved.delete(id);
+    markInterruptedJobs(this.db, new Set([...this.running.keys(), ...this.unsaved.keys()]));
+  }
+
+  private persistFinal(e: Entry): boolean {
+    const { done, total, message, state } = e.progress;
+    try {
+      finishJob(this.db, e.id, { state: state as Exclude<JobState, 'running'>, progress: { done, total, message }, result: e.result ?? undefined, error: e.error });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private kindOf(kind: string): JobKind<unknown, unknown> {
@@ -238,6 +265,7 @@ export class JobRunner {
       signal: controller.signal,
       report: (p) => this.onReport(entry, p),
       checkpoint: (partial) => {
+        if (FINAL.has(entry.progress.state)) return; // a job that outlived its end (it ignored the signal)
         entry.result = partial;
         const { done, total, message } = entry.progress;
         saveJobCheckpoint(this.db, id, partial, { done, total, message });
@@ -294,11 +322,8 @@ export class JobRunner {
     prog.resumable = e.kind.resumable && RESUMABLE_STATES.has(state);
     if (result !== undefined) e.result = result;
     e.error = error;
-    try {
-      finishJob(this.db, e.id, { state, progress: { done: prog.done, total: prog.total, message: prog.message }, result: e.result ?? undefined, error });
-    } catch {
-      /* the database may itself be what failed; the in-memory record still tells the UI */
-    }
+    // the database may itself be what failed: then the record stays in memory, and reconcile() retries
+    if (!this.persistFinal(e)) this.unsaved.set(e.id, e);
     this.running.delete(e.id);
     this.emitNow(e);
   }

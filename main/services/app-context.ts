@@ -45,7 +45,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const jobs = new JobRunner({ db });
   const unsubscribeJobs = jobs.subscribe((progress) => bus.emit('job.progress', progress));
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
-  jobs.register(importJobKind(db, async (file) => void (await decodeOnPool(pool, file))));
+  jobs.register(importJobKind(db, async (file, _probe, signal) => void (await decodeOnPool(pool, file, { signal }))));
 
   const handlers: Handlers = {
     ...createSettingsService({

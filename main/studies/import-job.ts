@@ -27,8 +27,8 @@ export function importJobKind(db: Db, verify: VerifyImage | undefined): JobKind<
         job: { id: ctx.jobId, checkpoint: ctx.checkpoint, previous: ctx.previous },
         onProgress: (p) => ctx.report({ done: p.done, total: p.total, message: p.message }),
       });
-      const { imported, duplicates, reports } = result;
-      return { imported, duplicates, reports, rejected: result.rejected.length };
+      const { imported, duplicates, reports, ignored } = result;
+      return { imported, duplicates, reports, ignored, rejected: result.rejected.length };
     },
   };
 }

@@ -13,8 +13,11 @@ import { readHashed, MAX_WHOLE_FILE_BYTES } from './file-read';
 import { probeDicom, probeJpeg, probePng, ProbeError, type ProbedImage } from './image-probe';
 import { fileErrorReason, type Candidate, type FileUnit, type MimicUnit } from './import-plan';
 
-/** A full check of a new image beyond its header; a throw rejects the file with the error's message. */
-export type VerifyImage = (file: string, probe: ProbedImage) => Promise<void>;
+/**
+ * A full check of a new image beyond its header; a throw rejects the file with the error's message. It should stop
+ * when `signal` aborts (a cancel, the app closing), so that nothing waits on a decoder stuck on a hostile file.
+ */
+export type VerifyImage = (file: string, probe: ProbedImage, signal: AbortSignal | undefined) => Promise<void>;
 
 export interface PreparedImage {
   c: Candidate & { dicomId?: string };
@@ -48,7 +51,7 @@ export async function prepareImage(db: Db, c: Candidate, verify: VerifyImage | u
     const f = await readHashed(c.path, (kind, size) => kind === 'dicom' && size <= MAX_WHOLE_FILE_BYTES, signal);
     if (findImageBySha(db, f.sha256)) return { kind: 'duplicate', c, sha256: f.sha256 };
     const probe = probeHashed(c.path, f);
-    if (verify) await verify(c.path, probe);
+    if (verify) await verify(c.path, probe, signal);
     return { kind: 'image', img: { c, sha256: f.sha256, probe } };
   } catch (err) {
     if (signal?.aborted) throw err;

@@ -3,24 +3,21 @@
 // that match them, and a re-run (or a resume) completes the rest.
 import { accessSync } from 'node:fs';
 import path from 'node:path';
+import type { Types } from '../../common/contract';
 import type { Db } from '../db/database';
 import { ensureDataset } from '../db/datasets-repo';
 import { findImageBySha, insertImage, relocateImage, type NewImage } from '../db/images-repo';
 import { ensureDicomPatient, ensureMimicPatient } from '../db/patients-repo';
-import { upsertReport } from '../db/reports-repo';
+import { findReportHash, upsertReport } from '../db/reports-repo';
 import { ensureStudy } from '../db/studies-repo';
 import type { Candidate } from './import-plan';
 import type { Prepared, PreparedImage, PreparedUnit } from './import-prepare';
 import type { MimicImageMeta } from './mimic-metadata';
 import { reportToStore } from './report-parse';
 
-/** What an import has done so far; the rejections themselves are kept in the job's log. */
-export interface ImportCounts {
-  imported: number;
-  duplicates: number;
-  reports: number;
-  rejected: number;
-}
+/** What an import has done so far: the summary's counts (the rejections themselves are in the job's log), and
+ * the companion files (.txt, .csv, ...) it skipped quietly. */
+export type ImportCounts = Omit<Types['ImportSummary'], 'rejected'> & { rejected: number; ignored: number };
 
 /** Where a write records what it found: called inside the unit's transaction. */
 export interface ImportLog {
@@ -147,5 +144,9 @@ function writeMimicStudy(ctx: WriteContext, prepared: Extract<PreparedUnit, { ki
     );
     counts.imported++;
   }
-  if (goodReport && upsertReport(db, study.id, reportToStore(goodReport)).outcome !== 'unchanged') counts.reports++;
+  // an unchanged report (a re-import, a resume) is not parsed again
+  if (goodReport && findReportHash(db, study.id)?.sha256 !== goodReport.sha256) {
+    upsertReport(db, study.id, reportToStore(goodReport));
+    counts.reports++;
+  }
 }

@@ -13,7 +13,16 @@
 import path from 'node:path';
 import type { Types } from '../../common/contract';
 import type { Db } from '../db/database';
-import { addJobRejection, clearJobRejections, finishJob, insertJob, listJobRejections, markInterruptedJobs, saveJobCheckpoint } from '../db/jobs-repo';
+import {
+  addJobRejection,
+  clearJobRejections,
+  finishJob,
+  insertJob,
+  listJobRejections,
+  markInterruptedJobs,
+  saveJobCheckpoint,
+  type StoredProgress,
+} from '../db/jobs-repo';
 import { planImport, unitFileCount, abortError } from './import-plan';
 import { prepareUnit, rejectionReason, type PreparedUnit, type VerifyImage } from './import-prepare';
 import { writeUnit, type ImportCounts, type ImportLog } from './import-write';
@@ -21,14 +30,8 @@ import { readMimicMetadata, type MimicImageMeta } from './mimic-metadata';
 
 export type { ImportCounts } from './import-write';
 
-export interface ImportProgress {
-  phase: 'scanning' | 'importing' | 'done';
-  /** files handled (imported, duplicate, rejected; reports included) */
-  done: number;
-  /** files to handle; null while scanning */
-  total: number | null;
-  message: string;
-}
+/** `done`: files handled (imported, duplicate, rejected; reports included); `total`: null while scanning. */
+export type ImportProgress = StoredProgress & { phase: 'scanning' | 'importing' | 'done' };
 
 /** The durable job an import runs as, when the job runner runs it. */
 export interface ImportJobLink {
@@ -54,15 +57,13 @@ export interface RunImportOptions {
 
 type ImportSummary = Types['ImportSummary'];
 
-export interface ImportResult extends ImportSummary {
+export interface ImportResult extends ImportSummary, Pick<ImportCounts, 'ignored'> {
   jobId: string;
   /** true when stopped by the signal; the counts cover what was written before */
   cancelled: boolean;
-  /** companion files skipped silently (.txt, .csv, ...) */
-  ignored: number;
 }
 
-export const NO_COUNTS: ImportCounts = { imported: 0, duplicates: 0, reports: 0, rejected: 0 };
+export const NO_COUNTS: ImportCounts = { imported: 0, duplicates: 0, reports: 0, rejected: 0, ignored: 0 };
 
 export async function runImport(opts: RunImportOptions): Promise<ImportResult> {
   if (opts.job) return importAs(opts, opts.job);
@@ -93,35 +94,51 @@ export async function runImport(opts: RunImportOptions): Promise<ImportResult> {
 }
 
 async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<ImportResult> {
-  const { db, signal } = opts;
+  const { db } = opts;
   const t0 = Date.now();
   const previous = job.previous ?? NO_COUNTS;
-  // A resume finds the earlier attempt's rejections again (so they are logged afresh); what it had imported it
-  // now sees as duplicates (merged() below).
-  clearJobRejections(db, job.id);
+  // One signal for the whole run: the caller's cancel, or this run's own failure (a unit that cannot be
+  // written stops the other workers before the error is reported, so nothing is written after it).
+  const stop = new AbortController();
+  const cancelled = () => !!opts.signal?.aborted;
+  const onCancel = () => stop.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onCancel();
+  else opts.signal?.addEventListener('abort', onCancel, { once: true });
+  const signal = stop.signal;
+
+  // A resume logs the rejections it finds afresh: the earlier attempt's list goes in this attempt's first write,
+  // so that a resume stopped before writing anything keeps it. What the earlier attempt imported, this one
+  // counts as duplicates (merged() below).
+  let logStarted = false;
+  const startLog = () => {
+    if (!logStarted) clearJobRejections(db, job.id);
+    logStarted = true;
+  };
   const counts: ImportCounts = { ...NO_COUNTS };
   const log: ImportLog = {
-    reject: (file, reason) => addJobRejection(db, job.id, file, reason),
-    checkpoint: (c) => job.checkpoint(merged(previous, c)),
+    reject: (file, reason) => {
+      startLog();
+      addJobRejection(db, job.id, file, reason);
+    },
+    checkpoint: (c) => {
+      startLog();
+      job.checkpoint(merged(previous, c));
+    },
   };
   let done = 0;
   let total: number | null = null;
   const report = (phase: ImportProgress['phase'], message: string) => opts.onProgress?.({ phase, done, total, message });
-  const result = (cancelled: boolean, ignored: number): ImportResult => ({
-    ...merged(previous, counts),
-    rejected: listJobRejections(db, job.id),
-    jobId: job.id,
-    cancelled,
-    ignored,
-  });
+  const result = (wasCancelled: boolean): ImportResult => {
+    const { rejected: _count, ...merge } = merged(previous, counts);
+    return { ...merge, rejected: listJobRejections(db, job.id), jobId: job.id, cancelled: wasCancelled };
+  };
 
-  let ignored = 0;
   try {
     report('scanning', 'scanning files');
     const plan = await planImport(opts.paths, signal, (found) => {
       if (found % 1000 === 0) report('scanning', `scanning: ${found} files found`);
     });
-    ignored = plan.ignored;
+    counts.ignored = plan.ignored;
     if (plan.unreadable.length) {
       db.transaction(() => {
         for (const r of plan.unreadable) log.reject(r.path, r.reason);
@@ -134,7 +151,7 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
       try {
         for (const [k, v] of await readMimicMetadata(f, signal)) meta.set(k, v);
       } catch (err) {
-        if (signal?.aborted) throw err;
+        if (signal.aborted) throw err;
         log.reject(f, rejectionReason(err));
         counts.rejected++;
       }
@@ -151,7 +168,7 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
     const ready = new Map<number, PreparedUnit>();
     const flush = () => {
       for (let p = ready.get(nextWrite); p; p = ready.get(nextWrite)) {
-        if (signal?.aborted) return; // prepared but unwritten units are dropped; a re-run redoes them
+        if (signal.aborted) return; // prepared but unwritten units are dropped; a re-run redoes them
         ready.delete(nextWrite++);
         // progress first: the unit's transaction saves it with the counts (the job's checkpoint)
         done += unitFileCount(p.unit);
@@ -160,27 +177,37 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
       }
     };
     const worker = async () => {
-      while (next < units.length && !signal?.aborted) {
-        const index = next++;
-        const before = unitFileCount(units[index]);
-        const prepared = await prepareUnit(db, units[index], opts.verify, signal);
-        total! += unitFileCount(prepared.unit) - before; // a report found beside the study folder
-        if (signal?.aborted) return;
-        ready.set(index, prepared);
-        flush();
+      try {
+        while (next < units.length && !signal.aborted) {
+          const index = next++;
+          const before = unitFileCount(units[index]);
+          const prepared = await prepareUnit(db, units[index], opts.verify, signal);
+          total! += unitFileCount(prepared.unit) - before; // a report found beside the study folder
+          if (signal.aborted) return;
+          ready.set(index, prepared);
+          flush();
+        }
+      } catch (err) {
+        if (!signal.aborted) stop.abort(err);
+        throw err;
       }
     };
     const concurrency = Math.max(1, Math.min(16, opts.concurrency ?? 4));
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, units.length)) }, worker));
-    if (signal?.aborted) throw abortError(signal);
-    const r = result(false, ignored);
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, Math.max(1, units.length)) }, worker));
+    if (!cancelled() && signal.aborted) throw signal.reason; // the first failure, after every worker stopped
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed && !cancelled()) throw failed.reason;
+    if (cancelled()) throw abortError(signal);
+    const r = result(false);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     report('done', `${r.imported} imported, ${r.duplicates} duplicates, ${r.rejected.length} rejected, ${r.reports} reports in ${secs} s`);
     return r;
   } catch (err) {
-    if (!signal?.aborted) throw err;
+    if (!cancelled()) throw err;
     report('done', 'cancelled');
-    return result(true, ignored);
+    return result(true);
+  } finally {
+    opts.signal?.removeEventListener('abort', onCancel);
   }
 }
 
@@ -191,5 +218,6 @@ function merged(previous: ImportCounts, now: ImportCounts): ImportCounts {
     duplicates: Math.max(0, now.duplicates - previous.imported),
     reports: previous.reports + now.reports,
     rejected: now.rejected,
+    ignored: now.ignored,
   };
 }

@@ -190,9 +190,16 @@ export class WorkerPool<T extends TaskMap> {
       const worker = this.idle.pop() ?? (this.workers.size < this.size ? this.spawn() : null);
       if (!worker) break;
       const job = this.queue.shift()!;
+      try {
+        worker.postMessage(job.request, job.transfer);
+      } catch (error) {
+        // an input that cannot be cloned or transferred: that task fails, the worker stays free
+        this.idle.push(worker);
+        this.settle(job, () => job.reject(error));
+        continue;
+      }
       this.inFlight.set(worker, job);
       worker.ref();
-      worker.postMessage(job.request, job.transfer);
     }
     for (const worker of this.idle) worker.unref();
   }

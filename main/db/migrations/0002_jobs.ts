@@ -20,9 +20,10 @@ CREATE INDEX jobs_created ON jobs (created_at);
 
 INSERT INTO jobs (id, kind, state, params, progress, result, error, pid, created_at, started_at, finished_at)
 SELECT 'import-' || id, 'import', state,
-       json_object('paths', json(paths), 'dataset', dataset),
+       CASE WHEN dataset IS NULL THEN json_object('paths', json(paths))
+            ELSE json_object('paths', json(paths), 'dataset', dataset) END,
        json_object('done', imported + duplicates + rejected + reports, 'total', NULL, 'message', ''),
-       json_object('imported', imported, 'duplicates', duplicates, 'reports', reports, 'rejected', rejected),
+       json_object('imported', imported, 'duplicates', duplicates, 'reports', reports, 'rejected', rejected, 'ignored', 0),
        error, pid, started_at, started_at, finished_at
   FROM import_jobs;
 

@@ -101,7 +101,13 @@ function electronBridge(): Bridge | null {
     const [ns, method] = splitName(name);
     api[ns] ??= {};
     api[ns][method] = async (input: unknown) => {
-      const reply = await preload[ns][method](input ?? {});
+      let reply: RpcReply;
+      try {
+        reply = await preload[ns][method](input ?? {});
+      } catch (error) {
+        // the IPC itself failed (no handler registered, the main process gone): still the one error class
+        throw new ApiError('internal', `${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
       if (reply.ok) return reply.value;
       throw new ApiError(reply.error.code, reply.error.message, reply.error.details);
     };

@@ -1,7 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
-import { estimateEta as etaFromRate } from '../../../common/progress';
 import { api, events } from '../api';
 import { useDatasetStore } from './datasets';
 import { useStudyListStore } from './studies';
@@ -24,14 +23,6 @@ export function parsePaths(text: string): string[] {
   return out;
 }
 
-/** ETA: the server's estimate when it has one, else extrapolated from the rate so far. */
-export function estimateEta(p: JobProgress | null, startedAt: number | null, now: number): number | null {
-  if (!p) return null;
-  if (p.etaSeconds != null) return p.etaSeconds;
-  if (startedAt == null) return null;
-  return etaFromRate(p.done, p.total, (now - startedAt) / 1000);
-}
-
 /** The import job: start (paths or demo), progress via `job.progress` events (polling as a fallback), cancel, summary. */
 export const useImportStore = defineStore('imports', () => {
   const dialogOpen = ref(false);
@@ -41,15 +32,16 @@ export const useImportStore = defineStore('imports', () => {
   const starting = ref(false);
   /** the newest import, when it stopped part-way (the app closed, a crash, a cancel) and can be resumed */
   const resumable = shallowRef<JobProgress | null>(null);
-  const startedAt = ref<number | null>(null);
-  const now = ref(Date.now());
   let unsubscribe: (() => void) | null = null;
   let pollTimer: ReturnType<typeof setInterval> | null = null;
   let finishing = false;
+  /** a resume reuses its job's id: answers about an earlier attempt are told apart by this */
+  let attempt = 0;
 
   const running = computed(() => starting.value || (jobId.value !== null && !!progress.value && !TERMINAL.has(progress.value.state)) || (jobId.value !== null && !progress.value));
   const finished = computed(() => !!progress.value && TERMINAL.has(progress.value.state));
-  const eta = computed(() => estimateEta(progress.value, startedAt.value, now.value));
+  /** the job runner's estimate (common/progress.ts), from the rate since the total became known */
+  const eta = computed(() => progress.value?.etaSeconds ?? null);
 
   function listen(): void {
     if (unsubscribe) return;
@@ -64,7 +56,7 @@ export const useImportStore = defineStore('imports', () => {
     jobId.value = p.jobId;
     summary.value = null;
     progress.value = p;
-    startedAt.value = Date.now();
+    attempt++;
     startPolling();
   }
 
@@ -89,16 +81,16 @@ export const useImportStore = defineStore('imports', () => {
     // Events can arrive out of order with polling answers; never go back from a terminal state.
     if (progress.value && TERMINAL.has(progress.value.state) && !TERMINAL.has(p.state)) return;
     progress.value = p;
-    now.value = Date.now();
     if (TERMINAL.has(p.state)) void finish();
   }
 
   async function poll(): Promise<void> {
     const id = jobId.value;
+    const asked = attempt;
     if (!id) return;
     try {
       const r = await api.imports.result({ jobId: id });
-      if (id !== jobId.value) return;
+      if (id !== jobId.value || asked !== attempt) return;
       onProgress(r.progress);
       if (r.summary) summary.value = r.summary;
     } catch {
@@ -108,10 +100,7 @@ export const useImportStore = defineStore('imports', () => {
 
   function startPolling(): void {
     stopPolling();
-    pollTimer = setInterval(() => {
-      now.value = Date.now();
-      void poll();
-    }, POLL_MS);
+    pollTimer = setInterval(() => void poll(), POLL_MS);
   }
 
   function stopPolling(): void {
@@ -124,10 +113,11 @@ export const useImportStore = defineStore('imports', () => {
     finishing = true;
     stopPolling();
     const id = jobId.value;
+    const asked = attempt;
     try {
       if (id && !summary.value) {
         const r = await api.imports.result({ jobId: id });
-        if (id === jobId.value) {
+        if (id === jobId.value && asked === attempt) {
           summary.value = r.summary;
           progress.value = r.progress;
         }
@@ -153,9 +143,10 @@ export const useImportStore = defineStore('imports', () => {
     starting.value = true;
     summary.value = null;
     progress.value = null;
+    attempt++;
     try {
       jobId.value = await request();
-      startedAt.value = Date.now();
+      resumable.value = null;
       startPolling();
       void poll();
       return true;
@@ -180,9 +171,7 @@ export const useImportStore = defineStore('imports', () => {
   /** Continues a stopped import where it left off (the given job, else the one found at start). */
   async function resume(id: string | null = resumable.value?.jobId ?? jobId.value): Promise<boolean> {
     if (!id) return false;
-    const ok = await launch('Resume import', async () => (await api.jobs.resume({ jobId: id })).jobId);
-    if (ok) resumable.value = null;
-    return ok;
+    return launch('Resume import', async () => (await api.jobs.resume({ jobId: id })).jobId);
   }
 
   async function cancel(): Promise<void> {
@@ -202,7 +191,6 @@ export const useImportStore = defineStore('imports', () => {
     jobId.value = null;
     progress.value = null;
     summary.value = null;
-    startedAt.value = null;
   }
 
   function openDialog(): void {

@@ -73,6 +73,8 @@ describe('sightline CLI', () => {
     const mixed = await sightline(['import', junk, path.join(demo, 'vindr-cxr'), '--data-dir', dataDir, '--json']);
     expect(mixed.code).toBe(0);
     const summary = JSON.parse(mixed.stdout);
+    expect(summary).toMatchObject({ state: 'done', cancelled: false, imported: 2, duplicates: 0, reports: 0, ignored: 4 }); // ignored: VinDr's annotation and label CSVs
+    expect(summary.jobId).toMatch(/^import-/);
     expect(summary.imported).toBe(2); // the two VinDr DICOMs; their annotation CSVs are not rejections
     expect(summary.rejected.map((r: { path: string }) => path.basename(r.path)).sort()).toEqual(['broken.dcm', 'notes.png']);
   });

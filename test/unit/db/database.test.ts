@@ -23,6 +23,9 @@ import {
   schemaVersion,
   setSettings,
   upsertReport,
+  listJobs,
+  listJobRejections,
+  getJob,
   getReportForStudy,
   withFullSync,
   type Db,
@@ -111,6 +114,37 @@ describe('openDatabase', () => {
     expect(migrate(raw, list)).toEqual([]);
     expect(() => migrate(raw, [list[1]])).toThrow(/numbered/);
     raw.close();
+  });
+
+  it('0002 moves the import log of a version-1 database into resumable jobs, rejections included', async () => {
+    const dir = tempDir();
+    const raw = new Database(path.join(dir, 'sightline.db'));
+    migrate(raw, migrations.slice(0, 1));
+    raw.prepare(
+      `INSERT INTO import_jobs (id, job_id, pid, state, paths, dataset, imported, duplicates, rejected, reports, error)
+       VALUES (1, 'import-old-1', 999999, 'interrupted', '["/data/a","/data/b"]', NULL, 5, 1, 2, 3, 'killed'),
+              (2, NULL, 999999, 'done', '["/data/c"]', 'vindr', 7, 0, 0, 0, NULL)`,
+    ).run();
+    raw.prepare("INSERT INTO import_rejections (import_job_id, path, reason) VALUES (1, '/data/a/x.dcm', 'not DICOM'), (1, '/data/a/y.png', 'truncated PNG')").run();
+    raw.close();
+
+    const db = openDatabase(dir);
+    open.push(db);
+    expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    expect(tables).not.toContain('import_jobs');
+    expect(listJobs(db).map((j) => [j.id, j.state, j.params, j.result])).toEqual([
+      ['import-2', 'done', { paths: ['/data/c'], dataset: 'vindr' }, { imported: 7, duplicates: 0, reports: 0, rejected: 0, ignored: 0 }],
+      ['import-1', 'interrupted', { paths: ['/data/a', '/data/b'] }, { imported: 5, duplicates: 1, reports: 3, rejected: 2, ignored: 0 }],
+    ]);
+    expect(listJobRejections(db, 'import-1')).toEqual([
+      { path: '/data/a/x.dcm', reason: 'not DICOM' },
+      { path: '/data/a/y.png', reason: 'truncated PNG' },
+    ]);
+    // the stored params are what the import job kind accepts: the interrupted import can be resumed
+    const { ImportParams } = await import('../../../common/contract');
+    expect(ImportParams.safeParse(getJob(db, 'import-1')!.params).success).toBe(true);
+    expect(checkIntegrity(db)).toEqual([]);
   });
 
   it('has FTS5 in the bundled SQLite', () => {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { JobProgress, procedures, type Types } from '../../../common/contract';
-import { getJob, listJobs, openDatabase, type Db } from '../../../main/db';
+import { getJob, insertJob, listJobs, openDatabase, restartJob, type Db } from '../../../main/db';
 import { JobRunner, type JobKind } from '../../../main/jobs/job-runner';
 import { createJobsService } from '../../../main/jobs/service';
 import { importJobKind } from '../../../main/studies/import-job';
@@ -207,6 +207,15 @@ describe('JobRunner', () => {
     expect(listJobs(db2).map((j) => j.state)).toEqual(['done']);
   });
 
+  it('a stopped job is taken for a new attempt once: a second resume (another process) finds it running', () => {
+    const db = newDb();
+    insertJob(db, { id: 'j1', kind: 'count', params: { total: 1 } });
+    db.prepare("UPDATE jobs SET state = 'interrupted' WHERE id = 'j1'").run();
+    expect(restartJob(db, 'j1')).toBe(true);
+    expect(restartJob(db, 'j1')).toBe(false);
+    expect(getJob(db, 'j1')).toMatchObject({ state: 'running', pid: process.pid });
+  });
+
   it('shutdown stops running jobs as interrupted (resumable), not cancelled', async () => {
     const db = newDb();
     const runner = new JobRunner({ db, throttleMs: 0 });
@@ -219,6 +228,50 @@ describe('JobRunner', () => {
     await stopping;
     expect(getJob(db, id)).toMatchObject({ state: 'interrupted', result: { counted: 2 } });
     expect(runner.get(id)).toMatchObject({ state: 'interrupted', resumable: true });
+  });
+
+  it('refuses to start or resume once shutdown has begun', async () => {
+    const db = newDb();
+    const runner = new JobRunner({ db, throttleMs: 0 });
+    const { kind } = countingKind('count');
+    runner.register(kind);
+    const stopped = runner.start('count', { total: 1 });
+    runner.cancel(stopped); // before its first step
+    await runner.wait(stopped);
+    await runner.shutdown();
+    expect(() => runner.start('count', { total: 1 })).toThrow(expect.objectContaining({ code: 'busy', message: expect.stringMatching(/closing/) }));
+    expect(() => runner.resume(stopped)).toThrow(expect.objectContaining({ code: 'busy' }));
+  });
+
+  it('a job whose row another process took over fails at its next checkpoint, and is left to that process', async () => {
+    const db = newDb();
+    const runner = new JobRunner({ db, throttleMs: 0 });
+    const { kind, advance } = countingKind('count');
+    runner.register(kind);
+    const id = runner.start('count', { total: 3 });
+    await advance(1);
+    db.prepare('UPDATE jobs SET pid = ? WHERE id = ?').run(deadPid(), id); // as if another process now ran it
+    await advance(1);
+    const rec = await runner.wait(id);
+    expect(rec.progress).toMatchObject({ state: 'failed', message: expect.stringMatching(/no longer run by this process/) });
+    runner.list();
+    expect(getJob(db, id)).toMatchObject({ state: 'interrupted', result: { counted: 1 } }); // untouched, then found dead
+  });
+
+  it('keeps a final state the database would not take in memory, and writes it once it can', async () => {
+    const db = newDb();
+    const runner = new JobRunner({ db, throttleMs: 0 });
+    const { kind, advance } = countingKind('count');
+    runner.register(kind);
+    db.exec("CREATE TEMP TRIGGER disk_full BEFORE UPDATE OF state ON jobs WHEN new.state = 'done' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const id = runner.start('count', { total: 1 });
+    await advance(1);
+    expect((await runner.wait(id)).progress.state).toBe('done');
+    expect(getJob(db, id)!.state).toBe('running');
+    expect(runner.list()[0]).toMatchObject({ jobId: id, state: 'done' }); // from memory, not the stale row
+    db.exec('DROP TRIGGER disk_full');
+    runner.list(); // retried
+    expect(getJob(db, id)).toMatchObject({ state: 'done', result: { counted: 1 } });
   });
 
   it('jobs.* handlers: list, cancel, resume, and not_found for unknown ids', async () => {
@@ -264,6 +317,26 @@ describe('import jobs', () => {
     expect(events.at(-1)).toMatchObject({ jobId, state: 'done' });
     expect(listStudies(db, {}).total).toBe(20);
     expect(() => handlers['imports.result']({ jobId: 'nope' })).toThrow(expect.objectContaining({ code: 'not_found' }));
+  });
+
+  it('an import whose write fails stops every worker: the job fails and nothing is written after it', async () => {
+    const root = tempDir();
+    writeMimicTree(root, studies(30, 54000000));
+    const db = newDb();
+    const runner = new JobRunner({ db, throttleMs: 0 });
+    runner.register(importJobKind(db, undefined));
+    db.exec("CREATE TEMP TRIGGER third_image_fails BEFORE INSERT ON images WHEN (SELECT count(*) FROM images) >= 2 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const jobId = runner.start('import', { paths: [root] });
+    const rec = await runner.wait(jobId);
+    expect(rec.progress).toMatchObject({ state: 'failed', message: expect.stringMatching(/disk is full/) });
+    const images = () => db.prepare('SELECT count(*) FROM images').pluck().get();
+    expect(images()).toBe(2);
+    const saved = getJob(db, jobId);
+    expect(saved).toMatchObject({ state: 'failed', result: { imported: 2 } });
+    await new Promise((r) => setTimeout(r, 300)); // were any workers left, they would write now
+    expect(images()).toBe(2);
+    expect(getJob(db, jobId)).toEqual(saved);
+    expect(() => runner.start('import', { paths: [root] })).not.toThrow(); // the group is free again
   });
 
   it('a cancelled import ends cancelled with a partial summary; resuming it completes the same counts as one run', async () => {

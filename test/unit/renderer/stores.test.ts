@@ -141,7 +141,7 @@ vi.mock('../../../renderer/src/api', async () => {
 import { PAGE_SIZE, useStudyListStore } from '../../../renderer/src/stores/studies';
 import { useViewerStore } from '../../../renderer/src/stores/viewer';
 import { usePhraseStore } from '../../../renderer/src/stores/phrase';
-import { estimateEta, parsePaths, useImportStore } from '../../../renderer/src/stores/imports';
+import { parsePaths, useImportStore } from '../../../renderer/src/stores/imports';
 import { useToastStore } from '../../../renderer/src/stores/toasts';
 import { useStudyStore } from '../../../renderer/src/stores/study';
 import { DISPLAY_STORAGE_KEY, loadDisplaySettings } from '../../../renderer/src/lib/display-settings';
@@ -314,13 +314,6 @@ describe('phrase store', () => {
 describe('import store', () => {
   it('parses the paths field', () => {
     expect(parsePaths(' /a/b \n\n"/c d/e"\r\n/a/b\n')).toEqual(['/a/b', '/c d/e']);
-  });
-
-  it('estimates the ETA from the rate when the server gives none', () => {
-    const p = { jobId: 'j', kind: 'import', state: 'running' as const, done: 10, total: 40, etaSeconds: null, message: '', resumable: false };
-    expect(estimateEta(p, 0, 5000)).toBe(15);
-    expect(estimateEta({ ...p, etaSeconds: 7 }, 0, 5000)).toBe(7);
-    expect(estimateEta({ ...p, total: null }, 0, 5000)).toBeNull();
   });
 
   it('adopts an import already running at start (first-run demo import)', async () => {

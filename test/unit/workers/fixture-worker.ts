@@ -5,6 +5,7 @@ import { serveTasks, withTransfer } from '../../../main/workers/worker-host';
 export type FixtureTasks = {
   echo: { input: { text: string }; output: { text: string; thread: number } };
   bytes: { input: { n: number }; output: Uint8Array };
+  sum: { input: { data: Uint8Array }; output: number };
   fail: { input: { message: string }; output: never };
   exit: { input: { code: number }; output: never };
   spin: { input: { ms: number }; output: 'done' };
@@ -23,6 +24,7 @@ serveTasks<FixtureTasks>({
     const out = new Uint8Array(n).fill(7);
     return withTransfer(out, [out.buffer]);
   },
+  sum: ({ data }) => data.reduce((a, b) => a + b, 0),
   fail: ({ message }) => {
     throw new FixtureError(message);
   },

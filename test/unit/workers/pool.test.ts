@@ -22,6 +22,9 @@ describe('WorkerPool', () => {
     expect(answers.map((a) => a.text)).toEqual(['a', 'b', 'c', 'd']);
     expect(new Set(answers.map((a) => a.thread)).size).toBeLessThanOrEqual(2);
     expect(pool.threadCount).toBeLessThanOrEqual(2);
+    const input = new Uint8Array([1, 2, 3, 4]);
+    expect(await pool.run('sum', { data: input }, { transfer: [input.buffer] })).toBe(10);
+    expect(input.byteLength).toBe(0); // moved to the worker, not copied
     const bytes = await pool.run('bytes', { n: 1000 });
     expect(bytes).toBeInstanceOf(Uint8Array);
     expect(bytes.length).toBe(1000);
@@ -34,6 +37,13 @@ describe('WorkerPool', () => {
     expect(error).toBeInstanceOf(WorkerTaskError);
     expect(error).toMatchObject({ task: 'fail', message: 'no such study', error: { name: 'FixtureError', data: { extra: 42 } } });
     await expect(pool.run('echo', { text: 'still here' })).resolves.toMatchObject({ text: 'still here' });
+  });
+
+  it('an input that cannot be sent fails its task and leaves the worker free', async () => {
+    const pool = newPool(1);
+    const notCloneable = { text: 'x', callback: () => 1 } as unknown as { text: string };
+    await expect(pool.run('echo', notCloneable)).rejects.toThrow(/could not be cloned/);
+    await expect(pool.run('echo', { text: 'next' })).resolves.toMatchObject({ text: 'next' });
   });
 
   it('a worker that dies fails its task with a clear error, and a new worker takes the next one', async () => {
