@@ -1,9 +1,12 @@
 // The workstation in browser mode, end to end: a real `sightline serve` on a fresh data directory, real
 // Chromium (WebGL2 through SwiftShader), the bundled demo studies imported through the UI.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { decode, type DecodedPng } from 'fast-png';
 import type { Locator } from '@playwright/test';
+import { openDatabase } from '../../main/db';
 import { expect, repoRoot, startServe, test } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
@@ -140,6 +143,35 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
 
   expect(outbound, 'no request leaves the app origin').toEqual([]);
   expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
+});
+
+test('an import interrupted by a crash is offered for resuming, and resumes to the full summary', async ({ page }) => {
+  // the data directory of an app that was killed mid-import: its job row is 'running' under a dead process
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-'));
+  const db = openDatabase(dataDir);
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+  db.prepare("INSERT INTO jobs (id, kind, state, params, progress, pid) VALUES ('import-crashed-1', 'import', 'running', ?, ?, ?)").run(
+    JSON.stringify({ paths: [path.join(repoRoot, 'resources', 'demo')], dataset: 'demo' }),
+    JSON.stringify({ done: 7, total: 34, message: '7 of 34 files' }),
+    deadPid,
+  );
+  db.close();
+  const served = await startServe(['--no-demo'], dataDir);
+  try {
+    await page.goto(served.loginUrl);
+    await expect(page.getByTestId('toast-message').filter({ hasText: /interrupted/ })).toBeVisible();
+    await page.getByTestId('import-button').click();
+    await expect(page.getByTestId('import-resumable')).toContainText('was interrupted after 7 of 34 files');
+    await page.screenshot({ path: path.join(screens, 'import-resume.png') });
+    await page.getByTestId('import-resume').click();
+    await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('import-state')).toHaveText('Import finished');
+    await expect(page.getByTestId('import-imported')).toHaveText('18');
+    await page.getByTestId('import-done').click();
+    await expect(page.getByTestId('study-count')).toHaveText('18');
+  } finally {
+    served.process.kill('SIGTERM');
+  }
 });
 
 test('a new data directory opens on the demo studies', async ({ page }) => {
