@@ -40,6 +40,10 @@ export async function main(argv: string[], out: Out = consoleOut): Promise<numbe
     out.log(USAGE);
     return command ? 0 : 1;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return serve(rest, out);

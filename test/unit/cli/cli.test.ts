@@ -104,6 +104,9 @@ describe('sightline CLI', () => {
 
   it('explains usage errors', async () => {
     expect((await sightline(['frobnicate'])).code).toBe(2);
+    const help = await sightline(['jobs', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/jobs resume <job-id>/);
     expect((await sightline(['import'])).stderr).toMatch(/at least one file/);
     expect((await sightline(['jobs', 'frobnicate'])).code).toBe(2);
     expect((await sightline(['jobs', 'resume'])).stderr).toMatch(/give one job id/);

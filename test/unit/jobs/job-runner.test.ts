@@ -65,6 +65,15 @@ function countingKind(name: string, opts: Partial<JobKind<{ total: number }, { c
   return { kind, advance };
 }
 
+/** A runner on a fresh database with the 'count' kind registered; `advance(n)` lets its job take n steps. */
+function countingRunner() {
+  const db = newDb();
+  const runner = new JobRunner({ db, throttleMs: 0 });
+  const { kind, advance } = countingKind('count');
+  runner.register(kind);
+  return { db, runner, advance };
+}
+
 /** A pid that surely belongs to no process: one that has just exited. */
 function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '0']).pid!;
@@ -72,10 +81,7 @@ function deadPid(): number {
 
 describe('JobRunner', () => {
   it('returns an id at once, reports contract-valid progress, and records the result', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { db, runner, advance } = countingRunner();
     const events: Types['JobProgress'][] = [];
     runner.subscribe((p) => events.push(JobProgress.parse(p)));
     const id = runner.start('count', { total: 3 });
@@ -122,10 +128,7 @@ describe('JobRunner', () => {
   });
 
   it('cancels through the AbortSignal; the job ends cancelled with its partial result, and can be resumed', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { runner, advance } = countingRunner();
     const id = runner.start('count', { total: 5 });
     await advance(2);
     expect(runner.cancel(id)).toBe(true);
@@ -217,10 +220,7 @@ describe('JobRunner', () => {
   });
 
   it('shutdown stops running jobs as interrupted (resumable), not cancelled', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { db, runner, advance } = countingRunner();
     const id = runner.start('count', { total: 3 });
     await advance(1);
     const stopping = runner.shutdown();
@@ -244,10 +244,7 @@ describe('JobRunner', () => {
   });
 
   it('a job whose row another process took over fails at its next checkpoint, and is left to that process', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { db, runner, advance } = countingRunner();
     const id = runner.start('count', { total: 3 });
     await advance(1);
     db.prepare('UPDATE jobs SET pid = ? WHERE id = ?').run(deadPid(), id); // as if another process now ran it
@@ -259,10 +256,7 @@ describe('JobRunner', () => {
   });
 
   it('keeps a final state the database would not take in memory, and writes it once it can', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { db, runner, advance } = countingRunner();
     db.exec("CREATE TEMP TRIGGER disk_full BEFORE UPDATE OF state ON jobs WHEN new.state = 'done' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
     const id = runner.start('count', { total: 1 });
     await advance(1);
@@ -275,10 +269,7 @@ describe('JobRunner', () => {
   });
 
   it('jobs.* handlers: list, cancel, resume, and not_found for unknown ids', async () => {
-    const db = newDb();
-    const runner = new JobRunner({ db, throttleMs: 0 });
-    const { kind, advance } = countingKind('count');
-    runner.register(kind);
+    const { runner, advance } = countingRunner();
     const handlers = createJobsService({ jobs: runner });
     const id = runner.start('count', { total: 2 });
     expect(await handlers['jobs.cancel']({ jobId: id })).toEqual({ cancelled: true });
