@@ -1,11 +1,10 @@
 // Key/value settings stored as JSON. `getSettings`/`setSettings` serve the contract's Settings object.
-import { Settings as SettingsSchema, type Types } from '../../common/contract';
+import { DEFAULT_SETTINGS, Settings as SettingsSchema, type Types } from '../../common/contract';
 import type { Db } from './database';
 import { prepared } from './statements';
 
 export type Settings = Types['Settings'];
 
-export const DEFAULT_SETTINGS: Settings = { theme: 'dark' };
 
 export function getSetting(db: Db, key: string): unknown {
   const row = prepared(db, 'SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;

@@ -32,6 +32,7 @@ import {
 } from '../../../main/db';
 import { listDatasets } from '../../../main/studies/study-queries';
 import { reportToStore } from '../../../main/studies/report-parse';
+import { DEFAULT_SETTINGS } from '../../../common/contract';
 import { tempDir, SAMPLE_REPORT, cleanupTempDirs } from '../studies/fixtures';
 
 const open: Db[] = [];
@@ -253,17 +254,18 @@ describe('repositories', () => {
 
   it('settings: defaults, validated updates, persisted as JSON', () => {
     const { db, dir } = fresh();
-    expect(getSettings(db)).toEqual({ theme: 'dark' });
-    expect(setSettings(db, { theme: 'light' })).toEqual({ theme: 'light' });
+    expect(getSettings(db)).toEqual(DEFAULT_SETTINGS);
+    expect(setSettings(db, { threads: 2 })).toEqual({ ...DEFAULT_SETTINGS, threads: 2 });
+    expect(setSettings(db, { theme: 'light' })).toEqual({ ...DEFAULT_SETTINGS, theme: 'light', threads: 2 }); // a patch keeps the rest
     expect(() => setSettings(db, { theme: 'pink' as 'dark' })).toThrow();
     expect(() => setSettings(db, { nope: 1 } as unknown as { theme: 'dark' })).toThrow();
     db.close();
     const db2 = openDatabase(dir);
     open.push(db2);
-    expect(getSettings(db2)).toEqual({ theme: 'light' });
+    expect(getSettings(db2)).toEqual({ ...DEFAULT_SETTINGS, theme: 'light', threads: 2 });
     // a stored value that no longer validates falls back to the default
     db2.prepare("UPDATE settings SET value = '\"sepia\"' WHERE key = 'theme'").run();
-    expect(getSettings(db2)).toEqual({ theme: 'dark' });
+    expect(getSettings(db2)).toEqual({ ...DEFAULT_SETTINGS, threads: 2 });
   });
 });
 

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { procedureNames, type RpcReply } from '../../../common/contract';
+import { DEFAULT_SETTINGS, procedureNames, type RpcReply } from '../../../common/contract';
 import { EVENT_CHANNEL, rpcChannel } from '../../../common/ipc';
 import { createAppContext } from '../../../main/services/app-context';
 import { forwardEvents, registerIpc, type IpcMainLike } from '../../../main/transport/electron-ipc';
@@ -25,7 +25,7 @@ describe('registerIpc', async () => {
   });
 
   it("answers the app's own frame through the dispatcher, typed errors included", async () => {
-    expect(await call('settings.get', 'app://sightline/index.html', {})).toEqual({ ok: true, value: { theme: 'dark' } });
+    expect(await call('settings.get', 'app://sightline/index.html', {})).toEqual({ ok: true, value: DEFAULT_SETTINGS });
     expect(await call('studies.get', 'app://sightline/index.html', { id: 5 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(await call('studies.get', 'app://sightline/index.html', { id: 'five' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { decodeWire } from '../../../common/wire';
-import { RpcError } from '../../../common/contract';
+import { DEFAULT_SETTINGS, RpcError } from '../../../common/contract';
 import { createDispatcher, type Handlers } from '../../../main/rpc/dispatcher';
 import { EventBus } from '../../../main/rpc/event-bus';
 import { startHttpServer, type RunningHttpServer } from '../../../main/transport/http';
@@ -14,7 +14,7 @@ const staticDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-static-'));
 writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Sightline</title>');
 const bus = new EventBus();
 const handlers = {
-  'settings.get': () => ({ theme: 'dark' }),
+  'settings.get': () => DEFAULT_SETTINGS,
   'images.pixels': ({ id }: { id: number }) => {
     if (id === 404) throw new RpcError('not_found', 'image 404 not found');
     return {
@@ -52,7 +52,7 @@ describe('browser-mode HTTP transport', () => {
   it('answers with the token, validated against the contract', async () => {
     const res = await rpc('settings.get', {});
     expect(res.status).toBe(200);
-    expect(decodeWire(new Uint8Array(await res.arrayBuffer()))).toEqual({ theme: 'dark' });
+    expect(decodeWire(new Uint8Array(await res.arrayBuffer()))).toEqual(DEFAULT_SETTINGS);
   });
 
   it('carries pixel data as raw bytes', async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ZodType } from 'zod';
-import { events, procedureNames, procedures } from '../../../common/contract';
+import { DEFAULT_SETTINGS, events, procedureNames, procedures } from '../../../common/contract';
 import { createAppContext } from '../../../main/services/app-context';
 
 describe('contract surface', async () => {
@@ -29,13 +29,16 @@ describe('contract surface', async () => {
       ['datasets.list', {}],
       ['studies.list', {}],
       ['jobs.list', {}],
+      ['models.list', {}],
+      ['models.runtime', {}],
+      ['heatmaps.list', { imageId: 1 }],
       ['settings.get', {}],
     ] as const) {
       const result = await context.dispatcher.call(name, input);
       expect(result, name).toMatchObject({ ok: true });
     }
     expect(await context.dispatcher.call('studies.get', { id: 99 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await context.dispatcher.call('settings.set', { theme: 'light' })).toEqual({ ok: true, value: { theme: 'light' } });
+    expect(await context.dispatcher.call('settings.set', { theme: 'light' })).toEqual({ ok: true, value: { ...DEFAULT_SETTINGS, theme: 'light' } });
     expect(await context.dispatcher.call('settings.set', { theme: 'purple' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });
 });
