@@ -16,12 +16,16 @@ import type * as S from './studies';
 import type * as I from './imaging';
 import type * as J from './jobs';
 import type * as C from './settings';
+import type * as M from './models';
+import type * as H from './heatmaps';
 
 export * from './shared';
 export * from './imaging';
 export * from './jobs';
 export * from './settings';
 export * from './studies';
+export * from './models';
+export * from './heatmaps';
 
 /** Merges domain tables, refusing a name two domains both claim. */
 function merge<T extends readonly Record<string, unknown>[]>(...tables: T): UnionToIntersection<T[number]> {
@@ -97,5 +101,12 @@ export type Types = {
   JobProgress: z.output<typeof J.JobProgress>;
   JobState: z.output<typeof J.JobState>;
   Settings: z.output<typeof C.Settings>;
+  ModelInfo: z.output<typeof M.ModelInfo>;
+  RuntimeInfo: z.output<typeof M.RuntimeInfo>;
+  ExecutionProvider: z.output<typeof M.ExecutionProvider>;
+  HeatmapRequest: z.output<typeof H.HeatmapRequest>;
+  HeatmapSummary: z.output<typeof H.HeatmapSummary>;
+  HeatmapData: z.output<typeof H.HeatmapData>;
+  HeatmapGeometry: z.output<typeof H.HeatmapGeometry>;
   AppInfo: z.output<typeof C.AppInfo>;
 };

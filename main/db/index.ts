@@ -9,3 +9,5 @@ export * from './reports-repo';
 export * from './phrases-repo';
 export * from './settings-repo';
 export * from './jobs-repo';
+export * from './models-repo';
+export * from './heatmaps-repo';

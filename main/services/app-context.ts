@@ -2,10 +2,18 @@
 // the event bus, and each domain's service merged into the contract's handler table. Electron, `sightline serve`
 // and the CLI commands all build one of these. Domain logic lives in the domains (main/<domain>/service.ts).
 import { mkdirSync } from 'node:fs';
-import { openDatabase, type Db } from '../db';
+import path from 'node:path';
+import { getSettings, openDatabase, type Db } from '../db';
 import { createImagingService, decodeOnPool } from '../imaging';
 import { JobRunner } from '../jobs/job-runner';
 import { createJobsService } from '../jobs/service';
+import type { GroundingRuntime } from '../grounding/ground';
+import { InversionCache } from '../grounding/inversion-cache';
+import { createHeatmapsService, groundingJobKind } from '../grounding/service';
+import { modelAddJobKind, modelVerifyJobKind } from '../models/jobs';
+import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
+import { ModelRegistry } from '../models/registry';
+import { createModelsService } from '../models/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -30,6 +38,10 @@ export interface AppContext {
   bus: EventBus;
   jobs: JobRunner;
   pool: WorkerPool<AppTasks>;
+  /** the thread holding the ONNX sessions */
+  onnx: WorkerPool<AppTasks>;
+  models: ModelRegistry;
+  grounding: GroundingRuntime;
   handlers: Handlers;
   dispatcher: Dispatcher;
   /** Stops running jobs (they become interrupted, resumable), then the workers, then closes the database. */
@@ -46,6 +58,28 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const unsubscribeJobs = jobs.subscribe((progress) => bus.emit('job.progress', progress));
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
   jobs.register(importJobKind(db, async (file, _probe, signal) => void (await decodeOnPool(pool, file, { signal }))));
+  const models = new ModelRegistry({ db, shippedDir: shippedModelsDirectory(), userDir: userModelsDirectory(options.dataDir) });
+  jobs.register(modelVerifyJobKind(models));
+  jobs.register(modelAddJobKind(models));
+  // One thread holds the ONNX sessions (one copy of a 3 GB model in memory); decoding stays on the other pool.
+  const onnx = new WorkerPool<AppTasks>({ name: 'grounding', size: 1, script: appWorkerScript() });
+  const grounding = {
+    db,
+    dataDir: options.dataDir,
+    jobs,
+    registry: models,
+    log,
+    runtime: {
+      pool,
+      onnx,
+      cache: new InversionCache({ dir: path.join(options.dataDir, 'cache', 'inversions') }),
+      provider: () => {
+        const { executionProvider, threads } = getSettings(db);
+        return { setting: executionProvider, threads };
+      },
+    },
+  };
+  jobs.register(groundingJobKind(grounding));
 
   const handlers: Handlers = {
     ...createSettingsService({
@@ -55,6 +89,8 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createStudiesService({ db, jobs }),
     ...createImagingService({ db, pool }),
     ...createJobsService({ jobs }),
+    ...createModelsService({ db, jobs, registry: models }),
+    ...createHeatmapsService(grounding),
   };
 
   let closed: Promise<void> | null = null;
@@ -64,13 +100,16 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     bus,
     jobs,
     pool,
+    onnx,
+    models,
+    grounding: grounding.runtime,
     handlers,
     dispatcher: createDispatcher(handlers, { log }),
     close: () =>
       (closed ??= (async () => {
         await jobs.shutdown();
         unsubscribeJobs();
-        await pool.close();
+        await Promise.all([pool.close(), onnx.close()]);
         db.close();
       })()),
   };

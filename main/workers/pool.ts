@@ -62,6 +62,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** buffers of the input to move to the worker instead of copying */
   transfer?: ArrayBuffer[];
+  /** progress reports of a long task (TaskContext.progress in the worker) */
+  onProgress?: (value: unknown) => void;
 }
 
 interface Pending {
@@ -69,6 +71,7 @@ interface Pending {
   transfer: ArrayBuffer[];
   resolve: (output: unknown) => void;
   reject: (error: unknown) => void;
+  onProgress: ((value: unknown) => void) | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | null;
 }
@@ -99,6 +102,7 @@ export class WorkerPool<T extends TaskMap> {
         transfer: opts.transfer ?? [],
         resolve: resolve as (output: unknown) => void,
         reject,
+        onProgress: opts.onProgress,
         signal: opts.signal,
         onAbort: null,
       };
@@ -166,6 +170,14 @@ export class WorkerPool<T extends TaskMap> {
     worker.on('message', (reply: TaskReply) => {
       const job = this.inFlight.get(worker);
       if (!job || job.request.id !== reply.id) return;
+      if ('progress' in reply) {
+        try {
+          job.onProgress?.(reply.progress);
+        } catch {
+          /* a failing listener must not stop the task */
+        }
+        return;
+      }
       this.inFlight.delete(worker);
       this.settle(job, () => (reply.ok ? job.resolve(reply.output) : job.reject(new WorkerTaskError(job.request.task, reply.error))));
       this.idle.push(worker);

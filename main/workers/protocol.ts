@@ -13,7 +13,11 @@ export interface SerializedTaskError {
   data?: unknown;
 }
 
-export type TaskReply = { id: number; ok: true; output: unknown } | { id: number; ok: false; error: SerializedTaskError };
+export type TaskReply =
+  | { id: number; ok: true; output: unknown }
+  | { id: number; ok: false; error: SerializedTaskError }
+  /** not the answer yet: a progress report of a long task */
+  | { id: number; progress: unknown };
 
 /** A task map: task name -> its input and output. Each worker script serves one such map. */
 export type TaskMap = Record<string, { input: unknown; output: unknown }>;

@@ -2,6 +2,8 @@
 // or `withTransfer(output, buffers)` to move large buffers (pixels, tensors) to the main thread without copying.
 // A thrown error reaches the caller as a WorkerTaskError with the same name and message; an error that carries
 // a `taskErrorData()` method sends that plain data along (e.g. the decoder's reason without the file name).
+// A long task may report progress through its second argument (`ctx.progress(value)`); the caller receives it in
+// `run(..., { onProgress })`.
 import { parentPort } from 'node:worker_threads';
 import type { SerializedTaskError, TaskMap, TaskReply, TaskRequest } from './protocol';
 
@@ -17,8 +19,16 @@ export function withTransfer<O>(output: O, transfer: ArrayBuffer[]): WithTransfe
   return { [TRANSFER]: true, output, transfer };
 }
 
+export interface TaskContext {
+  /** Sends a progress report to the caller (plain data; at the caller's pace, so keep it to a few per second). */
+  progress(value: unknown): void;
+}
+
 export type TaskHandlers<T extends TaskMap> = {
-  [K in keyof T]: (input: T[K]['input']) => Promise<T[K]['output'] | WithTransfer<T[K]['output']>> | T[K]['output'] | WithTransfer<T[K]['output']>;
+  [K in keyof T]: (
+    input: T[K]['input'],
+    ctx: TaskContext,
+  ) => Promise<T[K]['output'] | WithTransfer<T[K]['output']>> | T[K]['output'] | WithTransfer<T[K]['output']>;
 };
 
 function serializeError(error: unknown): SerializedTaskError {
@@ -41,9 +51,9 @@ export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
     let reply: TaskReply;
     let transfer: ArrayBuffer[] = [];
     try {
-      const handler = (handlers as Record<string, ((input: unknown) => unknown) | undefined>)[request.task];
+      const handler = (handlers as Record<string, ((input: unknown, ctx: TaskContext) => unknown) | undefined>)[request.task];
       if (!handler) throw new Error(`this worker has no task "${request.task}"`);
-      const result = await handler(request.input);
+      const result = await handler(request.input, { progress: (value) => port.postMessage({ id: request.id, progress: value } satisfies TaskReply) });
       if (isWithTransfer(result)) {
         transfer = result.transfer;
         reply = { id: request.id, ok: true, output: result.output };

@@ -1,6 +1,7 @@
 // The app's worker thread entry (built to out/main/worker.js): serves every domain's worker tasks.
+import { groundingTaskHandlers } from '../grounding/tasks';
 import { imagingTaskHandlers } from '../imaging/decode-tasks';
 import type { AppTasks } from './app-tasks';
 import { serveTasks } from './worker-host';
 
-serveTasks<AppTasks>({ ...imagingTaskHandlers });
+serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers });

@@ -1,6 +1,8 @@
 // Numbered, forward-only migrations. Append new ones; never edit or reorder an applied one.
 import { sql as m0001 } from './0001_initial';
 import { sql as m0002 } from './0002_jobs';
+import { sql as m0003 } from './0003_model_checks';
+import { sql as m0004 } from './0004_heatmaps';
 
 export interface Migration {
   version: number;
@@ -11,6 +13,8 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: m0001 },
   { version: 2, name: 'jobs', sql: m0002 },
+  { version: 3, name: 'model_checks', sql: m0003 },
+  { version: 4, name: 'heatmaps', sql: m0004 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

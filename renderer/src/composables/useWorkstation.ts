@@ -6,6 +6,7 @@ import { computed, onBeforeUnmount, onMounted, watch } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
 import { comboFromEvent, worksInTextField, type Action } from '../lib/keymap';
 import { useDatasetStore } from '../stores/datasets';
+import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useImportStore } from '../stores/imports';
 import { useKeymapStore } from '../stores/keymap';
 import { usePhraseStore } from '../stores/phrase';
@@ -14,6 +15,7 @@ import { useStudyStore } from '../stores/study';
 import { useUiStore } from '../stores/ui';
 import { useViewerStore } from '../stores/viewer';
 import type { ViewerControls } from '../viewer/tools';
+import { useGrounding } from './useGrounding';
 
 export function isTextField(el: EventTarget | null): boolean {
   if (!(el instanceof HTMLElement)) return false;
@@ -33,6 +35,8 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
   const imports = useImportStore();
   const datasets = useDatasetStore();
   const ui = useUiStore();
+  const heatmapDisplay = useHeatmapDisplayStore();
+  const grounding = useGrounding();
   const route = useRoute();
   const router = useRouter();
   let autoSelected = false;
@@ -52,6 +56,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
     () => study.currentImage?.id,
     (imageId) => {
       phrase.onStudyChanged(study.detail?.id ?? null);
+      grounding.onImageChanged(imageId ?? null);
       if (imageId == null) {
         if (!study.loading) viewer.close();
         return;
@@ -120,6 +125,15 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
       case 'preset.4':
       case 'preset.5':
         v?.applyPreset(Number(action.slice(-1)));
+        break;
+      case 'heatmap.toggle':
+        heatmapDisplay.toggleVisible();
+        break;
+      case 'heatmap.colormap':
+        heatmapDisplay.cycleColormap();
+        break;
+      case 'boxes.toggle':
+        heatmapDisplay.toggleBoxes();
         break;
       case 'help.toggle':
         keymap.helpOpen = !keymap.helpOpen;

@@ -15,6 +15,9 @@ export type Action =
   | 'preset.3'
   | 'preset.4'
   | 'preset.5'
+  | 'heatmap.toggle'
+  | 'heatmap.colormap'
+  | 'boxes.toggle'
   | 'help.toggle'
   | 'search.focus'
   | 'phrase.focus'
@@ -25,7 +28,7 @@ export interface Binding {
   action: Action;
   keys: string[];
   label: string;
-  group: 'Navigation' | 'Viewer' | 'Window presets' | 'General';
+  group: 'Navigation' | 'Viewer' | 'Window presets' | 'Grounding' | 'General';
 }
 
 export const defaultBindings: readonly Binding[] = [
@@ -43,6 +46,9 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'preset.3', keys: ['3'], label: 'Window preset 3', group: 'Window presets' },
   { action: 'preset.4', keys: ['4'], label: 'Window preset 4', group: 'Window presets' },
   { action: 'preset.5', keys: ['5'], label: 'Window preset 5', group: 'Window presets' },
+  { action: 'heatmap.toggle', keys: ['H'], label: 'Show / hide the heatmap', group: 'Grounding' },
+  { action: 'heatmap.colormap', keys: ['C'], label: 'Next heatmap colormap', group: 'Grounding' },
+  { action: 'boxes.toggle', keys: ['B'], label: 'Show / hide the ground-truth boxes', group: 'Grounding' },
   { action: 'help.toggle', keys: ['?', 'F1'], label: 'Keyboard shortcuts', group: 'General' },
   { action: 'search.focus', keys: ['/', 'Ctrl+F'], label: 'Search studies', group: 'General' },
   { action: 'phrase.focus', keys: ['P'], label: 'Type a phrase', group: 'General' },

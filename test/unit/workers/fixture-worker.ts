@@ -6,6 +6,7 @@ export type FixtureTasks = {
   echo: { input: { text: string }; output: { text: string; thread: number } };
   bytes: { input: { n: number }; output: Uint8Array };
   sum: { input: { data: Uint8Array }; output: number };
+  steps: { input: { n: number }; output: 'done' };
   fail: { input: { message: string }; output: never };
   exit: { input: { code: number }; output: never };
   spin: { input: { ms: number }; output: 'done' };
@@ -25,6 +26,10 @@ serveTasks<FixtureTasks>({
     return withTransfer(out, [out.buffer]);
   },
   sum: ({ data }) => data.reduce((a, b) => a + b, 0),
+  steps: ({ n }, ctx) => {
+    for (let i = 1; i <= n; i++) ctx.progress({ done: i, total: n });
+    return 'done';
+  },
   fail: ({ message }) => {
     throw new FixtureError(message);
   },

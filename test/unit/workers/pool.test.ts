@@ -31,6 +31,13 @@ describe('WorkerPool', () => {
     expect(bytes[999]).toBe(7);
   });
 
+  it('delivers a long task\'s progress reports before its answer', async () => {
+    const pool = newPool(1);
+    const seen: unknown[] = [];
+    expect(await pool.run('steps', { n: 3 }, { onProgress: (p) => seen.push(p) })).toBe('done');
+    expect(seen).toEqual([{ done: 1, total: 3 }, { done: 2, total: 3 }, { done: 3, total: 3 }]);
+  });
+
   it("rejects with the task's error name, message and data, and the worker keeps serving", async () => {
     const pool = newPool(1);
     const error = await pool.run('fail', { message: 'no such study' }).catch((e: unknown) => e);

@@ -1,0 +1,98 @@
+// Grounding speed on the demo bundle (the grounding issue's benchmark): the app against the Python reference
+// computing each heatmap the predecessor's way (its own inversion per phrase, the U-Net at batch 2), in one run.
+//   app_first_heatmap_s     the first heatmap of a new process (bundle check, ONNX sessions, inversion, phrase)
+//   app_cold_s_per_heatmap  then a new image with 4 phrases (one inversion, 4 phrases batched), per heatmap
+//   app_warm_s_per_phrase   4 more phrases on the same image (inversion cached), per phrase
+//   app_disk_cache_s        the same image and a new phrase in a new process (inversion read from disk, sessions new)
+//   reference_s_per_heatmap the Python reference, predecessor's way, per heatmap (training/sightline_ldm/grounding_bench.py)
+//   speedup                 reference / app cold
+// Run: npx tsx bench/grounding.bench.ts [--python /usr/bin/python3]  (writes bench/results/grounding.json)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createAppContext, type AppContext } from '../main/services/app-context';
+
+const root = path.resolve(__dirname, '..');
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const PYTHON = arg('python', process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3');
+const COLD = ['right pleural effusion', 'cardiomegaly', 'left upper lobe consolidation', 'bibasilar atelectasis'];
+const WARM = ['left pleural effusion', 'right apical pneumothorax', 'pulmonary edema', 'right lower lobe pneumonia'];
+
+async function ground(context: AppContext, imageId: number, phrases: string[]): Promise<{ seconds: number; provider: string }> {
+  const t = performance.now();
+  const jobId = context.jobs.start('grounding', { imageId, phrases, model: null, variant: null });
+  const rec = await context.jobs.wait<{ heatmapIds: number[] }>(jobId);
+  if (rec.progress.state !== 'done') throw new Error(`grounding failed: ${rec.progress.message}`);
+  const seconds = (performance.now() - t) / 1000;
+  const row = context.db.prepare('SELECT provenance FROM heatmaps WHERE id = ?').get(rec.result!.heatmapIds[0]) as { provenance: string };
+  return { seconds, provider: String((JSON.parse(row.provenance) as { provider: string }).provider) };
+}
+
+async function child(dataDir: string, imageId: number): Promise<void> {
+  const context = await createAppContext({ dataDir, mode: 'cli', importDemo: false });
+  const { seconds } = await ground(context, imageId, ['left apical pneumothorax']);
+  await context.close();
+  process.stdout.write(JSON.stringify({ seconds }));
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) return child(arg('data-dir', ''), Number(arg('image', '1')));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-grounding-'));
+  const context = await createAppContext({ dataDir, mode: 'cli', importDemo: true });
+  await context.jobs.wait(context.jobs.list()[0].jobId);
+  const [first, image] = context.db.prepare("SELECT id, path FROM images WHERE format = 'jpeg' ORDER BY id LIMIT 2").all() as { id: number; path: string }[];
+
+  const start = await ground(context, first.id, ['cardiomegaly']);
+  const cold = await ground(context, image.id, COLD);
+  const warm = await ground(context, image.id, WARM);
+  const peakRss = process.resourceUsage().maxRSS / 1024;
+  await context.close();
+
+  const fresh = JSON.parse(
+    execFileSync(process.execPath, ['--require', 'tsx/cjs', __filename, '--child', '--data-dir', dataDir, '--image', String(image.id)], { cwd: root, encoding: 'utf8' }),
+  ) as { seconds: number };
+  const reference = JSON.parse(
+    execFileSync(PYTHON, ['-m', 'sightline_ldm.grounding_bench', '--model', path.join(root, 'models/demo'), '--image', image.path, ...COLD.flatMap((p) => ['--phrase', p])], {
+      cwd: path.join(root, 'training'),
+      encoding: 'utf8',
+    }),
+  ) as { reference_s_per_heatmap: number; torch: string; torch_threads: number };
+
+  const result = {
+    bundle: 'models/demo',
+    image: path.relative(root, image.path),
+    app_first_heatmap_s: start.seconds,
+    app_cold_s_per_heatmap: cold.seconds / COLD.length,
+    app_warm_s_per_phrase: warm.seconds / WARM.length,
+    app_disk_cache_s: fresh.seconds,
+    reference_s_per_heatmap: reference.reference_s_per_heatmap,
+    speedup: reference.reference_s_per_heatmap / (cold.seconds / COLD.length),
+    peak_rss_mb: Math.round(peakRss),
+    provider: cold.provider,
+    reference_torch: `${reference.torch}, ${reference.torch_threads} thread(s)`,
+    machine: `${os.cpus()[0]?.model ?? 'unknown CPU'} x ${os.cpus().length}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.platform()} ${os.release()}, Node ${process.versions.node}`,
+    measured_at: new Date().toISOString(),
+  };
+  mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(path.join(root, 'bench', 'results', 'grounding.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const s = (v: number) => `${v.toFixed(3)} s`;
+  console.log(`grounding, demo bundle, ${result.image}:`);
+  console.log(`  app, first heatmap of a process  ${s(result.app_first_heatmap_s)}`);
+  console.log(`  app, new image, 4 phrases        ${s(result.app_cold_s_per_heatmap)} per heatmap`);
+  console.log(`  app, 4 more phrases (cached)     ${s(result.app_warm_s_per_phrase)} per phrase   (target < 0.1 s: ${result.app_warm_s_per_phrase < 0.1 ? 'met' : 'NOT met'})`);
+  console.log(`  app, new process, disk cache     ${s(result.app_disk_cache_s)} for one phrase`);
+  console.log(`  reference (predecessor's way)    ${s(result.reference_s_per_heatmap)} per heatmap`);
+  console.log(`  speedup                          ${result.speedup.toFixed(1)}x   (target >= 20x: ${result.speedup >= 20 ? 'met' : 'NOT met'})`);
+  console.log(`  peak RSS ${result.peak_rss_mb} MB, provider ${result.provider}`);
+  console.log('  written to bench/results/grounding.json');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

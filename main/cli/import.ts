@@ -1,0 +1,51 @@
+// `sightline import`: files and folders into the study database, as a durable import job.
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import type { AppContext } from '../services/app-context';
+import { IMPORT_JOB, importResult } from '../studies/import-job';
+import type { ImportCounts } from '../studies/run-import';
+import { followJob, withContext, type Command, type Out } from './shared';
+
+export const importCommand: Command = {
+  name: 'import',
+  usage: `  import <path...> [--data-dir D] [--dataset NAME] [--json]
+                              import DICOM, PNG/JPEG and MIMIC-CXR-JPG trees; prints a summary`,
+  run: importFiles,
+};
+
+/** Prints an import's summary; exit status 1 when nothing at all could be read, 2 when the import failed. */
+export async function finishImport(context: AppContext, jobId: string, json: boolean, out: Out): Promise<number> {
+  const progress = await followJob(context, jobId, json);
+  const { summary } = importResult(context.db, context.jobs, jobId);
+  if (progress.state === 'failed' || !summary) {
+    out.error(`sightline: the import failed: ${progress.message}`);
+    return 2;
+  }
+  if (json) {
+    const ignored = context.jobs.record<ImportCounts>(jobId)?.result?.ignored ?? 0;
+    out.log(JSON.stringify({ jobId, state: progress.state, cancelled: progress.state !== 'done', ...summary, ignored }, null, 2));
+  }
+  else {
+    if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
+    out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);
+    for (const r of summary.rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
+  }
+  const nothingRead = summary.imported === 0 && summary.duplicates === 0 && summary.reports === 0;
+  return nothingRead ? 1 : 0;
+}
+
+async function importFiles(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, dataset: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length === 0) {
+    out.error('sightline import: give at least one file or folder');
+    return 2;
+  }
+  return withContext(values['data-dir'], out, async (context) => {
+    const jobId = context.jobs.start(IMPORT_JOB, { paths: positionals.map((p) => path.resolve(p)), dataset: values.dataset });
+    return finishImport(context, jobId, values.json, out);
+  });
+}

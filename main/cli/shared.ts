@@ -1,0 +1,41 @@
+// What every command of the `sightline` CLI shares: output, an app context for the command's duration, and
+// following a job of this process to its end.
+import type { Types } from '../../common/contract';
+import { createAppContext, type AppContext } from '../services/app-context';
+import { resolveDataDir } from '../services/data-dir';
+
+export type Out = { log: (s: string) => void; error: (s: string) => void };
+
+/** One `sightline <name>` command: its usage lines (for the help) and what it does; returns the exit status. */
+export interface Command {
+  name: string;
+  usage: string;
+  run(args: string[], out: Out): Promise<number>;
+}
+
+/** Runs `fn` with an app context on the data directory (no demo import), closing it afterwards. */
+export async function withContext<T>(dataDirFlag: string | undefined, out: Out, fn: (context: AppContext) => Promise<T>): Promise<T> {
+  const context = await createAppContext({ dataDir: resolveDataDir(dataDirFlag), mode: 'cli', importDemo: false, log: out.error });
+  try {
+    return await fn(context);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Follows a job of this process to its end: a progress line on a terminal, Ctrl+C cancels it. */
+export async function followJob(context: AppContext, jobId: string, quiet: boolean): Promise<Types['JobProgress']> {
+  const tty = !quiet && process.stderr.isTTY;
+  const unsubscribe = context.jobs.subscribe((p) => {
+    if (tty && p.jobId === jobId && p.state === 'running') process.stderr.write(`\r${p.message} ${p.done}/${p.total ?? '?'}   `);
+  });
+  const onSigint = () => context.jobs.cancel(jobId);
+  process.once('SIGINT', onSigint);
+  try {
+    return (await context.jobs.wait(jobId)).progress;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    unsubscribe();
+    if (tty) process.stderr.write('\n');
+  }
+}

@@ -1,0 +1,242 @@
+// Grounding one image (docs/method.md sections 2-3), the main thread's part: the bundle and variant settings, the
+// image prepared on the worker pool, the inversion from the cache or from the ONNX worker (never twice at once
+// for the same key), the phrases tokenised here and attended in the ONNX worker, and the Otsu threshold.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Types } from '../../common/contract';
+import type { GroundingVariant } from '../../common/model-bundle';
+import type { LoadedBundle } from '../models/registry';
+import type { AppTasks } from '../workers/app-tasks';
+import type { WorkerPool } from '../workers/pool';
+import { cropBox, otsuThreshold } from './image-ops';
+import { inversionKey, type InversionCache } from './inversion-cache';
+import type { GroundingProgress, RuntimeChoice } from './tasks';
+import { ClipTokenizer } from './tokenizer';
+
+export interface GroundingRuntime {
+  /** decoding and preprocessing (several threads) */
+  pool: WorkerPool<AppTasks>;
+  /** the ONNX sessions (one thread: one copy of the model in memory) */
+  onnx: WorkerPool<AppTasks>;
+  cache: InversionCache;
+  provider: () => RuntimeChoice;
+}
+
+/** The settings a heatmap is made with: the variant's, resolved, and what identifies them. */
+export interface ResolvedSettings {
+  variant: string;
+  layers: number[];
+  numInferenceSteps: number;
+  stepIndices: number[];
+  timesteps: number[];
+  otsu: boolean;
+  otsuBins: number;
+  sigma: number;
+  truncate: number;
+  clipSample: boolean;
+  inversionPrompt: string;
+  tokenOverrides?: Record<string, number[]>;
+}
+
+export function resolveSettings(bundle: LoadedBundle, variant: string | null): ResolvedSettings {
+  const variants = bundle.manifest.grounding;
+  const name = variant ?? ('frozen' in variants ? 'frozen' : Object.keys(variants)[0]);
+  const v: GroundingVariant | undefined = variants[name];
+  if (!v) throw new GroundingError(`${bundle.name} has no variant "${name}" (it has ${Object.keys(variants).join(', ')})`);
+  return {
+    variant: name,
+    layers: [...v.layers],
+    numInferenceSteps: v.num_inference_steps,
+    stepIndices: [...v.step_indices],
+    timesteps: [...v.timesteps],
+    otsu: v.otsu,
+    otsuBins: v.otsu_bins,
+    sigma: v.blur_sigma_px,
+    truncate: v.blur_truncate,
+    clipSample: v.clip_sample,
+    inversionPrompt: v.inversion_prompt,
+    ...(v.token_overrides ? { tokenOverrides: v.token_overrides } : {}),
+  };
+}
+
+/** Same key, same map: a hash of everything the map depends on besides the image, the phrase and the bundle. */
+export function settingsKey(s: ResolvedSettings): string {
+  return createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 24);
+}
+
+/** A problem with the request itself (unknown variant, a phrase without tokens): shown as is. */
+export class GroundingError extends Error {
+  override name = 'GroundingError';
+}
+
+export interface GroundedPhrase {
+  phrase: string;
+  /** model frame, size x size, [0, 1], before the Otsu threshold */
+  map: Float32Array;
+  threshold: number | null;
+}
+
+export interface GroundingResult {
+  size: number;
+  geometry: Types['HeatmapGeometry'];
+  phrases: GroundedPhrase[];
+  provenance: Record<string, unknown>;
+}
+
+export interface GroundingInput {
+  bundle: LoadedBundle;
+  settings: ResolvedSettings;
+  /** the image file and its content hash (the inversion cache's key) */
+  file: string;
+  sha256: string;
+  phrases: string[];
+}
+
+const tokenizers = new Map<string, ClipTokenizer>();
+
+function tokenizerOf(bundle: LoadedBundle): ClipTokenizer {
+  const key = `${bundle.dir}\0${bundle.hash}`;
+  let t = tokenizers.get(key);
+  if (!t) {
+    const { text } = bundle.manifest;
+    t = ClipTokenizer.fromJson(readFileSync(path.join(bundle.dir, text.tokenizer), 'utf8'), {
+      bosId: text.bos_id,
+      eosId: text.eos_id,
+      padId: text.pad_id,
+      maxLength: text.max_length,
+    });
+    tokenizers.set(key, t);
+  }
+  return t;
+}
+
+/** How many (step, phrase) pairs go through unet_attention at once: a rough memory budget of 2 GB of activations. */
+function attentionBatch(bundle: LoadedBundle): number {
+  const { latent, architecture } = bundle.manifest as LoadedBundle['manifest'] & { architecture?: { unet?: { num_channels?: number[] } } };
+  const channels = Math.max(...(architecture?.unet?.num_channels ?? [512]));
+  const perSample = latent.size * latent.size * channels * 4 * 12;
+  return Math.max(1, Math.min(256, Math.floor((2 * 1024 ** 3) / perSample)));
+}
+
+const inflight = new Map<string, Promise<Float32Array>>();
+
+export async function groundImage(
+  runtime: GroundingRuntime,
+  input: GroundingInput,
+  signal: AbortSignal,
+  report: (p: { done: number; total: number; message: string }) => void,
+): Promise<GroundingResult> {
+  const { bundle, settings } = input;
+  const { manifest } = bundle;
+  const size = manifest.image.size;
+  const tokenizer = tokenizerOf(bundle);
+  const phrases = input.phrases.map((phrase) => {
+    const positions = tokenizer.phraseTokenPositions(phrase);
+    if (!positions.length) throw new GroundingError(`"${phrase}" has no tokens the model knows`);
+    return { ids: [...tokenizer.encodePadded(phrase)], positions };
+  });
+  const pairs = phrases.length * settings.stepIndices.length;
+  const inversionSteps = Math.max(...settings.stepIndices);
+  const provider = runtime.provider();
+  const ref = { dir: bundle.dir, hash: bundle.hash, manifest, provider };
+  const t0 = Date.now();
+
+  report({ done: 0, total: inversionSteps + pairs, message: 'reading the image' });
+  const prepared = await runtime.pool.run('grounding.prepare', { file: input.file, size }, { signal });
+  const t1 = Date.now();
+  const { originalRows: rows, originalColumns: columns } = prepared.geometry;
+  const side = Math.min(rows, columns);
+  const [top, left] = cropBox(rows, columns, side);
+
+  const key = inversionKey({
+    imageSha256: input.sha256,
+    bundleHash: bundle.hash,
+    numInferenceSteps: settings.numInferenceSteps,
+    stepIndices: settings.stepIndices,
+    clipSample: settings.clipSample,
+    inversionPrompt: settings.inversionPrompt,
+    imageSize: size,
+  });
+  let latents = runtime.cache.get(key);
+  const cached = latents !== null;
+  if (!latents) {
+    let pending = inflight.get(key);
+    if (!pending) {
+      report({ done: 0, total: inversionSteps + pairs, message: 'inverting the image' });
+      pending = runtime.onnx
+        .run(
+          'grounding.invert',
+          {
+            bundle: ref,
+            image: prepared.input,
+            emptyIds: [...tokenizer.encodePadded(settings.inversionPrompt)],
+            settings: { numInferenceSteps: settings.numInferenceSteps, stepIndices: settings.stepIndices, clipSample: settings.clipSample },
+          },
+          {
+            signal,
+            onProgress: (p) => {
+              const { done } = p as GroundingProgress;
+              report({ done, total: inversionSteps + pairs, message: `inverting the image: step ${done} of ${inversionSteps}` });
+            },
+          },
+        )
+        .then(({ latents: l }) => {
+          runtime.cache.set(key, l);
+          return l;
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    } else report({ done: 0, total: inversionSteps + pairs, message: 'waiting for the same image to be inverted' });
+    latents = await pending;
+  }
+  const t2 = Date.now();
+
+  report({ done: inversionSteps, total: inversionSteps + pairs, message: `grounding ${phrases.length} phrase${phrases.length === 1 ? '' : 's'}` });
+  const attended = await runtime.onnx.run(
+    'grounding.attend',
+    {
+      bundle: ref,
+      latents,
+      timesteps: settings.timesteps,
+      phrases,
+      settings: { layers: settings.layers, sigma: settings.sigma, truncate: settings.truncate, tokenOverrides: settings.tokenOverrides, maxBatch: attentionBatch(bundle) },
+    },
+    {
+      signal,
+      onProgress: (p) => {
+        const { done } = p as GroundingProgress;
+        report({ done: inversionSteps + done, total: inversionSteps + pairs, message: `grounding: ${done} of ${pairs} attention passes` });
+      },
+    },
+  );
+  const t3 = Date.now();
+  return {
+    size,
+    geometry: { originalRows: rows, originalColumns: columns, top, left, side },
+    phrases: attended.maps.map((map, i) => ({
+      phrase: input.phrases[i],
+      map,
+      threshold: settings.otsu && hasRange(map) ? otsuThreshold(map, settings.otsuBins) : null,
+    })),
+    provenance: {
+      bundleHash: bundle.hash,
+      bundleDir: bundle.dir,
+      provider: attended.provider,
+      threads: provider.threads,
+      runtime: 'onnxruntime-node',
+      inversionCached: cached,
+      ms: { prepare: t1 - t0, inversion: cached ? 0 : t2 - t1, phrases: t3 - t2, perPhrase: Math.round((t3 - t2) / phrases.length) },
+    },
+  };
+}
+
+function hasRange(map: Float32Array): boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of map) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return hi > lo;
+}

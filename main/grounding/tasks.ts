@@ -1,0 +1,103 @@
+// Grounding as worker-pool tasks (main/workers). The worker keeps one GroundingEngine (ONNX sessions) per bundle
+// and provider, so a bundle's sessions are created once and reused; `prepare` decodes and preprocesses an image
+// file off the main thread.
+import os from 'node:os';
+import type { BundleManifest } from '../../common/model-bundle';
+import { decodeImageFile } from '../imaging';
+import { createSession, type ProviderSetting } from '../models/providers';
+import { withTransfer, type TaskHandlers } from '../workers/worker-host';
+import { GroundingEngine, type AttendSettings, type Graph, type InversionSettings, type PhraseInput } from './engine';
+import { greyOf, preprocess, type Geometry } from './image-ops';
+
+/** What identifies a bundle to the worker: its directory, its manifest (already validated) and its hash. */
+export interface BundleRef {
+  dir: string;
+  hash: string;
+  manifest: BundleManifest;
+  provider: RuntimeChoice;
+}
+
+/** The execution-provider and thread settings the sessions are created with. */
+export interface RuntimeChoice {
+  setting: ProviderSetting;
+  threads: number;
+}
+
+export type GroundingTasks = {
+  'grounding.prepare': { input: { file: string; size: number }; output: { input: Float32Array; geometry: Geometry } };
+  'grounding.invert': {
+    input: { bundle: BundleRef; image: Float32Array; emptyIds: number[]; settings: InversionSettings };
+    output: { latents: Float32Array; provider: string };
+  };
+  'grounding.attend': {
+    input: { bundle: BundleRef; latents: Float32Array; timesteps: number[]; phrases: PhraseInput[]; settings: AttendSettings };
+    output: { maps: Float32Array[]; provider: string };
+  };
+};
+
+/** Progress the invert and attend tasks report. */
+export interface GroundingProgress {
+  stage: 'inversion' | 'phrases';
+  done: number;
+  total: number;
+}
+
+const MAX_ENGINES = 2;
+const engines = new Map<string, { engine: GroundingEngine; provider: Promise<string> }>();
+
+function engineFor(ref: BundleRef): { engine: GroundingEngine; provider: Promise<string> } {
+  const key = `${ref.dir}\0${ref.hash}\0${ref.provider.setting}\0${ref.provider.threads}`;
+  let entry = engines.get(key);
+  if (entry) {
+    engines.delete(key);
+    engines.set(key, entry);
+    return entry;
+  }
+  let used: string | null = null;
+  let resolveProvider!: (p: string) => void;
+  const provider = new Promise<string>((r) => (resolveProvider = r));
+  const engine = new GroundingEngine(ref.dir, ref.manifest, async (file, graph) => {
+    const created = await createSession(file, { setting: ref.provider.setting, threads: threadsFor(graph, ref.provider.threads) });
+    if (used === null) resolveProvider((used = created.fallback ? `${created.provider} (${created.fallback})` : created.provider));
+    return created.session;
+  });
+  entry = { engine, provider };
+  engines.set(key, entry);
+  while (engines.size > MAX_ENGINES) {
+    const [oldest, old] = engines.entries().next().value as [string, { engine: GroundingEngine }];
+    engines.delete(oldest);
+    void old.engine.release();
+  }
+  return entry;
+}
+
+/**
+ * The `threads` setting, else one thread for the batch-1 graphs (the inversion's U-Net calls are too small for
+ * threads to pay) and every core for unet_attention, which runs (kept step x phrase) pairs in large batches.
+ */
+function threadsFor(graph: Graph, setting: number): number {
+  if (setting > 0) return setting;
+  return graph === 'unet_attention' ? Math.max(1, os.availableParallelism()) : 1;
+}
+
+/** Worker side (registered by main/workers/worker.ts). */
+export const groundingTaskHandlers: TaskHandlers<GroundingTasks> = {
+  'grounding.prepare': async ({ file, size }) => {
+    const { input, geometry } = preprocess(greyOf(await decodeImageFile(file)), size);
+    return withTransfer({ input, geometry }, [input.buffer as ArrayBuffer]);
+  },
+  'grounding.invert': async ({ bundle, image, emptyIds, settings }, ctx) => {
+    const { engine, provider } = engineFor(bundle);
+    const latents = await engine.invert(image, emptyIds, settings, (done, total) =>
+      ctx.progress({ stage: 'inversion', done, total } satisfies GroundingProgress),
+    );
+    return withTransfer({ latents, provider: await provider }, [latents.buffer as ArrayBuffer]);
+  },
+  'grounding.attend': async ({ bundle, latents, timesteps, phrases, settings }, ctx) => {
+    const { engine, provider } = engineFor(bundle);
+    const maps = await engine.attend(latents, timesteps, phrases, settings, (done, total) =>
+      ctx.progress({ stage: 'phrases', done, total } satisfies GroundingProgress),
+    );
+    return withTransfer({ maps, provider: await provider }, maps.map((m) => m.buffer as ArrayBuffer));
+  },
+};

@@ -1,0 +1,307 @@
+import { defineStore } from 'pinia';
+import { computed, markRaw, ref, shallowRef, watch } from 'vue';
+import type { Types } from '../../../common/contract';
+import { api, events } from '../api';
+import { errorMessage } from '../lib/format';
+import { normalisePhrase } from '../lib/grounding';
+import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
+import { useToastStore } from './toasts';
+
+type JobProgress = Types['JobProgress'];
+
+export type GroundingState = 'queued' | 'computing' | 'done' | 'failed' | 'cancelled';
+
+/** One grounding request (phrase on an image) or a heatmap stored before, as the list beside the report shows it. */
+export interface GroundingItem {
+  key: string;
+  imageId: number;
+  phrase: string;
+  state: GroundingState;
+  /** the job computing it, while there is one */
+  jobId: string | null;
+  heatmapId: number | null;
+  done: number;
+  total: number | null;
+  etaSeconds: number | null;
+  message: string;
+  /** why it failed */
+  error: string | null;
+  /** known for heatmaps listed from storage */
+  model: string | null;
+  variant: string | null;
+}
+
+/** What the viewer can show for the current image's selected item. */
+export type HeatmapStatus = 'none' | 'computing' | 'ready' | 'failed';
+
+export const POLL_MS = 2000;
+const DATA_CACHE = 8;
+/** `heatmaps.compute` calls per request: the first, and again after each finished job (a job answers once) */
+const MAX_CALLS = 4;
+const EARLY_MAX = 64;
+
+export const requestKey = (imageId: number, phrase: string) => `${imageId}|${phrase}`;
+
+/** Progress of a computing item in percent, null while its total is unknown. */
+export function progressPercent(item: Pick<GroundingItem, 'done' | 'total'>): number | null {
+  return item.total ? Math.min(100, Math.round((100 * item.done) / item.total)) : null;
+}
+
+/**
+ * Grounding: phrase -> `heatmaps.compute` -> the stored heatmap at once, or a job followed through its
+ * `job.progress` events (and a `jobs.list` poll as a fallback) until it is done, then `heatmaps.compute` again for
+ * the heatmap's id -> `heatmaps.get`. One request computes at a time per image, the rest wait in order; a
+ * request the image's stored heatmaps already answer skips the queue. The selected item of the current image is
+ * the one the viewer shows.
+ */
+export const useHeatmapStore = defineStore('heatmaps', () => {
+  const items = ref<GroundingItem[]>([]);
+  /** the image the viewer shows */
+  const imageId = ref<number | null>(null);
+  /** image id -> key of its item to show */
+  const selected = ref<Record<number, string>>({});
+  /** the selected item's heatmap, once loaded */
+  const shown = shallowRef<LoadedHeatmap | null>(null);
+  const cache = new Map<number, LoadedHeatmap>();
+  /** image id -> phrases (lower case) of its stored heatmaps, from `heatmaps.list` */
+  const storedPhrases = new Map<number, Set<string>>();
+  /** progress of jobs whose id `heatmaps.compute` has not answered yet */
+  const early = new Map<string, JobProgress>();
+  const calls = new Map<string, number>();
+  /** item key -> its current attempt: an answer to an earlier attempt (cancelled, then retried) is dropped */
+  const attempts = new Map<string, number>();
+  let unsubscribe: (() => void) | null = null;
+  let pollTimer: ReturnType<typeof setInterval> | null = null;
+
+  const find = (key: string | undefined) => (key === undefined ? undefined : items.value.find((i) => i.key === key));
+  const currentItems = computed(() => items.value.filter((i) => i.imageId === imageId.value));
+  const current = computed(() => (imageId.value === null ? undefined : find(selected.value[imageId.value])));
+  const status = computed<HeatmapStatus>(() => {
+    const item = current.value;
+    if (!item || item.state === 'cancelled') return 'none';
+    if (item.state === 'failed') return 'failed';
+    return item.state === 'done' && shown.value?.id === item.heatmapId ? 'ready' : 'computing';
+  });
+  const busy = computed(() => items.value.some((i) => i.state === 'queued' || i.state === 'computing'));
+
+  function add(item: Omit<GroundingItem, 'jobId' | 'heatmapId' | 'done' | 'total' | 'etaSeconds' | 'message' | 'error' | 'model' | 'variant'> & Partial<GroundingItem>): GroundingItem {
+    items.value.push({ jobId: null, heatmapId: null, done: 0, total: null, etaSeconds: null, message: '', error: null, model: null, variant: null, ...item });
+    return items.value[items.value.length - 1]; // the reactive one
+  }
+
+  function listen(): void {
+    if (unsubscribe) return;
+    unsubscribe = events.on('job.progress', onProgress);
+  }
+
+  function onProgress(p: JobProgress): void {
+    const item = items.value.find((i) => i.jobId === p.jobId && i.state === 'computing');
+    if (item) return apply(item, p);
+    if (p.kind !== 'grounding') return;
+    early.set(p.jobId, p);
+    if (early.size > EARLY_MAX) early.delete(early.keys().next().value as string);
+  }
+
+  function apply(item: GroundingItem, p: JobProgress): void {
+    if (item.state !== 'computing' || item.jobId !== p.jobId) return;
+    item.done = p.done;
+    item.total = p.total;
+    item.etaSeconds = p.etaSeconds;
+    item.message = p.message;
+    if (p.state === 'done') {
+      item.jobId = null;
+      void request(item); // the job stored the heatmap: this answers its id
+    } else if (p.state === 'cancelled') finish(item, 'cancelled', null);
+    else if (p.state !== 'running') finish(item, 'failed', p.message || `the grounding job was ${p.state}`);
+  }
+
+  async function request(item: GroundingItem): Promise<void> {
+    const n = (calls.get(item.key) ?? 0) + 1;
+    calls.set(item.key, n);
+    const attempt = attempts.get(item.key);
+    listen(); // before the call: a fast job can report before its id comes back
+    try {
+      const r = await api.heatmaps.compute({ imageId: item.imageId, phrase: item.phrase });
+      if (item.state !== 'computing' || attempts.get(item.key) !== attempt) {
+        // cancelled while the request was under way: the job it started goes too
+        if (r.jobId) void api.jobs.cancel({ jobId: r.jobId }).catch(() => undefined);
+        return;
+      }
+      if (r.heatmapId !== null) return complete(item, r.heatmapId);
+      if (!r.jobId) throw new Error('the service answered neither a heatmap nor a job');
+      if (n >= MAX_CALLS) throw new Error('the job finished but no heatmap was stored for this request');
+      item.jobId = r.jobId;
+      startPolling();
+      const e = early.get(r.jobId);
+      if (e) {
+        early.delete(r.jobId);
+        apply(item, e);
+      }
+    } catch (e) {
+      if (item.state === 'computing' && attempts.get(item.key) === attempt) finish(item, 'failed', errorMessage(e));
+    }
+  }
+
+  function complete(item: GroundingItem, heatmapId: number): void {
+    item.state = 'done';
+    item.heatmapId = heatmapId;
+    item.jobId = null;
+    item.error = null;
+    calls.delete(item.key);
+    // the same heatmap listed from storage: this request stands for it
+    const dup = items.value.findIndex((i) => i !== item && i.heatmapId === heatmapId && i.key.startsWith('h:'));
+    if (dup >= 0) {
+      const [d] = items.value.splice(dup, 1);
+      item.model ??= d.model;
+      item.variant ??= d.variant;
+      if (selected.value[d.imageId] === d.key) select(item.key);
+    }
+    pump(item.imageId);
+  }
+
+  function finish(item: GroundingItem, state: 'failed' | 'cancelled', error: string | null): void {
+    item.state = state;
+    item.error = error;
+    item.jobId = null;
+    calls.delete(item.key);
+    pump(item.imageId);
+  }
+
+  /** Start the image's next queued request unless one is computing. */
+  function pump(image: number): void {
+    if (items.value.some((i) => i.imageId === image && i.state === 'computing')) return;
+    const next = items.value.find((i) => i.imageId === image && i.state === 'queued');
+    if (next) start(next);
+  }
+
+  function start(item: GroundingItem): void {
+    attempts.set(item.key, (attempts.get(item.key) ?? 0) + 1);
+    calls.delete(item.key);
+    Object.assign(item, { state: 'computing', jobId: null, done: 0, total: null, etaSeconds: null, message: '', error: null });
+    void request(item);
+  }
+
+  /** Ground a phrase on an image (queued behind the image's running request); `show` selects it for the viewer. */
+  function ground(image: number, phrase: string, show = true): GroundingItem | null {
+    const text = normalisePhrase(phrase);
+    if (!text) return null;
+    const key = requestKey(image, text);
+    let item = find(key);
+    if (!item) item = add({ key, imageId: image, phrase: text, state: 'queued' });
+    else if (item.state === 'failed' || item.state === 'cancelled') Object.assign(item, { state: 'queued', error: null });
+    if (show) select(key);
+    if (item.state === 'queued') {
+      const running = items.value.some((i) => i.imageId === image && i.state === 'computing');
+      if (!running) pump(image);
+      else if (storedPhrases.get(image)?.has(text.toLowerCase())) start(item); // answered before: no need to wait
+    }
+    return item;
+  }
+
+  /** Queue several phrases (the report's findings); the first is shown when the image shows nothing yet. */
+  function groundAll(image: number, phrases: readonly string[]): number {
+    const added = phrases.map((p) => ground(image, p, false)).filter((i): i is GroundingItem => i !== null);
+    if (added.length && !find(selected.value[image])) select(added[0].key);
+    return added.length;
+  }
+
+  function select(key: string): void {
+    const item = find(key);
+    if (item) selected.value = { ...selected.value, [item.imageId]: key };
+  }
+
+  async function cancel(key: string): Promise<void> {
+    const item = find(key);
+    if (!item || (item.state !== 'queued' && item.state !== 'computing')) return;
+    const jobId = item.jobId;
+    finish(item, 'cancelled', null);
+    if (!jobId) return;
+    try {
+      await api.jobs.cancel({ jobId });
+    } catch (e) {
+      useToastStore().error(e, 'Cancel grounding');
+    }
+  }
+
+  /** Forget a finished, failed or cancelled item (the stored heatmap stays stored). */
+  function dismiss(key: string): void {
+    const i = items.value.findIndex((x) => x.key === key);
+    if (i < 0 || items.value[i].state === 'queued' || items.value[i].state === 'computing') return;
+    const [item] = items.value.splice(i, 1);
+    if (selected.value[item.imageId] === key) {
+      const rest = { ...selected.value };
+      delete rest[item.imageId];
+      selected.value = rest;
+    }
+  }
+
+  /** The viewer moved to another image: list its stored heatmaps; show the active phrase's if it is among them. */
+  async function setImage(image: number | null, activePhrase: string | null = null): Promise<void> {
+    imageId.value = image;
+    if (image === null) return;
+    try {
+      const list = await api.heatmaps.list({ imageId: image });
+      storedPhrases.set(image, new Set(list.map((s) => normalisePhrase(s.phrase).toLowerCase())));
+      for (const s of list) {
+        if (items.value.some((i) => i.heatmapId === s.id)) continue;
+        add({ key: `h:${s.id}`, imageId: image, phrase: s.phrase, state: 'done', heatmapId: s.id, model: s.model, variant: s.variant });
+      }
+    } catch {
+      return; // the list is a convenience: requests still work
+    }
+    const text = activePhrase ? normalisePhrase(activePhrase) : '';
+    if (text && imageId.value === image && !find(selected.value[image]) && storedPhrases.get(image)?.has(text.toLowerCase())) ground(image, text, true);
+  }
+
+  async function load(id: number): Promise<void> {
+    const hit = cache.get(id);
+    if (hit) {
+      shown.value = hit;
+      return;
+    }
+    shown.value = null;
+    try {
+      const h = markRaw(prepareHeatmap(await api.heatmaps.get({ id })));
+      cache.set(id, h);
+      if (cache.size > DATA_CACHE) cache.delete(cache.keys().next().value as number);
+      if (current.value?.heatmapId === id && current.value.state === 'done') shown.value = h;
+    } catch (e) {
+      const item = current.value;
+      if (item?.heatmapId === id) Object.assign(item, { state: 'failed', error: `Loading the heatmap: ${errorMessage(e)}` });
+    }
+  }
+
+  // the selected item of the current image, once done, is loaded and shown; anything else shows nothing
+  watch(
+    () => (current.value?.state === 'done' ? current.value.heatmapId : null),
+    (id) => {
+      if (id === null) shown.value = null;
+      else void load(id);
+    },
+  );
+
+  async function poll(): Promise<void> {
+    const following = items.value.filter((i) => i.state === 'computing' && i.jobId);
+    if (following.length === 0) return stopPolling();
+    try {
+      const jobs = await api.jobs.list({});
+      for (const item of following) {
+        const job = jobs.find((j) => j.jobId === item.jobId);
+        if (job && (job.state !== 'running' || job.done !== item.done)) apply(item, job);
+      }
+    } catch {
+      /* transient: events may still arrive */
+    }
+  }
+
+  function startPolling(): void {
+    pollTimer ??= setInterval(() => void poll(), POLL_MS);
+  }
+
+  function stopPolling(): void {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, onProgress, poll };
+});

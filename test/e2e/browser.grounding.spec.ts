@@ -1,0 +1,223 @@
+// Grounding in browser mode, end to end: a real `sightline serve` (the demo model through onnxruntime-node on the
+// CPU), real Chromium (WebGL2 through SwiftShader): click a finding of the report, the heatmap is computed as a
+// job and drawn over the image; `h` hides it, the colormap changes it, `b` toggles the ground-truth boxes.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { decode, type DecodedPng } from 'fast-png';
+import type { Locator, Page } from '@playwright/test';
+import { openDatabase } from '../../main/db';
+import { fitTransform } from '../../renderer/src/lib/view-transform';
+import { expect, repoRoot, test, type Served } from './serve-fixture';
+
+const screens = path.join(repoRoot, 'test-results', 'screens');
+mkdirSync(screens, { recursive: true });
+
+test('ground a finding of the report: heatmap over the image, h hides it, colormaps, boxes, the list', async ({ served, page }) => {
+  test.setTimeout(300_000);
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  const outbound: string[] = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(served.url)) outbound.push(req.url());
+  });
+
+  await page.goto(served.loginUrl);
+  await importDemo(page);
+  addMsCxrBox(served);
+
+  // the demo study whose report finds "Extensive right lower lung atelectasis" (MS-CXR has its box)
+  await page.getByTestId('search-input').fill('atelectasis');
+  const study = page.getByTestId('study-row').filter({ hasText: 'Extensive right lower lung atelectasis.' });
+  await expect(study).toHaveCount(1);
+  await study.click();
+  const canvas = page.getByTestId('viewer-canvas');
+  await expect(canvas).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'none');
+  await expect(page.getByTestId('grounding-empty')).toBeVisible();
+
+  // headers and the synthetic-data notice are not findings: clicking them chooses nothing
+  const notice = page.getByTestId('sentence').first();
+  await expect(notice).toHaveText('Sightline synthetic world phantom, not a patient (no patient data).');
+  await expect(notice).toHaveAttribute('data-finding', 'false');
+  await notice.click();
+  await expect(page.getByTestId('active-phrase-empty')).toBeVisible();
+  await expect(page.getByTestId('grounding-item')).toHaveCount(0);
+
+  await settle(canvas);
+  const before = decode(await canvas.screenshot());
+
+  // click the finding: it becomes the active phrase and is grounded on the image
+  const finding = page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: 'Extensive right lower lung atelectasis.' }).first();
+  await finding.click();
+  await expect(page.getByTestId('active-phrase')).toHaveText('Extensive right lower lung atelectasis.');
+  const item = page.getByTestId('grounding-item').first();
+  await expect(item).toBeVisible();
+  await expect(canvas).toHaveAttribute('data-heatmap-state', /computing|shown/);
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 240_000 });
+  await expect(item).toHaveAttribute('data-state', 'done');
+  const heatmapId = await canvas.getAttribute('data-heatmap-id');
+  expect(Number(heatmapId)).toBeGreaterThan(0);
+  await expect(item).toHaveAttribute('data-heatmap-id', heatmapId!);
+  await expect(page.getByTestId('heatmap-colorbar')).toHaveAttribute('data-colormap', 'inferno');
+
+  // its ground-truth box (MS-CXR) is drawn on top; `b` hides it
+  await expect(page.getByTestId('boxes-layer')).toHaveAttribute('data-box-count', '1');
+  await expect(page.getByTestId('boxes-layer')).toBeVisible();
+  await page.screenshot({ path: path.join(screens, 'grounding.png') });
+  await page.keyboard.press('b');
+  await expect(page.getByTestId('boxes-toggle')).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.getByTestId('boxes-layer')).toBeHidden();
+
+  // the heatmap changed the picture inside the image (the lungs), and only there where it has values
+  await settle(canvas);
+  const shown = decode(await canvas.screenshot());
+  const region = lungRegion(shown);
+  expect(changed(before, shown, region)).toBeGreaterThan(0.01 * area(region));
+  // the 604 x 551 image: the map covers the centred 551 x 551 square (left 26); the strips beside it have no values
+  await expect(page.getByText('604×551 · 8-bit uint8')).toBeVisible();
+  const fit = fitTransform(604, 551, shown.width, shown.height, 8);
+  const strip = (x0: number, x1: number): Region => ({ x0: Math.ceil(fit.tx + x0 * fit.scale) + 1, x1: Math.floor(fit.tx + x1 * fit.scale) - 1, y0: Math.round(shown.height * 0.3), y1: Math.round(shown.height * 0.7) });
+  // with the variant's Otsu threshold off the whole map is drawn: exactly the centred square, not the strips
+  await expect(page.getByTestId('heatmap-otsu')).toHaveAttribute('aria-pressed', 'true');
+  await page.getByTestId('heatmap-otsu').click();
+  await settle(canvas);
+  const whole = decode(await canvas.screenshot());
+  for (const outside of [strip(0, 26), strip(577, 604)]) expect(changed(before, whole, outside)).toBeLessThan(0.005 * area(outside));
+  for (const inside of [strip(26, 52), strip(551, 577)]) expect(changed(before, whole, inside)).toBeGreaterThan(0.2 * area(inside));
+  expect(changed(before, whole, region)).toBeGreaterThan(changed(before, shown, region)); // Otsu had hidden part of it
+  await page.getByTestId('heatmap-otsu').click();
+  await settle(canvas);
+
+  // `h` hides it: the picture is the image alone again
+  await page.keyboard.press('h');
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'hidden');
+  await expect(page.getByTestId('heatmap-colorbar')).toHaveCount(0);
+  await settle(canvas);
+  const hidden = decode(await canvas.screenshot());
+  expect(changed(before, hidden, region)).toBeLessThan(0.001 * area(region));
+
+  // `h` again, then another colormap: the heatmap's colours change
+  await page.keyboard.press('h');
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown');
+  await page.getByTestId('heatmap-colormap-viridis').click();
+  await expect(page.getByTestId('heatmap-colormap')).toHaveAttribute('data-colormap', 'viridis');
+  await expect(page.getByTestId('heatmap-colorbar')).toHaveAttribute('data-colormap', 'viridis');
+  await settle(canvas);
+  const viridis = decode(await canvas.screenshot());
+  expect(changed(shown, viridis, region)).toBeGreaterThan(0.005 * area(region));
+
+  // isolines of the map, as SVG over it
+  await page.getByTestId('heatmap-isolines').click();
+  await expect(page.getByTestId('isolines-layer')).toHaveAttribute('data-heatmap-id', heatmapId!);
+  expect(Number(await page.getByTestId('isolines-layer').getAttribute('data-isoline-count'))).toBeGreaterThan(0);
+  await page.keyboard.press('b');
+  await expect(page.getByTestId('boxes-layer')).toBeVisible();
+  await page.screenshot({ path: path.join(screens, 'grounding-viridis-isolines.png') });
+
+  // the settings persist across a reload; the answered request is shown at once from the store
+  await page.reload();
+  await expect(canvas).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('heatmap-colormap')).toHaveAttribute('data-colormap', 'viridis');
+  await expect(page.getByTestId('heatmap-isolines')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('grounding-item')).toHaveCount(1); // listed from storage
+  await page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: 'Extensive right lower lung atelectasis.' }).first().click();
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 15_000 });
+  await expect(canvas).toHaveAttribute('data-heatmap-id', heatmapId!);
+
+  // a typed phrase is grounded too; "Ground all findings" queues the report's other findings behind it (one
+  // computes at a time per image); the last in the queue is cancelled before its turn, then tried again
+  await page.getByTestId('phrase-input').fill('right pleural effusion');
+  await page.getByTestId('phrase-input').press('Enter');
+  const items = page.getByTestId('grounding-item');
+  await expect(items).toHaveCount(2);
+  await page.getByTestId('grounding-all').click();
+  await expect(items).toHaveCount(5); // + 3: the report's 4 finding texts, one already done
+  const last = items.last();
+  await expect(last).toHaveAttribute('data-state', 'queued');
+  await last.getByTestId('grounding-cancel').click();
+  await expect(last).toHaveAttribute('data-state', 'cancelled');
+  await expect(page.locator('[data-testid="grounding-item"][data-state="done"]')).toHaveCount(4, { timeout: 60_000 });
+  await expect(last).toHaveAttribute('data-state', 'cancelled');
+  await page.screenshot({ path: path.join(screens, 'grounding-list.png') });
+  await last.getByTestId('grounding-retry').click();
+  await expect(last).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  // clicking a done item shows its heatmap and makes its phrase the active one
+  await last.click();
+  await expect(page.getByTestId('active-phrase')).toHaveText('There is no pulmonary vascular congestion or edema.');
+  await expect(canvas).toHaveAttribute('data-heatmap-id', (await last.getAttribute('data-heatmap-id'))!);
+  await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown');
+
+  expect(outbound, 'no request leaves the app origin').toEqual([]);
+  expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
+});
+
+/**
+ * The demo's MS-CXR sidecar row of this study ("Extensive right lower lung atelectasis", box 133,288 108x83), written
+ * as a dataset phrase of its FINDINGS sentence with its box, as an MS-CXR import stores them (the demo import
+ * skips the sidecar files).
+ */
+function addMsCxrBox(served: Served): void {
+  const db = openDatabase(served.dataDir);
+  try {
+    const { studyId, imageId } = db
+      .prepare("SELECT s.id AS studyId, i.id AS imageId FROM studies s JOIN images i ON i.study_id = s.id WHERE s.study_key = '50372513'")
+      .get() as { studyId: number; imageId: number };
+    const { sentenceId } = db
+      .prepare(
+        "SELECT se.id AS sentenceId FROM sentences se JOIN report_sections rs ON rs.id = se.section_id WHERE se.report_id = ? AND rs.name = 'FINDINGS' AND se.text LIKE 'Extensive right lower lung atelectasis%'",
+      )
+      .get(studyId) as { sentenceId: number };
+    const phraseId = db
+      .prepare("INSERT INTO phrases (study_id, sentence_id, text, category, origin) VALUES (?, ?, 'Extensive right lower lung atelectasis', 'Atelectasis', 'ms-cxr')")
+      .run(studyId, sentenceId).lastInsertRowid;
+    db.prepare("INSERT INTO boxes (image_id, phrase_id, x, y, w, h, source) VALUES (?, ?, 133, 288, 108, 83, 'dataset')").run(imageId, phraseId);
+  } finally {
+    db.close();
+  }
+}
+
+async function importDemo(page: Page): Promise<void> {
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  await page.getByTestId('import-button').click();
+  await page.getByTestId('import-demo').click();
+  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('import-done').click();
+  await expect(page.getByTestId('study-count')).toHaveText('18');
+}
+
+/** Waits until no frame is pending: two animation frames without a new frame drawn. */
+async function settle(canvas: Locator): Promise<void> {
+  await canvas.evaluate(
+    () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))),
+  );
+}
+
+interface Region {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** The middle of the viewport, where the fitted chest's lungs are (clear of the corner overlays and the colorbar). */
+function lungRegion(png: DecodedPng): Region {
+  return { x0: Math.round(png.width * 0.2), y0: Math.round(png.height * 0.15), x1: Math.round(png.width * 0.8), y1: Math.round(png.height * 0.8) };
+}
+
+function area(r: Region): number {
+  return (r.x1 - r.x0) * (r.y1 - r.y0);
+}
+
+/** Pixels of the region whose colour differs by more than 3 in any channel. */
+function changed(a: DecodedPng, b: DecodedPng, r: Region): number {
+  expect([a.width, a.height]).toEqual([b.width, b.height]);
+  let count = 0;
+  for (let y = r.y0; y < r.y1; y++)
+    for (let x = r.x0; x < r.x1; x++) {
+      const i = (y * a.width + x) * a.channels;
+      if (Math.abs(a.data[i] - b.data[i]) > 3 || Math.abs(a.data[i + 1] - b.data[i + 1]) > 3 || Math.abs(a.data[i + 2] - b.data[i + 2]) > 3) count++;
+    }
+  return count;
+}
