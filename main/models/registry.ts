@@ -6,13 +6,14 @@
 // truncated file shows at once (a stat); a tampered one once it is hashed; a graph whose inputs or outputs differ
 // from the manifest once ONNX Runtime has opened it. The verdict is kept for the manifest it was reached with.
 // `open()` (the grounding pipeline's entry) verifies first when the check is missing or stale, then trusts it.
-import { readdirSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { RpcError, type Types } from '../../common/contract';
 import type { BundleManifest } from '../../common/model-bundle';
 import type { Db } from '../db/database';
-import { deleteModelChecks, getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
-import { copyBundle, removeStaleCopies } from './copy';
+import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
+import { addBundle, planAdd, type AddPlan } from './add-bundle';
+import { bundleFolders, statFile } from './folders';
 import {
   GRAPHS,
   MANIFEST_FILE,
@@ -77,8 +78,6 @@ export interface AddResult {
 }
 
 /** A bundle folder name: the manifest name must be usable as one. */
-const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
 interface SharedVerify {
   promise: Promise<ModelCheck>;
   controller: AbortController;
@@ -199,78 +198,14 @@ export class ModelRegistry {
     return { name: manifest.name, version: manifest.version, dir: entry.dir, source: entry.source, manifest, hash: entry.hash };
   }
 
-  /**
-   * Checks a bundle folder before it is added: it exists, its manifest parses, its name is free and usable as a
-   * folder name, every listed file is there with its listed size. Throws RpcError: not_found (no such folder),
-   * bad_file (the bundle is broken), invalid_input (the name is taken).
-   */
-  planAdd(sourceDir: string): { source: string; target: string; manifest: BundleManifest; bytes: Buffer; hash: string } {
-    const source = path.resolve(sourceDir);
-    const st = statFile(source, true);
-    if (!st) throw new RpcError('not_found', `${source}: no such folder`);
-    const parsed = readManifest(source);
-    if (!parsed.ok) throw new RpcError('bad_file', `${path.join(source, MANIFEST_FILE)}: ${parsed.problem.slice(MANIFEST_FILE.length + 2)}`);
-    const { manifest } = parsed;
-    if (!FOLDER_NAME.test(manifest.name)) {
-      throw new RpcError('invalid_input', `the bundle's name "${manifest.name}" cannot be a folder name (letters, digits, . _ -); change it in ${MANIFEST_FILE}`);
-    }
-    const clash = this.entries().find((e) => e.name === manifest.name || (e.manifest?.name === manifest.name && !e.problem));
-    if (clash?.source === 'shipped') {
-      throw new RpcError('invalid_input', `a shipped model is already named "${manifest.name}"; give the bundle another name in its ${MANIFEST_FILE}`);
-    }
-    if (clash) throw new RpcError('invalid_input', `a model named "${manifest.name}" is already added (${clash.dir}); remove that folder first`);
-    const target = path.join(this.userDir, manifest.name);
-    if (statFile(target, true) || statFile(target)) throw new RpcError('invalid_input', `${target} already exists; remove it first`);
-    const problems: string[] = [];
-    for (const [file, listed] of Object.entries(manifest.files)) {
-      const fst = statFile(path.join(source, file));
-      if (!fst) problems.push(missingProblem(file));
-      else if (fst.size !== listed.bytes) problems.push(sizeProblem(file, fst.size, listed.bytes));
-    }
-    if (problems.length) throw new RpcError('bad_file', `${source}: ${summarise(problems)}`);
-    return { source, target, manifest, bytes: parsed.bytes, hash: parsed.hash };
+  /** Checks a bundle folder before it is added (add-bundle.ts). */
+  planAdd(sourceDir: string): AddPlan {
+    return planAdd(this, sourceDir);
   }
 
-  /**
-   * Copies a bundle folder (manifest.json and the files it lists; nothing else, so not reference/) into
-   * `<data-dir>/models/<name>/`, hashing as it copies, then checks the graphs. It copies into a hidden sibling
-   * folder and renames it at the end: a cancelled or failed add leaves nothing behind. The bundle is recorded as
-   * verified (its hashes were computed from the bytes written).
-   */
-  async add(sourceDir: string, opts: Omit<VerifyOptions, 'force'> = {}): Promise<AddResult> {
-    const plan = this.planAdd(sourceDir);
-    const { manifest } = plan;
-    removeStaleCopies(this.userDir);
-    const files = Object.entries(manifest.files).map(([file, listed]) => ({ file, bytes: listed.bytes }));
-    const total = files.reduce((s, f) => s + f.bytes, 0);
-    const copied = await copyBundle({
-      source: plan.source,
-      target: plan.target,
-      manifestBytes: plan.bytes,
-      files,
-      signal: opts.signal,
-      onProgress: (done, file) => opts.onProgress?.({ done, total, message: `copying ${file}` }),
-      // runs on the complete copy, before it gets its final name; a problem refuses the add
-      check: async (dir, hashes) => {
-        const problems = files.filter((f) => hashes.get(f.file) !== manifest.files[f.file].sha256).map((f) => tamperedProblem(f.file));
-        if (problems.length) return problems;
-        opts.onProgress?.({ done: total, total, message: 'opening the ONNX graphs' });
-        for (const graph of GRAPHS) {
-          opts.signal?.throwIfAborted();
-          problems.push(...(await checkGraph(dir, manifest.onnx[graph])));
-        }
-        return problems;
-      },
-    });
-    deleteModelChecks(this.db, plan.target);
-    this.db.transaction(() => {
-      for (const { file } of files) {
-        const st = statSync(path.join(plan.target, file));
-        saveModelFileCheck(this.db, { bundleDir: plan.target, file, size: st.size, mtimeMs: st.mtimeMs, sha256: copied.hashes.get(file)! });
-      }
-      saveModelCheck(this.db, { bundleDir: plan.target, manifestSha256: plan.hash, state: 'ok', problem: null });
-    })();
-    return { name: manifest.name, dir: plan.target, check: this.check(this.entry(manifest.name)) };
+  /** Copies a bundle folder into the user models directory and records it verified (add-bundle.ts). */
+  add(sourceDir: string, opts: Omit<VerifyOptions, 'force'> = {}): Promise<AddResult> {
+    return addBundle(this, this.db, sourceDir, opts);
   }
 
   private info(e: BundleEntry): ModelInfo {
@@ -399,26 +334,5 @@ export class ModelRegistry {
       problem: problems.length ? summarise(problems) : null,
     });
     return { state: saved.state, problem: saved.problem, checkedAt: saved.checkedAt };
-  }
-}
-
-/** The folders of a models directory that may hold a bundle (hidden ones, e.g. an add in progress, are not). */
-function bundleFolders(root: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => !n.startsWith('.') && statFile(path.join(root, n), true) !== null).sort();
-}
-
-/** A regular file's (or, with `dir`, a folder's) stats, following links; null when there is none. */
-function statFile(p: string, dir = false): Stats | null {
-  try {
-    const st = statSync(p);
-    return (dir ? st.isDirectory() : st.isFile()) ? st : null;
-  } catch {
-    return null;
   }
 }
