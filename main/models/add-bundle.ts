@@ -9,7 +9,7 @@ import { deleteModelChecks, saveModelCheck, saveModelFileCheck } from '../db/mod
 import { copyBundle, removeStaleCopies } from './copy';
 import { statFile } from './folders';
 import type { AddResult, ModelRegistry, VerifyOptions } from './registry';
-import { GRAPHS, MANIFEST_FILE, checkGraph, missingProblem, readManifest, sizeProblem, summarise, tamperedProblem } from './verify';
+import { GRAPHS, MANIFEST_FILE, missingProblem, readManifest, sizeProblem, summarise, tamperedProblem } from './verify';
 
 const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -79,7 +79,7 @@ export async function addBundle(registry: ModelRegistry, db: Db, sourceDir: stri
       opts.onProgress?.({ done: total, total, message: 'opening the ONNX graphs' });
       for (const graph of GRAPHS) {
         opts.signal?.throwIfAborted();
-        problems.push(...(await checkGraph(dir, manifest.onnx[graph])));
+        problems.push(...(await registry.checkGraph(dir, manifest.onnx[graph])));
       }
       return problems;
     },

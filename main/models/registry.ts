@@ -9,7 +9,7 @@
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { RpcError, type Types } from '../../common/contract';
-import type { BundleManifest } from '../../common/model-bundle';
+import type { BundleManifest, GraphSpec } from '../../common/model-bundle';
 import type { Db } from '../db/database';
 import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
 import { addBundle, planAdd, type AddPlan } from './add-bundle';
@@ -33,6 +33,8 @@ export const DEMO_MODEL_NAME = 'sightline-demo-ldm';
 type ModelInfo = Types['ModelInfo'];
 export type ModelCheck = Types['ModelInfo']['check'];
 export type ModelSource = Types['ModelInfo']['source'];
+
+export type GraphChecker = (dir: string, spec: GraphSpec) => Promise<string[]>;
 
 export interface LoadedBundle {
   name: string;
@@ -93,8 +95,13 @@ export class ModelRegistry {
   private readonly manifests = new Map<string, { size: number; mtimeMs: number; parsed: ParsedManifest }>();
   private readonly shared = new Map<string, SharedVerify>();
 
-  constructor(opts: { db: Db; shippedDir: string; userDir: string }) {
+  /** Opens a graph and compares it with the manifest (the app runs it on the worker pool: opening a 1 GB graph
+   * blocks the thread that does it). */
+  readonly checkGraph: GraphChecker;
+
+  constructor(opts: { db: Db; shippedDir: string; userDir: string; checkGraph?: GraphChecker }) {
     this.db = opts.db;
+    this.checkGraph = opts.checkGraph ?? checkGraph;
     this.shippedDir = path.resolve(opts.shippedDir);
     this.userDir = path.resolve(opts.userDir);
   }
@@ -323,7 +330,7 @@ export class ModelRegistry {
       opts.onProgress?.({ done: total, total, message: 'opening the ONNX graphs' });
       for (const graph of GRAPHS) {
         signal?.throwIfAborted();
-        problems.push(...(await checkGraph(dir, manifest.onnx[graph])));
+        problems.push(...(await this.checkGraph(dir, manifest.onnx[graph])));
       }
     }
     signal?.throwIfAborted();

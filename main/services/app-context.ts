@@ -13,6 +13,7 @@ import { createHeatmapsService, groundingJobKind } from '../grounding/service';
 import { modelAddJobKind, modelVerifyJobKind } from '../models/jobs';
 import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
 import { ModelRegistry } from '../models/registry';
+import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
@@ -58,7 +59,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const unsubscribeJobs = jobs.subscribe((progress) => bus.emit('job.progress', progress));
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
   jobs.register(importJobKind(db, async (file, _probe, signal) => void (await decodeOnPool(pool, file, { signal }))));
-  const models = new ModelRegistry({ db, shippedDir: shippedModelsDirectory(), userDir: userModelsDirectory(options.dataDir) });
+  const models = new ModelRegistry({
+    db,
+    shippedDir: shippedModelsDirectory(),
+    userDir: userModelsDirectory(options.dataDir),
+    checkGraph: checkGraphOnPool(pool),
+  });
   jobs.register(modelVerifyJobKind(models));
   jobs.register(modelAddJobKind(models));
   // One thread holds the ONNX sessions (one copy of a 3 GB model in memory); decoding stays on the other pool.

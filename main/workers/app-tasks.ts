@@ -2,9 +2,10 @@
 // A domain that adds worker tasks adds its map here and its handlers in worker.ts.
 import type { GroundingTasks } from '../grounding/tasks';
 import type { ImagingTasks } from '../imaging/decode-tasks';
+import type { ModelsTasks } from '../models/verify-tasks';
 import { workerScript, type WorkerScript } from './pool';
 
-export type AppTasks = ImagingTasks & GroundingTasks;
+export type AppTasks = ImagingTasks & GroundingTasks & ModelsTasks;
 
 /** worker.ts beside this module in the sources, or the built worker.js beside the main bundle. */
 export function appWorkerScript(): WorkerScript {

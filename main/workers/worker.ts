@@ -1,7 +1,8 @@
 // The app's worker thread entry (built to out/main/worker.js): serves every domain's worker tasks.
 import { groundingTaskHandlers } from '../grounding/tasks';
 import { imagingTaskHandlers } from '../imaging/decode-tasks';
+import { modelsTaskHandlers } from '../models/verify-tasks';
 import type { AppTasks } from './app-tasks';
 import { serveTasks } from './worker-host';
 
-serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers });
+serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers, ...modelsTaskHandlers });
