@@ -12,15 +12,22 @@ export const HeatmapRequest = z.object({
   variant: z.string().min(1).optional(),
 });
 
-/** Where the model's square input sits in the original image: the map covers it, NaN elsewhere. */
+/**
+ * Where the map lies in the original image, in original pixels: for a model's heatmap the centre square of side
+ * min(rows, columns) the model saw; for an imported one the whole image. Outside it there is no value. A map pixel
+ * is stretched over the rectangle by nearest neighbour with half-pixel centres (the reference's mapping).
+ */
 export const HeatmapGeometry = z.object({
   originalRows: z.number().int().positive(),
   originalColumns: z.number().int().positive(),
-  /** the centre square of side min(rows, columns) the model saw, in original pixels */
   top: z.number().int().nonnegative(),
   left: z.number().int().nonnegative(),
-  side: z.number().int().positive(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
 });
+
+/** Made by a model bundle in the app, or imported from another method's files. */
+export const HeatmapSource = z.enum(['model', 'imported']);
 
 export const HeatmapSummary = z.object({
   id: Id,
@@ -29,12 +36,15 @@ export const HeatmapSummary = z.object({
   model: z.string(),
   modelVersion: z.string(),
   variant: z.string(),
+  source: HeatmapSource,
   createdAt: z.string(),
 });
 
 export const HeatmapData = HeatmapSummary.extend({
-  /** side of the model-frame map: `data` is size x size float32, little-endian, row-major, in [0, 1] */
-  size: z.number().int().positive(),
+  /** `data` is width x height float32, little-endian, row-major: a model's map in [0, 1] (its square frame), an
+   * imported one as its method wrote it (NaN where it has no value) */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
   /** the map before any Otsu threshold (so that a viewer can show it either way) */
   data: z.instanceof(Uint8Array),
   /** the Otsu threshold when the variant applies one: the variant's heatmap is the map with values not above it
@@ -45,6 +55,28 @@ export const HeatmapData = HeatmapSummary.extend({
   provenance: z.record(z.string(), z.unknown()),
 });
 
+/** The name of a method whose heatmaps are imported (stored as the heatmaps' model, `imported:<name>` as their bundle). */
+export const HeatmapMethodName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[\p{L}\p{N} ._-]+$/u, 'a method name has letters, digits, spaces and . _ - only');
+
+/**
+ * Another method's heatmaps from a folder: `<folder>/index.csv` with the header `dicom_id,label_text,file`, each file
+ * a `.npy` (2-D float at the image's original size, NaN allowed) or a 16-bit grey `.png` (values / 65535).
+ */
+export const HeatmapImportRequest = z.object({ folder: z.string().min(1), source: HeatmapMethodName });
+
+/** A `heatmap-import` job's result: rows stored anew, rows that replaced an earlier import, and the rows refused. */
+export const HeatmapImportResult = z.object({
+  imported: z.number().int().nonnegative(),
+  replaced: z.number().int().nonnegative(),
+  /** `row`: the data row of index.csv (1 = the first row after the header); `file` as the row names it */
+  rejected: z.array(z.object({ row: z.number().int().positive(), file: z.string(), reason: z.string() })),
+});
+
 export const heatmapsProcedures = {
   /** The stored heatmap when this request was answered before, else a job computing it. */
   'heatmaps.compute': {
@@ -53,6 +85,8 @@ export const heatmapsProcedures = {
   },
   'heatmaps.get': { input: z.object({ id: Id }), output: HeatmapData },
   'heatmaps.list': { input: z.object({ imageId: Id }), output: z.array(HeatmapSummary) },
+  /** Imports another method's heatmaps from a folder as a `heatmap-import` job (source 'imported'). */
+  'heatmaps.import': { input: HeatmapImportRequest, output: z.object({ jobId: z.string() }) },
 } as const;
 
 export const heatmapsEvents = {} as const satisfies EventTable;

@@ -9,7 +9,7 @@ import { getHeatmap, getImageRow, getSettings } from '../db';
 import { applyThreshold } from '../grounding/aggregate';
 import { GroundingError, groundImage, resolveSettings, type GroundingResult } from '../grounding/ground';
 import { readHeatmapBytes } from '../grounding/heatmap-store';
-import { mapToOriginal } from '../grounding/image-ops';
+import { mapToImage } from '../grounding/image-ops';
 import { writeMapFile } from '../grounding/map-files';
 import { GROUNDING_JOB } from '../grounding/service';
 import { DEMO_MODEL_NAME } from '../models/registry';
@@ -28,9 +28,10 @@ export const groundCommand: Command = {
 interface Grounded {
   phrase: string;
   heatmapId: number | null;
-  /** model frame, size x size, Otsu applied when the variant has it */
+  /** width x height (a model's square frame, or an imported map), Otsu applied when the variant has it */
   map: Float32Array;
-  size: number;
+  width: number;
+  height: number;
   threshold: number | null;
   geometry: GroundingResult['geometry'];
 }
@@ -82,7 +83,7 @@ async function ground(args: string[], out: Out): Promise<number> {
     if (target && !toFile) mkdirSync(target, { recursive: true });
     const report = grounded.map((g) => {
       const { originalRows: rows, originalColumns: columns } = g.geometry;
-      const original = mapToOriginal(g.map, g.size, rows, columns);
+      const original = mapToImage(g.map, g.width, g.height, g.geometry);
       const file = target ? (toFile ? target : path.join(target, `${slug(g.phrase)}.npy`)) : null;
       if (file) writeMapFile(file, original, rows, columns);
       let peak = { x: 0, y: 0, value: -Infinity };
@@ -106,9 +107,9 @@ async function groundStored(context: AppContext, imageId: number, phrases: strin
   if (!quiet) out.error(`grounded ${phrases.length} phrase(s) on image ${imageId} (stored as heatmap ${heatmapIds.join(', ')})`);
   return heatmapIds.map((id) => {
     const row = getHeatmap(context.db, id)!;
-    const bytes = readHeatmapBytes(context.dataDir, row.file, row.size);
+    const bytes = readHeatmapBytes(context.dataDir, row.file, row.width, row.height);
     const map = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    return { phrase: row.phrase, heatmapId: id, map: applyThreshold(map, row.threshold), size: row.size, threshold: row.threshold, geometry: row.geometry };
+    return { phrase: row.phrase, heatmapId: id, map: applyThreshold(map, row.threshold), width: row.width, height: row.height, threshold: row.threshold, geometry: row.geometry };
   });
 }
 
@@ -126,7 +127,8 @@ async function groundFile(context: AppContext, file: string, phrases: string[], 
       if (tty) process.stderr.write(`\r${p.message} ${p.done}/${p.total}   `);
     });
     if (tty) process.stderr.write('\n');
-    return result.phrases.map((g) => ({ phrase: g.phrase, heatmapId: null, map: applyThreshold(g.map, g.threshold), size: result.size, threshold: g.threshold, geometry: result.geometry }));
+    const { size, geometry } = result;
+    return result.phrases.map((g) => ({ phrase: g.phrase, heatmapId: null, map: applyThreshold(g.map, g.threshold), width: size, height: size, threshold: g.threshold, geometry }));
   } finally {
     process.removeListener('SIGINT', onSigint);
   }

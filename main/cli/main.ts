@@ -2,6 +2,7 @@
 // jobs as in the app, so an import killed here shows as interrupted in the app and can be resumed from either.
 // Each command is a module of its own (main/cli/<command>.ts); this file lists them and dispatches.
 import { groundCommand } from './ground';
+import { heatmapsCommand } from './heatmaps';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
 import { modelsCommand } from './models';
@@ -11,7 +12,7 @@ import { studiesCommand } from './studies';
 
 export { rendererDir } from './serve';
 
-const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand];
+const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

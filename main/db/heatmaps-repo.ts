@@ -14,10 +14,12 @@ export interface HeatmapKey {
 
 export interface HeatmapRow extends HeatmapKey {
   id: number;
+  source: Types['HeatmapSummary']['source'];
   model: string;
   modelVersion: string;
   settings: Record<string, unknown>;
-  size: number;
+  width: number;
+  height: number;
   threshold: number | null;
   file: string;
   geometry: Types['HeatmapGeometry'];
@@ -27,8 +29,8 @@ export interface HeatmapRow extends HeatmapKey {
 
 export type NewHeatmap = Omit<HeatmapRow, 'id' | 'createdAt'>;
 
-const SELECT = `SELECT id, image_id AS imageId, phrase, model, model_version AS modelVersion, bundle_hash AS bundleHash,
-  variant, settings_key AS settingsKey, settings, size, threshold, file, geometry, provenance, created_at AS createdAt FROM heatmaps`;
+const SELECT = `SELECT id, image_id AS imageId, phrase, source, model, model_version AS modelVersion, bundle_hash AS bundleHash,
+  variant, settings_key AS settingsKey, settings, width, height, threshold, file, geometry, provenance, created_at AS createdAt FROM heatmaps`;
 
 type Raw = Omit<HeatmapRow, 'settings' | 'geometry' | 'provenance'> & { settings: string; geometry: string; provenance: string };
 
@@ -56,28 +58,45 @@ export function listHeatmapsOfImage(db: Db, imageId: number): HeatmapRow[] {
   return (prepared(db, `${SELECT} WHERE image_id = ? ORDER BY id`).all(imageId) as Raw[]).map(toRow);
 }
 
-/** Inserts, or returns the id of the same request stored meanwhile (another process grounded it too). */
-export function insertHeatmap(db: Db, h: NewHeatmap): number {
-  const r = prepared(
-    db,
-    `INSERT INTO heatmaps (image_id, phrase, model, model_version, bundle_hash, variant, settings_key, settings, size, threshold, file, geometry, provenance)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  ).run(
+const INSERT = `INSERT INTO heatmaps (image_id, phrase, source, model, model_version, bundle_hash, variant, settings_key, settings, width, height,
+  threshold, file, geometry, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function values(h: NewHeatmap): unknown[] {
+  return [
     h.imageId,
     h.phrase,
+    h.source,
     h.model,
     h.modelVersion,
     h.bundleHash,
     h.variant,
     h.settingsKey,
     JSON.stringify(h.settings),
-    h.size,
+    h.width,
+    h.height,
     h.threshold,
     h.file,
     JSON.stringify(h.geometry),
     JSON.stringify(h.provenance),
-  );
+  ];
+}
+
+/** Inserts, or returns the id of the same request stored meanwhile (another process grounded it too). */
+export function insertHeatmap(db: Db, h: NewHeatmap): number {
+  const r = prepared(db, `${INSERT} ON CONFLICT DO NOTHING`).run(...values(h));
   return r.changes ? Number(r.lastInsertRowid) : findHeatmap(db, h)!.id;
+}
+
+/** Inserts, or replaces the map and its details under the same key (an imported method's file imported again). */
+export function upsertHeatmap(db: Db, h: NewHeatmap): number {
+  prepared(
+    db,
+    `${INSERT} ON CONFLICT (image_id, phrase, bundle_hash, variant, settings_key) DO UPDATE SET source = excluded.source,
+       model = excluded.model, model_version = excluded.model_version, settings = excluded.settings, width = excluded.width,
+       height = excluded.height, threshold = excluded.threshold, file = excluded.file, geometry = excluded.geometry,
+       provenance = excluded.provenance, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  ).run(...values(h));
+  return findHeatmap(db, h)!.id;
 }
 
 /** Every map file a row points at (to sweep files whose rows went with their images). */

@@ -213,7 +213,7 @@ export async function groundImage(
   const t3 = Date.now();
   return {
     size,
-    geometry: { originalRows: rows, originalColumns: columns, top, left, side },
+    geometry: { originalRows: rows, originalColumns: columns, top, left, width: side, height: side },
     phrases: attended.maps.map((map, i) => ({
       phrase: input.phrases[i],
       map,

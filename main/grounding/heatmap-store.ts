@@ -4,14 +4,18 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/database';
-import { insertHeatmap, listHeatmapFiles, type NewHeatmap } from '../db/heatmaps-repo';
+import { insertHeatmap, listHeatmapFiles, upsertHeatmap, type NewHeatmap } from '../db/heatmaps-repo';
 
 export const HEATMAP_DIR = 'heatmaps';
 
-/** Writes the map and its row; returns the row's id (the existing one when the same request was stored meanwhile). */
-export function storeHeatmap(db: Db, dataDir: string, row: Omit<NewHeatmap, 'file'>, map: Float32Array): number {
+/**
+ * Writes the map and its row; returns the row's id (the existing one when the same request was stored meanwhile,
+ * or, with `replace`, the row updated to this map).
+ */
+export function storeHeatmap(db: Db, dataDir: string, row: Omit<NewHeatmap, 'file'>, map: Float32Array, replace = false): number {
+  if (map.length !== row.width * row.height) throw new Error(`a ${row.width} x ${row.height} map cannot hold ${map.length} values`);
   const name = createHash('sha256')
-    .update(JSON.stringify([row.imageId, row.phrase, row.bundleHash, row.variant, row.settingsKey]))
+    .update(JSON.stringify([row.imageId, row.phrase, row.bundleHash, row.variant, row.settingsKey, replace ? Date.now() : 0]))
     .digest('hex')
     .slice(0, 32);
   const file = path.posix.join(HEATMAP_DIR, name.slice(0, 2), `${name}.f32`);
@@ -20,13 +24,13 @@ export function storeHeatmap(db: Db, dataDir: string, row: Omit<NewHeatmap, 'fil
   const tmp = `${full}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, Buffer.from(map.buffer, map.byteOffset, map.byteLength));
   fs.renameSync(tmp, full);
-  return insertHeatmap(db, { ...row, file });
+  return replace ? upsertHeatmap(db, { ...row, file }) : insertHeatmap(db, { ...row, file });
 }
 
 /** The stored map as little-endian float32 bytes (what the contract carries). */
-export function readHeatmapBytes(dataDir: string, file: string, size: number): Uint8Array<ArrayBuffer> {
+export function readHeatmapBytes(dataDir: string, file: string, width: number, height: number): Uint8Array<ArrayBuffer> {
   const bytes = fs.readFileSync(path.join(dataDir, file));
-  if (bytes.byteLength !== size * size * 4) throw new Error(`${file}: ${bytes.byteLength} bytes, expected ${size * size * 4} for a ${size} x ${size} map`);
+  if (bytes.byteLength !== width * height * 4) throw new Error(`${file}: ${bytes.byteLength} bytes, expected ${width * height * 4} for a ${width} x ${height} map`);
   return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 

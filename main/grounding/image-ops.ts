@@ -1,6 +1,7 @@
 // The image operations of the grounding pipeline (docs/method.md sections 1-2), each with the exact convention of
 // the Python reference (training/sightline_ldm/image_ops.py), which test/vectors/grounding-ops.json checks on both
 // sides. Arrays are row-major; values float64 while computing, float32 where the reference stores float32.
+import type { Types } from '../../common/contract';
 import type { DecodedImage } from '../imaging';
 
 export interface Grey {
@@ -280,11 +281,23 @@ export function otsuThreshold(a: ArrayLike<number>, bins = 256): number {
 export function mapToOriginal(map: ArrayLike<number>, size: number, rows: number, columns: number): Float32Array {
   const side = Math.min(rows, columns);
   const [top, left] = cropBox(rows, columns, side);
-  const out = new Float32Array(rows * columns).fill(NaN);
-  const src = Int32Array.from({ length: side }, (_, d) => Math.min(Math.floor(((d + 0.5) * size) / side), size - 1));
-  for (let y = 0; y < side; y++) {
-    const sy = src[y] * size;
-    for (let x = 0; x < side; x++) out[(top + y) * columns + left + x] = map[sy + src[x]];
+  return mapToImage(map, size, size, { originalRows: rows, originalColumns: columns, top, left, width: side, height: side });
+}
+
+/** A width x height map stretched over its rectangle of the original image (nearest, half-pixel centres), NaN outside. */
+export function mapToImage(
+  map: ArrayLike<number>,
+  width: number,
+  height: number,
+  g: Types['HeatmapGeometry'],
+): Float32Array {
+  const out = new Float32Array(g.originalRows * g.originalColumns).fill(NaN);
+  const xs = Int32Array.from({ length: g.width }, (_, d) => Math.min(Math.floor(((d + 0.5) * width) / g.width), width - 1));
+  const ys = Int32Array.from({ length: g.height }, (_, d) => Math.min(Math.floor(((d + 0.5) * height) / g.height), height - 1));
+  for (let y = 0; y < g.height; y++) {
+    const row = (g.top + y) * g.originalColumns + g.left;
+    const sy = ys[y] * width;
+    for (let x = 0; x < g.width; x++) out[row + x] = map[sy + xs[x]];
   }
   return out;
 }

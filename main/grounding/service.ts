@@ -10,6 +10,7 @@ import type { JobKind, JobRunner } from '../jobs/job-runner';
 import { DEMO_MODEL_NAME, type LoadedBundle, type ModelRegistry } from '../models/registry';
 import type { HandlersOf } from '../rpc/handlers';
 import { GroundingError, groundImage, resolveSettings, settingsKey, type GroundingRuntime } from './ground';
+import { startHeatmapImport } from './heatmap-import';
 import { readHeatmapBytes, storeHeatmap, sweepHeatmapFiles } from './heatmap-store';
 
 export const GROUNDING_JOB = 'grounding';
@@ -74,13 +75,15 @@ export function groundingJobKind(deps: HeatmapsServiceDeps): JobKind<GroundingPa
             {
               imageId,
               phrase: g.phrase,
+              source: 'model',
               model: bundle.name,
               modelVersion: bundle.version,
               bundleHash: bundle.hash,
               variant: settings.variant,
               settingsKey: key,
               settings: { ...settings },
-              size: result.size,
+              width: result.size,
+              height: result.size,
               threshold: g.threshold,
               geometry: result.geometry,
               provenance: result.provenance,
@@ -95,7 +98,8 @@ export function groundingJobKind(deps: HeatmapsServiceDeps): JobKind<GroundingPa
 }
 
 function summary(row: HeatmapRow): Types['HeatmapSummary'] {
-  return { id: row.id, imageId: row.imageId, phrase: row.phrase, model: row.model, modelVersion: row.modelVersion, variant: row.variant, createdAt: row.createdAt };
+  const { id, imageId, phrase, source, model, modelVersion, variant, createdAt } = row;
+  return { id, imageId, phrase, source, model, modelVersion, variant, createdAt };
 }
 
 export function createHeatmapsService(deps: HeatmapsServiceDeps): HandlersOf<typeof heatmapsProcedures> {
@@ -130,12 +134,15 @@ export function createHeatmapsService(deps: HeatmapsServiceDeps): HandlersOf<typ
       if (!row) throw new RpcError('not_found', `no heatmap ${id}`);
       let data: Uint8Array<ArrayBuffer>;
       try {
-        data = readHeatmapBytes(dataDir, row.file, row.size);
+        data = readHeatmapBytes(dataDir, row.file, row.width, row.height);
       } catch (error) {
-        throw new RpcError('bad_file', `the map file of heatmap ${id} cannot be read (${(error as Error).message}); ground the phrase again`);
+        const again = row.source === 'imported' ? `import ${row.model}'s heatmaps again` : 'ground the phrase again';
+        throw new RpcError('bad_file', `the map file of heatmap ${id} cannot be read (${(error as Error).message}); ${again}`);
       }
-      return { ...summary(row), size: row.size, data, threshold: row.threshold, geometry: row.geometry, provenance: { ...row.provenance, settings: row.settings } };
+      const { width, height, threshold, geometry } = row;
+      return { ...summary(row), width, height, data, threshold, geometry, provenance: { ...row.provenance, settings: row.settings } };
     },
     'heatmaps.list': ({ imageId }) => listHeatmapsOfImage(db, imageId).map(summary),
+    'heatmaps.import': (input) => startHeatmapImport(jobs, input),
   };
 }

@@ -9,6 +9,7 @@ import { JobRunner } from '../jobs/job-runner';
 import { createJobsService } from '../jobs/service';
 import type { GroundingRuntime } from '../grounding/ground';
 import { InversionCache } from '../grounding/inversion-cache';
+import { heatmapImportJobKind } from '../grounding/heatmap-import';
 import { createHeatmapsService, groundingJobKind } from '../grounding/service';
 import { modelAddJobKind, modelVerifyJobKind } from '../models/jobs';
 import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
@@ -86,6 +87,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     },
   };
   jobs.register(groundingJobKind(grounding));
+  jobs.register(heatmapImportJobKind(grounding));
 
   const handlers: Handlers = {
     ...createSettingsService({

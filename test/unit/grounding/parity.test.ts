@@ -100,3 +100,30 @@ describe('batching', () => {
     }
   });
 });
+
+describe('tuned token rows', () => {
+  it("substitutes a variant's rows for the phrase only: its own row changes nothing, another row changes the map", async () => {
+    const image = index.images[1];
+    const { input } = preprocess(greyOf(await decodeImageFile(path.join(root, image.file))), manifest.image.size);
+    const v = manifest.grounding.frozen;
+    const latents = await engine.invert(input, tokenizer.encodePadded(''), { numInferenceSteps: v.num_inference_steps, stepIndices: v.step_indices, clipSample: false });
+    const phrase = 'left pleural effusion';
+    const ids = tokenizer.encodePadded(phrase);
+    const positions = tokenizer.phraseTokenPositions(phrase);
+    const settings = { layers: v.layers, sigma: v.blur_sigma_px, truncate: v.blur_truncate, maxBatch: 64 };
+    const table = new Float32Array(readFileSync(path.join(bundleDir, manifest.text.token_embedding.file)).buffer.slice(0));
+    const H = manifest.text.hidden_size;
+    const row = (id: number) => Array.from(table.subarray(id * H, (id + 1) * H));
+    const left = ids[positions[0]];
+    const right = tokenizer.encodePadded('right')[1];
+    const [base] = await engine.attend(latents, v.timesteps, [{ ids, positions }], settings);
+    const [same] = await engine.attend(latents, v.timesteps, [{ ids, positions }], { ...settings, tokenOverrides: { [left]: row(left) } });
+    const [swapped] = await engine.attend(latents, v.timesteps, [{ ids, positions }], { ...settings, tokenOverrides: { [left]: row(right) } });
+    const [asRight] = await engine.attend(latents, v.timesteps, [{ ids: tokenizer.encodePadded('right pleural effusion'), positions }], settings);
+    const diff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    expect(diff(base, same)).toBe(0);
+    expect(diff(base, swapped)).toBeGreaterThan(0.05);
+    expect(diff(swapped, asRight)).toBeLessThan(1e-5); // "left" given the row of "right" reads as "right"
+    await expect(engine.attend(latents, v.timesteps, [{ ids, positions }], { ...settings, tokenOverrides: { [left]: [1, 2, 3] } })).rejects.toThrow(/tuned row of token/);
+  });
+});

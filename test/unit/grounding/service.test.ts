@@ -52,13 +52,14 @@ describe('heatmaps.*', () => {
     const again = procedures['heatmaps.compute'].output.parse(await call('heatmaps.compute', request));
     expect(again).toEqual({ heatmapId: expect.any(Number), jobId: null });
     const heatmap = procedures['heatmaps.get'].output.parse(await call('heatmaps.get', { id: again.heatmapId }));
-    expect(heatmap).toMatchObject({ imageId, phrase: 'right pleural effusion', model: 'sightline-demo-ldm', variant: 'frozen', size: 128 });
+    expect(heatmap).toMatchObject({ imageId, phrase: 'right pleural effusion', source: 'model', model: 'sightline-demo-ldm', variant: 'frozen', width: 128, height: 128 });
     expect(heatmap.data.byteLength).toBe(128 * 128 * 4);
     const map = new Float32Array(heatmap.data.buffer, heatmap.data.byteOffset, 128 * 128);
     expect(Math.min(...map)).toBe(0);
     expect(Math.max(...map)).toBeCloseTo(1, 6);
     expect(heatmap.threshold).toBeGreaterThan(0);
-    expect(heatmap.geometry.side).toBe(Math.min(heatmap.geometry.originalRows, heatmap.geometry.originalColumns));
+    const side = Math.min(heatmap.geometry.originalRows, heatmap.geometry.originalColumns);
+    expect(heatmap.geometry).toMatchObject({ width: side, height: side });
     expect(heatmap.provenance).toMatchObject({ provider: expect.stringMatching(/cpu/), inversionCached: false, settings: { layers: [7, 9] } });
   });
 
