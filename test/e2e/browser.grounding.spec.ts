@@ -57,6 +57,8 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
   await expect(canvas).toHaveAttribute('data-heatmap-state', /computing|shown/);
   await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 240_000 });
   await expect(item).toHaveAttribute('data-state', 'done');
+  // requested with the picker's model and variant (the demo bundle's first variant by default), which the item shows
+  await expect(item.getByTestId('grounding-item-model')).toHaveText('sightline-demo-ldm · frozen');
   const heatmapId = await canvas.getAttribute('data-heatmap-id');
   expect(Number(heatmapId)).toBeGreaterThan(0);
   await expect(item).toHaveAttribute('data-heatmap-id', heatmapId!);

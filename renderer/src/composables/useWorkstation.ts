@@ -15,6 +15,7 @@ import { useStudyStore } from '../stores/study';
 import { useUiStore } from '../stores/ui';
 import { useViewerStore } from '../stores/viewer';
 import type { ViewerControls } from '../viewer/tools';
+import { useFigureExport } from './useFigureExport';
 import { useGrounding } from './useGrounding';
 
 export function isTextField(el: EventTarget | null): boolean {
@@ -37,6 +38,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
   const ui = useUiStore();
   const heatmapDisplay = useHeatmapDisplayStore();
   const grounding = useGrounding();
+  const figure = useFigureExport();
   const route = useRoute();
   const router = useRouter();
   let autoSelected = false;
@@ -134,6 +136,9 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
         break;
       case 'boxes.toggle':
         heatmapDisplay.toggleBoxes();
+        break;
+      case 'figure.export':
+        void figure.exportFigure();
         break;
       case 'help.toggle':
         keymap.helpOpen = !keymap.helpOpen;

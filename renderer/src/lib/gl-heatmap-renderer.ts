@@ -1,11 +1,12 @@
 // WebGL2 renderer for a heatmap over the image, into the viewer's shared context (blended above the image).
 //
-// The S x S model-frame map goes up untouched as an R32F texture and the colormap as a 256 x 1 RGBA8 lookup
-// texture; both are read with texelFetch (core WebGL2: float textures are not filterable without an extension,
-// so bilinear sampling is done in the shader, like the image's). Per fragment, as lib/heatmap.ts does on the
-// CPU: image point -> outside the geometry square: discard; nearest (the reference mapping, in integers) or
-// bilinear map value -> not above the lower threshold: discard -> position in the range -> table entry
-// round(t * 255) -> blended with the opacity.
+// The W x H map goes up as an R32F texture (its values untouched; no value, NaN or infinite, becomes a finite
+// sentinel far below any value, so that no GLSL NaN semantics are relied on) and the colormap as a 256 x 1 RGBA8
+// lookup texture; both are read with texelFetch (core WebGL2: float textures are not filterable without an
+// extension, so bilinear sampling is done in the shader, like the image's). Per fragment, as lib/heatmap.ts does
+// on the CPU: image point -> outside the geometry rectangle: discard; nearest (the reference mapping per axis, in
+// integers) or bilinear map value (no value among the four texels: discard) -> not above the lower threshold:
+// discard -> position in the range -> table entry round(t * 255) -> blended with the opacity.
 
 import type { HeatmapGeometry, Sampling } from './heatmap';
 import { TABLE_SIZE } from './colormaps';
@@ -24,6 +25,20 @@ export interface HeatmapRenderParams {
   sampling: Sampling;
 }
 
+/** What "no value" (NaN, infinite) becomes in the texture: finite, far below any value (the shader's NO_VALUE_BELOW). */
+export const NO_VALUE = -3.0e38;
+
+/** The values with every NaN or infinite one replaced by NO_VALUE (the same array when there is none). */
+export function withSentinel(values: Float32Array): Float32Array {
+  let out: Float32Array | null = null;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    out ??= values.slice();
+    out[i] = NO_VALUE;
+  }
+  return out ?? values;
+}
+
 const VERTEX = `#version 300 es
 void main() {
   vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
@@ -34,36 +49,41 @@ const FRAGMENT = `#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
-uniform highp sampler2D u_map;  // R32F, S x S
+uniform highp sampler2D u_map;  // R32F, W x H
 uniform highp sampler2D u_lut;  // RGBA8, 256 x 1
-uniform int u_size;             // S
-uniform ivec3 u_square;         // left, top, side (original pixels)
+uniform ivec2 u_size;           // W, H
+uniform ivec4 u_rect;           // left, top, width, height (original pixels)
 uniform vec3 u_view;            // scale, tx, ty (device px, top-left origin)
 uniform float u_canvasHeight;
 uniform vec4 u_style;           // lower, min, max, opacity
 uniform bool u_bilinear;
 out vec4 outColor;
 
+const float NO_VALUE_BELOW = -1.0e38;
+
 float texel(ivec2 p) {
-  return texelFetch(u_map, clamp(p, ivec2(0), ivec2(u_size - 1)), 0).r;
+  return texelFetch(u_map, clamp(p, ivec2(0), u_size - 1), 0).r;
 }
 
 void main() {
   vec2 frag = vec2(gl_FragCoord.x, u_canvasHeight - gl_FragCoord.y);
   vec2 img = (frag - u_view.yz) / u_view.x;
-  vec2 q = img - vec2(u_square.xy);
-  float side = float(u_square.z);
-  if (q.x < 0.0 || q.y < 0.0 || q.x >= side || q.y >= side) discard;
+  vec2 q = img - vec2(u_rect.xy);
+  vec2 extent = vec2(u_rect.zw);
+  if (q.x < 0.0 || q.y < 0.0 || q.x >= extent.x || q.y >= extent.y) discard;
   float v;
   if (u_bilinear) {
-    vec2 m = q * float(u_size) / side - 0.5;
+    vec2 m = q * vec2(u_size) / extent - 0.5;
     vec2 f = fract(m);
     ivec2 i = ivec2(floor(m));
-    v = mix(mix(texel(i), texel(i + ivec2(1, 0)), f.x), mix(texel(i + ivec2(0, 1)), texel(i + ivec2(1, 1)), f.x), f.y);
+    float a = texel(i), b = texel(i + ivec2(1, 0)), c = texel(i + ivec2(0, 1)), d = texel(i + ivec2(1, 1));
+    if (min(min(a, b), min(c, d)) < NO_VALUE_BELOW) discard;
+    v = mix(mix(a, b, f.x), mix(c, d, f.x), f.y);
   } else {
-    ivec2 d = clamp(ivec2(floor(q)), ivec2(0), ivec2(u_square.z - 1));
-    ivec2 m = min(((2 * d + 1) * u_size) / (2 * u_square.z), ivec2(u_size - 1));
+    ivec2 d = clamp(ivec2(floor(q)), ivec2(0), u_rect.zw - 1);
+    ivec2 m = min(((2 * d + 1) * u_size) / (2 * u_rect.zw), u_size - 1);
     v = texelFetch(u_map, m, 0).r;
+    if (v < NO_VALUE_BELOW) discard;
   }
   if (!(v > u_style.x)) discard;
   float span = u_style.z - u_style.y;
@@ -72,7 +92,7 @@ void main() {
   outColor = vec4(texelFetch(u_lut, ivec2(k, 0), 0).rgb, u_style.w);
 }`;
 
-const UNIFORMS = ['u_map', 'u_lut', 'u_size', 'u_square', 'u_view', 'u_canvasHeight', 'u_style', 'u_bilinear'] as const;
+const UNIFORMS = ['u_map', 'u_lut', 'u_size', 'u_rect', 'u_view', 'u_canvasHeight', 'u_style', 'u_bilinear'] as const;
 
 export class GlHeatmapRenderer {
   private program: WebGLProgram;
@@ -80,7 +100,7 @@ export class GlHeatmapRenderer {
   private vao: WebGLVertexArrayObject | null;
   private map: WebGLTexture | null = null;
   private lut: WebGLTexture | null = null;
-  private size = 0;
+  private size: [number, number] = [0, 0];
 
   constructor(private readonly gl: WebGL2RenderingContext) {
     const compile = (type: number, src: string): WebGLShader => {
@@ -128,21 +148,22 @@ export class GlHeatmapRenderer {
     if (err !== this.gl.NO_ERROR) throw new Error(`${what} failed (GL error 0x${err.toString(16)})`);
   }
 
-  /** The S x S map (row-major float32). */
-  setMap(values: Float32Array, size: number): void {
+  /** The width x height map (row-major float32; NaN or infinite: no value). */
+  setMap(values: Float32Array, width: number, height: number): void {
     const gl = this.gl;
-    if (values.length < size * size) throw new Error('heatmap values are shorter than size × size');
+    const n = width * height;
+    if (values.length < n) throw new Error('heatmap values are shorter than width × height');
     this.clearMap();
     this.map = this.texture();
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, size, size, 0, gl.RED, gl.FLOAT, values.subarray(0, size * size));
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, width, height, 0, gl.RED, gl.FLOAT, withSentinel(values.subarray(0, n)));
     this.check('heatmap upload');
-    this.size = size;
+    this.size = [width, height];
   }
 
   clearMap(): void {
     if (this.map) this.gl.deleteTexture(this.map);
     this.map = null;
-    this.size = 0;
+    this.size = [0, 0];
   }
 
   /** A 256-entry RGBA colormap table (lib/colormaps.ts). */
@@ -169,8 +190,8 @@ export class GlHeatmapRenderer {
     gl.bindTexture(gl.TEXTURE_2D, this.lut);
     gl.uniform1i(u.u_map, 1);
     gl.uniform1i(u.u_lut, 2);
-    gl.uniform1i(u.u_size, this.size);
-    gl.uniform3i(u.u_square, p.geometry.left, p.geometry.top, p.geometry.side);
+    gl.uniform2i(u.u_size, this.size[0], this.size[1]);
+    gl.uniform4i(u.u_rect, p.geometry.left, p.geometry.top, p.geometry.width, p.geometry.height);
     gl.uniform3f(u.u_view, p.scale, p.tx, p.ty);
     gl.uniform1f(u.u_canvasHeight, gl.canvas.height);
     gl.uniform4f(u.u_style, p.lower, p.min, p.max, Math.min(1, Math.max(0, p.opacity)));

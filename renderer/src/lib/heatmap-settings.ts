@@ -3,7 +3,7 @@
 
 import { isColormap, type ColormapName } from './colormaps';
 import type { KeyValueStorage } from './display-settings';
-import type { Sampling } from './heatmap';
+import { autoRange, effectiveLower, valueScale, type LoadedHeatmap, type Sampling } from './heatmap';
 
 export interface HeatmapSettings {
   /** the heatmap layer is drawn (`h`) */
@@ -90,7 +90,22 @@ export function saveHeatmapSettings(storage: KeyValueStorage | null, settings: H
   }
 }
 
-/** The range the colormap spans: the fixed one, or the visible values' (computed by the caller, it needs the map). */
-export function effectiveRange(settings: HeatmapSettings, auto: () => [number, number]): [number, number] {
-  return settings.rangeMode === 'fixed' ? [settings.rangeMin, settings.rangeMax] : auto();
+/**
+ * The range the colormap spans: the fixed one (on the map's value scale, lib/heatmap.ts valueScale: [0, 1] for a
+ * model's map), or the visible values' (computed by the caller, it needs the map).
+ */
+export function effectiveRange(settings: HeatmapSettings, auto: () => [number, number], scale: [number, number] = [0, 1]): [number, number] {
+  const at = (t: number) => scale[0] + t * (scale[1] - scale[0]);
+  return settings.rangeMode === 'fixed' ? [at(settings.rangeMin), at(settings.rangeMax)] : auto();
+}
+
+/**
+ * The lower threshold and the colormap's range in effect for a heatmap under the settings (on its value scale;
+ * Otsu applies only when its variant has a threshold): what the layer, the colorbar and the figure use.
+ */
+export function heatmapStyle(settings: HeatmapSettings, heatmap: LoadedHeatmap | null): { lower: number; range: [number, number] } {
+  const lower = effectiveLower(settings.lower, settings.otsu, heatmap);
+  const scale = valueScale(heatmap);
+  const range = effectiveRange(settings, () => (heatmap ? autoRange(heatmap.values, lower, scale[1]) : [0, 1]), scale);
+  return { lower, range };
 }

@@ -1,19 +1,22 @@
 // Heatmaps on the image, as pure functions (the heatmap layer's shader does the same per fragment; these are the
-// reference the tests check and the CPU paths use: the value under the cursor, isolines).
+// reference the tests check and the CPU paths use: the value under the cursor, isolines, the exported figure).
 //
-// A heatmap (`heatmaps.get`) is an S x S float32 map in the model frame, and a geometry: the map covers the
-// square of side `side` at (top, left) of the original image (method.md 2.7). The reference mapping of an
-// original pixel (row r, column c) inside that square is nearest neighbour with half-pixel centres, exactly the
-// Python `image_ops.resize_nearest`: map row = min(floor((r - top + 0.5) * S / side), S - 1), the same for
-// columns, here in integer arithmetic ((2d + 1) * S) div (2 * side) so that exact ties land where Python's do.
-// Outside the square there is no value (NaN: drawn transparent). Bilinear sampling interpolates between map
-// texel centres (map coordinate u = (x - left) * S / side - 0.5), clamped at the square's edges.
+// A heatmap (`heatmaps.get`) is a W x H float32 map and a geometry: the map covers the rectangle (left, top,
+// width, height) of the original image (a model's map: the centre square of side min(rows, columns) it saw,
+// method.md 2.7; an imported one: usually the whole image). The reference mapping of an original pixel (row r,
+// column c) inside the rectangle is nearest neighbour with half-pixel centres per axis, exactly the Python
+// `image_ops.resize_nearest`: map column = min(floor((c - left + 0.5) * W / width), W - 1), rows the same with
+// heights, here in integer arithmetic ((2d + 1) * W) div (2 * width) so that exact ties land where Python's do.
+// Outside the rectangle there is no value (NaN: drawn transparent), and so for a map's own NaN (imported maps).
+// Bilinear sampling interpolates between map texel centres (u = (x - left) * W / width - 0.5), clamped at the
+// rectangle's edges; a NaN among the four neighbours gives NaN.
 
 import { contours } from 'd3-contour';
 import type { Types } from '../../../common/contract';
 import { TABLE_SIZE, tableIndex } from './colormaps';
 
 export type HeatmapGeometry = Types['HeatmapGeometry'];
+export type HeatmapSource = Types['HeatmapSummary']['source'];
 export type Sampling = 'nearest' | 'bilinear';
 
 export interface LoadedHeatmap {
@@ -22,8 +25,10 @@ export interface LoadedHeatmap {
   phrase: string;
   model: string;
   variant: string;
-  /** S: the map is S x S */
-  size: number;
+  source: HeatmapSource;
+  /** the map is width x height (row-major) */
+  width: number;
+  height: number;
   values: Float32Array;
   threshold: number | null;
   geometry: HeatmapGeometry;
@@ -32,10 +37,13 @@ export interface LoadedHeatmap {
   max: number;
 }
 
-/** `data` (S x S float32, little-endian, row-major) -> values; throws when the length does not match. */
-export function decodeHeatmap(data: Uint8Array, size: number): Float32Array {
-  const n = size * size;
-  if (data.byteLength !== n * 4) throw new Error(`heatmap data has ${data.byteLength} bytes, expected ${n * 4} (${size}×${size} float32)`);
+/** What the mapping needs of a heatmap. */
+export type MapShape = Pick<LoadedHeatmap, 'width' | 'height' | 'geometry'>;
+
+/** `data` (width x height float32, little-endian, row-major) -> values; throws when the length does not match. */
+export function decodeHeatmap(data: Uint8Array, width: number, height = width): Float32Array {
+  const n = width * height;
+  if (data.byteLength !== n * 4) throw new Error(`heatmap data has ${data.byteLength} bytes, expected ${n * 4} (${width}×${height} float32)`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
@@ -43,7 +51,7 @@ export function decodeHeatmap(data: Uint8Array, size: number): Float32Array {
 }
 
 export function prepareHeatmap(h: Types['HeatmapData']): LoadedHeatmap {
-  const values = decodeHeatmap(h.data, h.size);
+  const values = decodeHeatmap(h.data, h.width, h.height);
   let min = Infinity;
   let max = -Infinity;
   for (const v of values) {
@@ -52,40 +60,42 @@ export function prepareHeatmap(h: Types['HeatmapData']): LoadedHeatmap {
     if (v > max) max = v;
   }
   if (min > max) min = max = 0;
-  return { id: h.id, imageId: h.imageId, phrase: h.phrase, model: h.model, variant: h.variant, size: h.size, values, threshold: h.threshold, geometry: h.geometry, min, max };
+  const { id, imageId, phrase, model, variant, source, width, height, threshold, geometry } = h;
+  return { id, imageId, phrase, model, variant, source, width, height, values, threshold, geometry, min, max };
 }
 
-/** Map index along one axis for original pixel offset d (0 <= d < side) into the square; the reference mapping. */
-export function nearestMapIndex(d: number, side: number, size: number): number {
-  return Math.min(Math.floor(((2 * d + 1) * size) / (2 * side)), size - 1);
+/** Map index along one axis for original pixel offset d (0 <= d < extent) into the rectangle; the reference mapping. */
+export function nearestMapIndex(d: number, extent: number, size: number): number {
+  return Math.min(Math.floor(((2 * d + 1) * size) / (2 * extent)), size - 1);
 }
 
-/** The map cell (row-major index) shown at original pixel (column, row), or -1 outside the geometry square. */
-export function mapIndexAt(geometry: HeatmapGeometry, size: number, column: number, row: number): number {
-  const dx = Math.floor(column) - geometry.left;
-  const dy = Math.floor(row) - geometry.top;
-  if (dx < 0 || dy < 0 || dx >= geometry.side || dy >= geometry.side) return -1;
-  return nearestMapIndex(dy, geometry.side, size) * size + nearestMapIndex(dx, geometry.side, size);
+/** The map cell (row-major index) shown at original pixel (column, row), or -1 outside the geometry rectangle. */
+export function mapIndexAt(h: MapShape, column: number, row: number): number {
+  const g = h.geometry;
+  const dx = Math.floor(column) - g.left;
+  const dy = Math.floor(row) - g.top;
+  if (dx < 0 || dy < 0 || dx >= g.width || dy >= g.height) return -1;
+  return nearestMapIndex(dy, g.height, h.height) * h.width + nearestMapIndex(dx, g.width, h.width);
 }
 
 /**
  * The heatmap's value at image point (x, y) (image pixels, pixel (i, j) covers [i, i+1) x [j, j+1)); NaN
- * outside the geometry square.
+ * outside the geometry rectangle.
  */
-export function sampleAt(h: Pick<LoadedHeatmap, 'values' | 'size' | 'geometry'>, x: number, y: number, sampling: Sampling = 'nearest'): number {
+export function sampleAt(h: MapShape & Pick<LoadedHeatmap, 'values'>, x: number, y: number, sampling: Sampling = 'nearest'): number {
   const g = h.geometry;
   const qx = x - g.left;
   const qy = y - g.top;
-  if (!(qx >= 0 && qy >= 0 && qx < g.side && qy < g.side)) return NaN;
-  const s = h.size;
-  if (sampling === 'nearest') return h.values[mapIndexAt(g, s, x, y)];
-  const u = (qx * s) / g.side - 0.5;
-  const v = (qy * s) / g.side - 0.5;
+  if (!(qx >= 0 && qy >= 0 && qx < g.width && qy < g.height)) return NaN;
+  if (sampling === 'nearest') return h.values[mapIndexAt(h, x, y)];
+  const { width: w, height: ht } = h;
+  const u = (qx * w) / g.width - 0.5;
+  const v = (qy * ht) / g.height - 0.5;
   const i0 = Math.floor(u);
   const j0 = Math.floor(v);
   const fx = u - i0;
   const fy = v - j0;
-  const at = (i: number, j: number) => h.values[Math.min(s - 1, Math.max(0, j)) * s + Math.min(s - 1, Math.max(0, i))];
+  const at = (i: number, j: number) => h.values[Math.min(ht - 1, Math.max(0, j)) * w + Math.min(w - 1, Math.max(0, i))];
   const top = at(i0, j0) * (1 - fx) + at(i0 + 1, j0) * fx;
   const bottom = at(i0, j0 + 1) * (1 - fx) + at(i0 + 1, j0 + 1) * fx;
   return top * (1 - fy) + bottom * fy;
@@ -102,11 +112,29 @@ export interface HeatmapStyle {
 }
 
 /**
- * The lower threshold in effect: the user's, raised to the heatmap's Otsu threshold when Otsu is on and the
- * variant has one (values not above it are then hidden, as the reference heatmap sets them to 0).
+ * The scale the 0-1 settings (lower threshold, fixed range) refer to: a model's map is min-max normalised to
+ * [0, 1], so they are its values; an imported map is on its method's own scale, so they are fractions of its value
+ * extent [min, max].
  */
-export function effectiveLower(lower: number, otsu: boolean, heatmap: Pick<LoadedHeatmap, 'threshold'> | null): number {
-  return otsu && heatmap?.threshold != null ? Math.max(lower, heatmap.threshold) : lower;
+export function valueScale(h: Partial<Pick<LoadedHeatmap, 'source' | 'min' | 'max'>> | null): [number, number] {
+  return h?.source === 'imported' && h.min !== undefined && h.max !== undefined ? [h.min, h.max] : [0, 1];
+}
+
+/** A 0-1 setting on a scale. */
+export function fromUnit(t: number, scale: [number, number]): number {
+  return scale[0] + t * (scale[1] - scale[0]);
+}
+
+type ThresholdSource = Pick<LoadedHeatmap, 'threshold'> & Partial<Pick<LoadedHeatmap, 'source' | 'min' | 'max'>>;
+
+/**
+ * The lower threshold in effect: the user's (on the map's value scale), raised to the heatmap's Otsu threshold
+ * when Otsu is on and the variant has one (values not above it are then hidden, as the reference heatmap sets
+ * them to 0).
+ */
+export function effectiveLower(lower: number, otsu: boolean, heatmap: ThresholdSource | null): number {
+  const base = fromUnit(lower, valueScale(heatmap));
+  return otsu && heatmap?.threshold != null ? Math.max(base, heatmap.threshold) : base;
 }
 
 /** Whether a value is drawn: finite and above the lower threshold. */
@@ -128,8 +156,8 @@ export function heatmapRgba(v: number, style: HeatmapStyle, table: Uint8Array): 
   return [table[i], table[i + 1], table[i + 2], Math.round(Math.min(1, Math.max(0, style.opacity)) * 255)];
 }
 
-/** 'auto': the extremes of the values the threshold leaves visible ([lower, 1] when none is). */
-export function autoRange(values: Float32Array, lower: number): [number, number] {
+/** 'auto': the extremes of the values the threshold leaves visible ([lower, top] when none is). */
+export function autoRange(values: Float32Array, lower: number, top = 1): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (const v of values) {
@@ -137,7 +165,7 @@ export function autoRange(values: Float32Array, lower: number): [number, number]
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  return min > max ? [lower, 1] : [min, max];
+  return min > max ? [lower, Math.max(lower, top)] : [min, max];
 }
 
 /** `count` isoline levels evenly inside the range (not at its ends). */
@@ -154,21 +182,22 @@ export interface Isoline {
 }
 
 /**
- * Isolines of the model-frame map at `levels` (d3-contour's marching squares with linear smoothing), placed on
- * the image: a map coordinate u in [0, S] (value k sits at k + 0.5) is image x = left + u * side / S.
+ * Isolines of the map at `levels` (d3-contour's marching squares with linear smoothing; no value counts as below
+ * every level), placed on the image: a map coordinate u in [0, W] (value k sits at k + 0.5) is image
+ * x = left + u * width / W, rows the same with heights.
  */
-export function isolinePaths(h: Pick<LoadedHeatmap, 'values' | 'size' | 'geometry'>, levels: number[]): Isoline[] {
+export function isolinePaths(h: MapShape & Pick<LoadedHeatmap, 'values'>, levels: number[]): Isoline[] {
   if (levels.length === 0) return [];
-  const s = h.size;
-  const { left, top, side } = h.geometry;
-  const k = side / s;
-  const gen = contours().size([s, s]).thresholds(levels);
+  const { left, top, width, height } = h.geometry;
+  const kx = width / h.width;
+  const ky = height / h.height;
+  const gen = contours().size([h.width, h.height]).thresholds(levels);
   const fmt = (n: number) => (Math.round(n * 100) / 100).toString();
-  return gen(Array.from(h.values)).map((c) => {
+  return gen(Array.from(h.values, (v) => (Number.isFinite(v) ? v : NaN))).map((c) => {
     const parts: string[] = [];
     for (const polygon of c.coordinates)
       for (const ring of polygon) {
-        ring.forEach(([u, v], i) => parts.push(`${i ? 'L' : 'M'}${fmt(left + u * k)},${fmt(top + v * k)}`));
+        ring.forEach(([u, v], i) => parts.push(`${i ? 'L' : 'M'}${fmt(left + u * kx)},${fmt(top + v * ky)}`));
         parts.push('Z');
       }
     return { level: c.value, d: parts.join('') };
@@ -177,20 +206,32 @@ export function isolinePaths(h: Pick<LoadedHeatmap, 'values' | 'size' | 'geometr
 
 /**
  * The overlay as the original image's RGBA pixels (columns x rows), sampled at pixel centres: the CPU reference
- * of what the layer draws (tests; a figure export later).
+ * of what the layer draws (tests, the exported figure); heatmapRgba per pixel, the nearest cells looked up once
+ * per column and row.
  */
-export function renderHeatmapRgba(
-  h: Pick<LoadedHeatmap, 'values' | 'size' | 'geometry'>,
-  style: HeatmapStyle,
-  table: Uint8Array,
-  sampling: Sampling = 'nearest',
-): Uint8ClampedArray {
-  const { originalColumns: w, originalRows: rows } = h.geometry;
+export function renderHeatmapRgba(h: MapShape & Pick<LoadedHeatmap, 'values'>, style: HeatmapStyle, table: Uint8Array, sampling: Sampling = 'nearest'): Uint8ClampedArray {
+  if (table.length < TABLE_SIZE * 4) throw new Error('colormap table must have 256 RGBA entries');
+  const g = h.geometry;
+  const { originalColumns: w, originalRows: rows } = g;
   const out = new Uint8ClampedArray(w * rows * 4);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < w; c++) {
-      const rgba = heatmapRgba(sampleAt(h, c + 0.5, r + 0.5, sampling), style, table);
-      if (rgba) out.set(rgba, (r * w + c) * 4);
+  const alpha = Math.round(Math.min(1, Math.max(0, style.opacity)) * 255);
+  const x0 = Math.max(0, g.left);
+  const x1 = Math.min(w, g.left + g.width);
+  const y0 = Math.max(0, g.top);
+  const y1 = Math.min(rows, g.top + g.height);
+  const cols = new Int32Array(Math.max(0, x1 - x0)).map((_, i) => nearestMapIndex(x0 + i - g.left, g.width, h.width));
+  for (let r = y0; r < y1; r++) {
+    const rowBase = nearestMapIndex(r - g.top, g.height, h.height) * h.width;
+    for (let c = x0; c < x1; c++) {
+      const v = sampling === 'nearest' ? h.values[rowBase + cols[c - x0]] : sampleAt(h, c + 0.5, r + 0.5, sampling);
+      if (!isVisible(v, style.lower)) continue;
+      const e = tableIndex(rangePosition(v, style.min, style.max)) * 4;
+      const o = (r * w + c) * 4;
+      out[o] = table[e];
+      out[o + 1] = table[e + 1];
+      out[o + 2] = table[e + 2];
+      out[o + 3] = alpha;
     }
+  }
   return out;
 }

@@ -18,6 +18,7 @@ export type Action =
   | 'heatmap.toggle'
   | 'heatmap.colormap'
   | 'boxes.toggle'
+  | 'figure.export'
   | 'help.toggle'
   | 'search.focus'
   | 'phrase.focus'
@@ -49,6 +50,7 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'heatmap.toggle', keys: ['H'], label: 'Show / hide the heatmap', group: 'Grounding' },
   { action: 'heatmap.colormap', keys: ['C'], label: 'Next heatmap colormap', group: 'Grounding' },
   { action: 'boxes.toggle', keys: ['B'], label: 'Show / hide the ground-truth boxes', group: 'Grounding' },
+  { action: 'figure.export', keys: ['E'], label: 'Export the figure (PNG at the image’s resolution)', group: 'Grounding' },
   { action: 'help.toggle', keys: ['?', 'F1'], label: 'Keyboard shortcuts', group: 'General' },
   { action: 'search.focus', keys: ['/', 'Ctrl+F'], label: 'Search studies', group: 'General' },
   { action: 'phrase.focus', keys: ['P'], label: 'Type a phrase', group: 'General' },

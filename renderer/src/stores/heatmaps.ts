@@ -4,55 +4,26 @@ import type { Types } from '../../../common/contract';
 import { api, events } from '../api';
 import { errorMessage } from '../lib/format';
 import { normalisePhrase } from '../lib/grounding';
+import { requestKey, storedKey, type GroundingItem, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
 import { useToastStore } from './toasts';
 
 type JobProgress = Types['JobProgress'];
 
-export type GroundingState = 'queued' | 'computing' | 'done' | 'failed' | 'cancelled';
-
-/** One grounding request (phrase on an image) or a heatmap stored before, as the list beside the report shows it. */
-export interface GroundingItem {
-  key: string;
-  imageId: number;
-  phrase: string;
-  state: GroundingState;
-  /** the job computing it, while there is one */
-  jobId: string | null;
-  heatmapId: number | null;
-  done: number;
-  total: number | null;
-  etaSeconds: number | null;
-  message: string;
-  /** why it failed */
-  error: string | null;
-  /** known for heatmaps listed from storage */
-  model: string | null;
-  variant: string | null;
-}
-
-/** What the viewer can show for the current image's selected item. */
-export type HeatmapStatus = 'none' | 'computing' | 'ready' | 'failed';
+export { progressPercent, requestKey, type GroundingItem, type GroundingState, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
 
 export const POLL_MS = 2000;
-const DATA_CACHE = 8;
+const DATA_CACHE = 16;
 /** `heatmaps.compute` calls per request: the first, and again after each finished job (a job answers once) */
 const MAX_CALLS = 4;
 const EARLY_MAX = 64;
 
-export const requestKey = (imageId: number, phrase: string) => `${imageId}|${phrase}`;
-
-/** Progress of a computing item in percent, null while its total is unknown. */
-export function progressPercent(item: Pick<GroundingItem, 'done' | 'total'>): number | null {
-  return item.total ? Math.min(100, Math.round((100 * item.done) / item.total)) : null;
-}
-
 /**
- * Grounding: phrase -> `heatmaps.compute` -> the stored heatmap at once, or a job followed through its
- * `job.progress` events (and a `jobs.list` poll as a fallback) until it is done, then `heatmaps.compute` again for
- * the heatmap's id -> `heatmaps.get`. One request computes at a time per image, the rest wait in order; a
- * request the image's stored heatmaps already answer skips the queue. The selected item of the current image is
- * the one the viewer shows.
+ * Grounding: phrase (with a model and variant) -> `heatmaps.compute` -> the stored heatmap at once, or a job
+ * followed through its `job.progress` events (and a `jobs.list` poll as a fallback) until it is done, then
+ * `heatmaps.compute` again for the heatmap's id -> `heatmaps.get`. One request computes at a time per image, the
+ * rest wait in order; a request the image's stored heatmaps already answer skips the queue. The selected item of
+ * the current image is the one the viewer shows; Compare and the small multiples load theirs through fetchHeatmap.
  */
 export const useHeatmapStore = defineStore('heatmaps', () => {
   const items = ref<GroundingItem[]>([]);
@@ -63,8 +34,9 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   /** the selected item's heatmap, once loaded */
   const shown = shallowRef<LoadedHeatmap | null>(null);
   const cache = new Map<number, LoadedHeatmap>();
-  /** image id -> phrases (lower case) of its stored heatmaps, from `heatmaps.list` */
-  const storedPhrases = new Map<number, Set<string>>();
+  const loading = new Map<number, Promise<LoadedHeatmap>>();
+  /** image id -> its stored model heatmaps (storedKey), from `heatmaps.list` */
+  const stored = new Map<number, Set<string>>();
   /** progress of jobs whose id `heatmaps.compute` has not answered yet */
   const early = new Map<string, JobProgress>();
   const calls = new Map<string, number>();
@@ -84,8 +56,9 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   });
   const busy = computed(() => items.value.some((i) => i.state === 'queued' || i.state === 'computing'));
 
-  function add(item: Omit<GroundingItem, 'jobId' | 'heatmapId' | 'done' | 'total' | 'etaSeconds' | 'message' | 'error' | 'model' | 'variant'> & Partial<GroundingItem>): GroundingItem {
-    items.value.push({ jobId: null, heatmapId: null, done: 0, total: null, etaSeconds: null, message: '', error: null, model: null, variant: null, ...item });
+  type NewItem = Omit<GroundingItem, 'jobId' | 'heatmapId' | 'done' | 'total' | 'etaSeconds' | 'message' | 'error' | 'model' | 'variant' | 'source'>;
+  function add(item: NewItem & Partial<GroundingItem>): GroundingItem {
+    items.value.push({ jobId: null, heatmapId: null, done: 0, total: null, etaSeconds: null, message: '', error: null, model: null, variant: null, source: 'model', ...item });
     return items.value[items.value.length - 1]; // the reactive one
   }
 
@@ -121,7 +94,8 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     const attempt = attempts.get(item.key);
     listen(); // before the call: a fast job can report before its id comes back
     try {
-      const r = await api.heatmaps.compute({ imageId: item.imageId, phrase: item.phrase });
+      const named = item.model !== null && item.variant !== null ? { model: item.model, variant: item.variant } : {};
+      const r = await api.heatmaps.compute({ imageId: item.imageId, phrase: item.phrase, ...named });
       if (item.state !== 'computing' || attempts.get(item.key) !== attempt) {
         // cancelled while the request was under way: the job it started goes too
         if (r.jobId) void api.jobs.cancel({ jobId: r.jobId }).catch(() => undefined);
@@ -154,6 +128,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
       const [d] = items.value.splice(dup, 1);
       item.model ??= d.model;
       item.variant ??= d.variant;
+      item.source = d.source;
       if (selected.value[d.imageId] === d.key) select(item.key);
     }
     pump(item.imageId);
@@ -181,26 +156,38 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     void request(item);
   }
 
-  /** Ground a phrase on an image (queued behind the image's running request); `show` selects it for the viewer. */
-  function ground(image: number, phrase: string, show = true): GroundingItem | null {
+  /** Whether the image's stored heatmaps answer this request (with no choice: any of the phrase's). */
+  function isStored(image: number, text: string, choice: ModelChoice | null): boolean {
+    const set = stored.get(image);
+    if (!set) return false;
+    if (choice) return set.has(storedKey(choice.model, choice.variant, text));
+    const suffix = `|${text.toLowerCase()}`;
+    return [...set].some((k) => k.endsWith(suffix));
+  }
+
+  /**
+   * Ground a phrase on an image with a model and variant (null: the service's default), queued behind the image's
+   * running request; `show` selects it for the viewer.
+   */
+  function ground(image: number, phrase: string, show = true, choice: ModelChoice | null = null): GroundingItem | null {
     const text = normalisePhrase(phrase);
     if (!text) return null;
-    const key = requestKey(image, text);
+    const key = requestKey(image, text, choice);
     let item = find(key);
-    if (!item) item = add({ key, imageId: image, phrase: text, state: 'queued' });
+    if (!item) item = add({ key, imageId: image, phrase: text, state: 'queued', model: choice?.model ?? null, variant: choice?.variant ?? null });
     else if (item.state === 'failed' || item.state === 'cancelled') Object.assign(item, { state: 'queued', error: null });
     if (show) select(key);
     if (item.state === 'queued') {
       const running = items.value.some((i) => i.imageId === image && i.state === 'computing');
       if (!running) pump(image);
-      else if (storedPhrases.get(image)?.has(text.toLowerCase())) start(item); // answered before: no need to wait
+      else if (isStored(image, text, choice)) start(item); // answered before: no need to wait
     }
     return item;
   }
 
   /** Queue several phrases (the report's findings); the first is shown when the image shows nothing yet. */
-  function groundAll(image: number, phrases: readonly string[]): number {
-    const added = phrases.map((p) => ground(image, p, false)).filter((i): i is GroundingItem => i !== null);
+  function groundAll(image: number, phrases: readonly string[], choice: ModelChoice | null = null): number {
+    const added = phrases.map((p) => ground(image, p, false, choice)).filter((i): i is GroundingItem => i !== null);
     if (added.length && !find(selected.value[image])) select(added[0].key);
     return added.length;
   }
@@ -235,22 +222,46 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     }
   }
 
-  /** The viewer moved to another image: list its stored heatmaps; show the active phrase's if it is among them. */
-  async function setImage(image: number | null, activePhrase: string | null = null): Promise<void> {
+  /**
+   * The viewer moved to another image: list its stored heatmaps (model and imported); show the active phrase's if
+   * it is among them, under `choice` when given.
+   */
+  async function setImage(image: number | null, activePhrase: string | null = null, choice: ModelChoice | null = null): Promise<void> {
     imageId.value = image;
     if (image === null) return;
     try {
       const list = await api.heatmaps.list({ imageId: image });
-      storedPhrases.set(image, new Set(list.map((s) => normalisePhrase(s.phrase).toLowerCase())));
+      stored.set(image, new Set(list.filter((s) => s.source === 'model').map((s) => storedKey(s.model, s.variant, s.phrase))));
       for (const s of list) {
         if (items.value.some((i) => i.heatmapId === s.id)) continue;
-        add({ key: `h:${s.id}`, imageId: image, phrase: s.phrase, state: 'done', heatmapId: s.id, model: s.model, variant: s.variant });
+        add({ key: `h:${s.id}`, imageId: image, phrase: s.phrase, state: 'done', heatmapId: s.id, model: s.model, variant: s.variant, source: s.source });
       }
     } catch {
       return; // the list is a convenience: requests still work
     }
     const text = activePhrase ? normalisePhrase(activePhrase) : '';
-    if (text && imageId.value === image && !find(selected.value[image]) && storedPhrases.get(image)?.has(text.toLowerCase())) ground(image, text, true);
+    if (text && imageId.value === image && !find(selected.value[image]) && isStored(image, text, choice)) ground(image, text, true, choice);
+  }
+
+  /** A heatmap's data, prepared for drawing (the last DATA_CACHE kept; one request per id at a time). */
+  function fetchHeatmap(id: number): Promise<LoadedHeatmap> {
+    const hit = cache.get(id);
+    if (hit) return Promise.resolve(hit);
+    const inflight = loading.get(id);
+    if (inflight) return inflight;
+    const promise = api.heatmaps
+      .get({ id })
+      .then((data) => {
+        const h = markRaw(prepareHeatmap(data));
+        cache.set(id, h);
+        if (cache.size > DATA_CACHE) cache.delete(cache.keys().next().value as number);
+        // requests made with the service's default learn their model and variant
+        for (const i of items.value) if (i.heatmapId === id && i.model === null) Object.assign(i, { model: h.model, variant: h.variant });
+        return h;
+      })
+      .finally(() => loading.delete(id));
+    loading.set(id, promise);
+    return promise;
   }
 
   async function load(id: number): Promise<void> {
@@ -261,9 +272,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     }
     shown.value = null;
     try {
-      const h = markRaw(prepareHeatmap(await api.heatmaps.get({ id })));
-      cache.set(id, h);
-      if (cache.size > DATA_CACHE) cache.delete(cache.keys().next().value as number);
+      const h = await fetchHeatmap(id);
       if (current.value?.heatmapId === id && current.value.state === 'done') shown.value = h;
     } catch (e) {
       const item = current.value;
@@ -303,5 +312,5 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     pollTimer = null;
   }
 
-  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, onProgress, poll };
+  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, fetchHeatmap, onProgress, poll };
 });

@@ -9,6 +9,8 @@ export interface ActivePhrase {
   phraseId: number | null;
   studyId: number | null;
   source: 'sentence' | 'free' | 'dataset';
+  /** the grounding item it was chosen from (the list, a small multiple): shown as it is, not requested again */
+  item?: string | null;
 }
 
 /** The phrase to ground: one at a time, chosen from the report or typed. Later issues ground it. */
@@ -20,24 +22,24 @@ export const usePhraseStore = defineStore('phrase', () => {
     history.value = [text, ...history.value.filter((t) => t !== text)].slice(0, 20);
   }
 
-  function setFromSentence(studyId: number, sentenceId: number, text: string): void {
-    active.value = { text: text.trim(), sentenceId, phraseId: null, studyId, source: 'sentence' };
+  function setFromSentence(studyId: number, sentenceId: number, text: string, item: string | null = null): void {
+    active.value = { text: text.trim(), sentenceId, phraseId: null, studyId, source: 'sentence', item };
     remember(text.trim());
   }
 
-  function setFromDataset(studyId: number, phraseId: number, text: string, sentenceId: number | null): void {
-    active.value = { text: text.trim(), sentenceId, phraseId, studyId, source: 'dataset' };
+  function setFromDataset(studyId: number, phraseId: number, text: string, sentenceId: number | null, item: string | null = null): void {
+    active.value = { text: text.trim(), sentenceId, phraseId, studyId, source: 'dataset', item };
     remember(text.trim());
   }
 
   /** Free text; empty or whitespace clears the phrase. Returns whether a phrase is now active. */
-  function setFree(text: string, studyId: number | null): boolean {
+  function setFree(text: string, studyId: number | null, item: string | null = null): boolean {
     const t = text.replace(/\s+/g, ' ').trim();
     if (!t) {
       active.value = null;
       return false;
     }
-    active.value = { text: t, sentenceId: null, phraseId: null, studyId, source: 'free' };
+    active.value = { text: t, sentenceId: null, phraseId: null, studyId, source: 'free', item };
     remember(t);
     return true;
   }

@@ -3,6 +3,7 @@
 // solid, boxes a user drew are dashed.
 
 import type { Types } from '../../../common/contract';
+import { BOX_COLOUR } from '../lib/grounding';
 import { createSvgLayer, svgElement } from './svg-layer';
 import type { ViewportLayer } from './viewport';
 
@@ -13,8 +14,7 @@ export interface BoxesLayerState {
   visible: boolean;
 }
 
-/** Box outline colour: readable over the grey image and over every colormap (a green none of them uses much). */
-export const BOX_COLOUR = '#3ee07a';
+export { BOX_COLOUR };
 
 export function createBoxesLayer(state: () => BoxesLayerState): ViewportLayer {
   return createSvgLayer<readonly Box[]>({

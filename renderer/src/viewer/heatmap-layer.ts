@@ -52,7 +52,7 @@ export function createHeatmapLayer(state: () => HeatmapLayerState): HeatmapLayer
       }
       try {
         if (uploadedId !== s.heatmap.id) {
-          renderer.setMap(s.heatmap.values, s.heatmap.size);
+          renderer.setMap(s.heatmap.values, s.heatmap.width, s.heatmap.height);
           uploadedId = s.heatmap.id;
         }
         if (uploadedColormap !== s.colormap) {

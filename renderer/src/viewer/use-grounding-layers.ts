@@ -1,11 +1,14 @@
-// The grounding layers of the viewer: the shown heatmap (WebGL, order 10), its isolines (SVG, 20) and the active
-// phrase's ground-truth boxes (SVG, 30), added to the viewport above the image; and the layer state the viewer
-// exposes to tests (data-heatmap-state: none | computing | shown | hidden | failed).
+// The grounding layers of a viewport: a heatmap (WebGL, order 10), its isolines (SVG, 20) and a phrase's
+// ground-truth boxes (SVG, 30), added to the viewport above the image; and the layer state the viewer exposes to
+// tests (data-heatmap-state: none | computing | shown | hidden | failed). What to draw comes from a source: by
+// default the main viewer's (the heatmaps store's shown heatmap and the active phrase); Compare's second viewer
+// and the small multiples pass their own.
 
 import { computed } from 'vue';
-import { boxesForPhrase } from '../lib/grounding';
-import { autoRange, effectiveLower, isolineLevels, sampleAt } from '../lib/heatmap';
-import { effectiveRange } from '../lib/heatmap-settings';
+import { boxesForPhrase, type PhraseRef } from '../lib/grounding';
+import type { HeatmapStatus } from '../lib/grounding-requests';
+import { isolineLevels, sampleAt, type LoadedHeatmap } from '../lib/heatmap';
+import { heatmapStyle } from '../lib/heatmap-settings';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useHeatmapStore } from '../stores/heatmaps';
 import { usePhraseStore } from '../stores/phrase';
@@ -18,25 +21,38 @@ import type { Viewport } from './viewport';
 
 export type HeatmapLayerStatus = 'none' | 'computing' | 'shown' | 'hidden' | 'failed';
 
-export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: () => LoadedImage | null) {
+export interface GroundingSource {
+  /** the heatmap to draw (drawn only on its own image) */
+  heatmap(): LoadedHeatmap | null;
+  /** how its request stands */
+  status(): HeatmapStatus;
+  /** whose ground-truth boxes to draw */
+  phrase(): PhraseRef | null;
+}
+
+/** The main viewer's: the heatmaps store's selected item and the active phrase. */
+export function mainGroundingSource(): GroundingSource {
   const heatmaps = useHeatmapStore();
+  const phrase = usePhraseStore();
+  return { heatmap: () => heatmaps.shown, status: () => heatmaps.status, phrase: () => phrase.active };
+}
+
+export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: () => LoadedImage | null, source: GroundingSource = mainGroundingSource()) {
   const display = useHeatmapDisplayStore();
   const study = useStudyStore();
-  const phrase = usePhraseStore();
   const s = computed(() => display.settings);
 
-  /** the shown heatmap when it belongs to the image on screen */
+  /** the source's heatmap when it belongs to the image on screen */
   const heatmap = computed(() => {
-    const h = heatmaps.shown;
+    const h = source.heatmap();
     const img = image();
     return h && img && h.imageId === img.imageId ? h : null;
   });
-  const lower = computed(() => effectiveLower(s.value.lower, s.value.otsu, heatmap.value));
-  const range = computed<[number, number]>(() =>
-    effectiveRange(s.value, () => (heatmap.value ? autoRange(heatmap.value.values, lower.value) : [0, 1])),
-  );
+  const style = computed(() => heatmapStyle(s.value, heatmap.value));
+  const lower = computed(() => style.value.lower);
+  const range = computed(() => style.value.range);
   const levels = computed(() => (heatmap.value && s.value.visible && s.value.isolines ? isolineLevels(range.value, s.value.isolineCount) : null));
-  const boxes = computed(() => boxesForPhrase(study.detail?.phrases ?? [], phrase.active, image()?.imageId ?? null));
+  const boxes = computed(() => boxesForPhrase(study.detail?.phrases ?? [], source.phrase(), image()?.imageId ?? null));
 
   const heatmapLayer = createHeatmapLayer(() => ({
     heatmap: heatmap.value,
@@ -53,8 +69,9 @@ export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: 
   viewport.addLayer(createBoxesLayer(() => ({ boxes: boxes.value, visible: s.value.boxes })));
 
   const status = computed<HeatmapLayerStatus>(() => {
-    if (heatmaps.status === 'none' || heatmaps.status === 'failed') return heatmaps.status;
-    if (heatmaps.status === 'computing' || !heatmap.value) return 'computing';
+    const st = source.status();
+    if (st === 'none' || st === 'failed') return st;
+    if (st === 'computing' || !heatmap.value) return 'computing';
     if (!s.value.visible) return 'hidden';
     return heatmapLayer.renderedId.value === heatmap.value.id ? 'shown' : 'computing';
   });
@@ -66,5 +83,5 @@ export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: 
     return Number.isFinite(v) ? v : null;
   }
 
-  return { heatmap, range, lower, boxes, status, valueAt, renderedId: heatmapLayer.renderedId };
+  return { heatmap, range, lower, levels, boxes, status, valueAt, renderedId: heatmapLayer.renderedId };
 }

@@ -240,6 +240,9 @@ export function useViewport(options: ViewportOptions) {
     canvas.value?.removeEventListener('webglcontextrestored', onContextRestored);
     for (const layer of layers.value) layer.dispose();
     layers.value = [];
+    // give the context back now (browsers keep a handful; Compare and the small multiples come and go)
+    gl.value?.getExtension('WEBGL_lose_context')?.loseContext();
+    gl.value = null;
   });
 
   /** The theme changed: read the background colour again and redraw. */

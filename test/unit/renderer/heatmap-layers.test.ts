@@ -3,6 +3,7 @@
 // layers' content in image coordinates under the view transform.
 import { describe, expect, it } from 'vitest';
 import { colormapTable } from '../../../renderer/src/lib/colormaps';
+import { NO_VALUE } from '../../../renderer/src/lib/gl-heatmap-renderer';
 import type { LoadedHeatmap } from '../../../renderer/src/lib/heatmap';
 import { createBoxesLayer, type Box } from '../../../renderer/src/viewer/boxes-layer';
 import { createHeatmapLayer, type HeatmapLayerState } from '../../../renderer/src/viewer/heatmap-layer';
@@ -57,7 +58,8 @@ function hostFor(gl: WebGL2RenderingContext | null) {
 function heatmap(id: number, size = 4): LoadedHeatmap {
   const values = new Float32Array(size * size);
   values[5] = values[6] = values[9] = values[10] = 1;
-  return { id, imageId: 7, phrase: 'p', model: 'demo', variant: 'frozen', size, values, threshold: null, geometry: { originalRows: 60, originalColumns: 40, top: 10, left: 0, side: 40 }, min: 0, max: 1 };
+  const geometry = { originalRows: 60, originalColumns: 40, top: 10, left: 0, width: 40, height: 40 };
+  return { id, imageId: 7, phrase: 'p', model: 'demo', variant: 'frozen', source: 'model', width: size, height: size, values, threshold: null, geometry, min: 0, max: 1 };
 }
 
 describe('heatmap layer', () => {
@@ -75,7 +77,8 @@ describe('heatmap layer', () => {
     const names = calls.map((c) => c[0]);
     expect(names.indexOf('enable')).toBeLessThan(names.indexOf('drawArrays'));
     expect(names.indexOf('disable')).toBeGreaterThan(names.indexOf('drawArrays'));
-    expect(calls.find((c) => c[0] === 'uniform3i')).toEqual(['uniform3i', 'u_square', 0, 10, 40]);
+    expect(calls.find((c) => c[0] === 'uniform4i')).toEqual(['uniform4i', 'u_rect', 0, 10, 40, 40]);
+    expect(calls.find((c) => c[0] === 'uniform2i')).toEqual(['uniform2i', 'u_size', 4, 4]);
     expect(calls.find((c) => c[0] === 'uniform4f')).toEqual(['uniform4f', 'u_style', 0.1, 0, 1, 0.5]);
     expect(calls.find((c) => c[0] === 'uniform3f' && c[1] === 'u_view')).toEqual(['uniform3f', 'u_view', 2, 10, 20]);
     expect(layer.renderedId.value).toBe(3);
@@ -95,6 +98,17 @@ describe('heatmap layer', () => {
     layer.draw(frame(gl));
     expect(calls.filter((c) => c[0] === 'texImage2D').map((c) => c[3])).toEqual(['R32F']);
     expect(layer.renderedId.value).toBe(4);
+
+    // an imported map: W x H over its rectangle (here the whole image), its NaN uploaded as the sentinel
+    const values = Float32Array.from([0.5, NaN, 1, 2, 3, 4]);
+    state.heatmap = { ...heatmap(5), source: 'imported', width: 3, height: 2, values, geometry: { originalRows: 60, originalColumns: 40, top: 0, left: 0, width: 40, height: 60 } };
+    calls.length = 0;
+    layer.draw(frame(gl));
+    const upload = calls.find((c) => c[0] === 'texImage2D')!;
+    expect(upload.slice(3, 6)).toEqual(['R32F', 3, 2]);
+    expect(Array.from(upload[9] as Float32Array)).toEqual([0.5, NO_VALUE, 1, 2, 3, 4].map(Math.fround));
+    expect(calls.find((c) => c[0] === 'uniform4i')).toEqual(['uniform4i', 'u_rect', 0, 0, 40, 60]);
+    expect(calls.find((c) => c[0] === 'uniform2i')).toEqual(['uniform2i', 'u_size', 3, 2]);
   });
 
   it('draws nothing when hidden or empty, and recovers from a lost context', () => {

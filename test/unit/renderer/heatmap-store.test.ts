@@ -16,7 +16,10 @@ const mock = vi.hoisted(() => {
   };
   const api = {
     heatmaps: {
-      compute: vi.fn(async (_: { imageId: number; phrase: string }): Promise<{ heatmapId: number | null; jobId: string | null }> => ({ heatmapId: null, jobId: null })),
+      compute: vi.fn(async (_: { imageId: number; phrase: string; model?: string; variant?: string }): Promise<{ heatmapId: number | null; jobId: string | null }> => ({
+        heatmapId: null,
+        jobId: null,
+      })),
       get: vi.fn(async ({ id }: { id: number }) => ({
         id,
         imageId: 7,
@@ -24,11 +27,13 @@ const mock = vi.hoisted(() => {
         model: 'demo',
         modelVersion: '1',
         variant: 'frozen',
+        source: 'model' as const,
         createdAt: '2025-01-01T00:00:00Z',
-        size: 4,
+        width: 4,
+        height: 4,
         data: map(4, (i) => i / 15),
         threshold: 0.3,
-        geometry: { originalRows: 10, originalColumns: 8, top: 1, left: 0, side: 8 },
+        geometry: { originalRows: 10, originalColumns: 8, top: 1, left: 0, width: 8, height: 8 },
         provenance: { runtime: 'cpu' },
       })),
       list: vi.fn(async (_: { imageId: number }): Promise<Types['HeatmapSummary'][]> => []),
@@ -265,9 +270,9 @@ describe('heatmaps store', () => {
 
   it('lists an image’s stored heatmaps; a stored phrase skips the queue and replaces its listed entry', async () => {
     mock.api.heatmaps.list.mockResolvedValueOnce([
-      { id: 5, imageId: 7, phrase: 'stored one', model: 'demo', modelVersion: '1', variant: 'frozen', createdAt: '' },
-      { id: 6, imageId: 7, phrase: 'stored one', model: 'demo', modelVersion: '1', variant: 'tuned', createdAt: '' },
-      { id: 8, imageId: 7, phrase: 'second stored', model: 'demo', modelVersion: '1', variant: 'frozen', createdAt: '' },
+      { id: 5, imageId: 7, phrase: 'stored one', model: 'demo', modelVersion: '1', variant: 'frozen', source: 'model', createdAt: '' },
+      { id: 6, imageId: 7, phrase: 'stored one', model: 'demo', modelVersion: '1', variant: 'tuned', source: 'model', createdAt: '' },
+      { id: 8, imageId: 7, phrase: 'second stored', model: 'demo', modelVersion: '1', variant: 'frozen', source: 'model', createdAt: '' },
     ]);
     serviceWith({ 'stored one': 5, 'second stored': 8 });
     const store = useHeatmapStore();

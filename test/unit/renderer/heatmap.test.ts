@@ -59,15 +59,19 @@ describe('colormap tables', () => {
 /** The Python reference (training/sightline_ldm/image_ops.py resize_nearest), in float64 like numpy. */
 const pythonNearest = (d: number, side: number, size: number) => Math.min(Math.floor(((d + 0.5) * size) / side), size - 1);
 
-function mapOf(size: number, f: (row: number, col: number) => number) {
-  const values = new Float32Array(size * size);
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) values[r * size + c] = f(r, c);
+function mapOf(width: number, f: (row: number, col: number) => number, height = width) {
+  const values = new Float32Array(width * height);
+  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) values[r * width + c] = f(r, c);
   return values;
 }
 
+/** A model heatmap's geometry: the centre square of side `side` at (top, left). */
+const square = (originalRows: number, originalColumns: number, top: number, left: number, side: number): HeatmapGeometry => ({ originalRows, originalColumns, top, left, width: side, height: side });
+
 describe('map pixels on the image (geometry)', () => {
   // a portrait 664 x 619 image (the demo's MIMIC size): the centre square of side 619 starts at row 22
-  const geometry: HeatmapGeometry = { originalRows: 664, originalColumns: 619, top: 22, left: 0, side: 619 };
+  const geometry = square(664, 619, 22, 0, 619);
+  const at = (g: HeatmapGeometry, size: number, column: number, row: number) => mapIndexAt({ geometry: g, width: size, height: size }, column, row);
 
   it('nearest mapping is the reference resize_nearest, in integers, for up- and down-sampling', () => {
     for (const [side, size] of [
@@ -86,25 +90,24 @@ describe('map pixels on the image (geometry)', () => {
 
   it('places the map on the square at (top, left): first and last cells at its corners, nothing outside', () => {
     const size = 4;
-    expect(mapIndexAt(geometry, size, 0, 22)).toBe(0);
-    expect(mapIndexAt(geometry, size, 618, 22)).toBe(3);
-    expect(mapIndexAt(geometry, size, 0, 22 + 618)).toBe(12);
-    expect(mapIndexAt(geometry, size, 618.9, 640.5)).toBe(15);
-    expect(mapIndexAt(geometry, size, 0, 21)).toBe(-1); // above the square
-    expect(mapIndexAt(geometry, size, 0, 641)).toBe(-1); // below it
-    expect(mapIndexAt(geometry, size, 619, 100)).toBe(-1); // right of it
-    expect(mapIndexAt(geometry, size, -0.5, 100)).toBe(-1);
+    expect(at(geometry, size, 0, 22)).toBe(0);
+    expect(at(geometry, size, 618, 22)).toBe(3);
+    expect(at(geometry, size, 0, 22 + 618)).toBe(12);
+    expect(at(geometry, size, 618.9, 640.5)).toBe(15);
+    expect(at(geometry, size, 0, 21)).toBe(-1); // above the square
+    expect(at(geometry, size, 0, 641)).toBe(-1); // below it
+    expect(at(geometry, size, 619, 100)).toBe(-1); // right of it
+    expect(at(geometry, size, -0.5, 100)).toBe(-1);
     // a landscape image: the square is centred horizontally
-    const wide: HeatmapGeometry = { originalRows: 100, originalColumns: 160, top: 0, left: 30, side: 100 };
-    expect(mapIndexAt(wide, 10, 29, 50)).toBe(-1);
-    expect(mapIndexAt(wide, 10, 30, 0)).toBe(0);
-    expect(mapIndexAt(wide, 10, 129, 99)).toBe(99);
-    expect(mapIndexAt(wide, 10, 130, 0)).toBe(-1);
+    const wide = square(100, 160, 0, 30, 100);
+    expect(at(wide, 10, 29, 50)).toBe(-1);
+    expect(at(wide, 10, 30, 0)).toBe(0);
+    expect(at(wide, 10, 129, 99)).toBe(99);
+    expect(at(wide, 10, 130, 0)).toBe(-1);
   });
 
   it('renders the original-size overlay: the square coloured cell by cell, transparent outside it', () => {
-    const size = 2;
-    const h = { size, geometry: { originalRows: 6, originalColumns: 4, top: 1, left: 0, side: 4 }, values: new Float32Array([0.2, 0.4, 0.6, 1]) };
+    const h = { width: 2, height: 2, geometry: square(6, 4, 1, 0, 4), values: new Float32Array([0.2, 0.4, 0.6, 1]) };
     const rgba = renderHeatmapRgba(h, { lower: 0, min: 0, max: 1, opacity: 1 }, colormapTable('grey'));
     const alphaRow = (r: number) => Array.from({ length: 4 }, (_, c) => rgba[(r * 4 + c) * 4 + 3]);
     const redRow = (r: number) => Array.from({ length: 4 }, (_, c) => rgba[(r * 4 + c) * 4]);
@@ -118,7 +121,7 @@ describe('map pixels on the image (geometry)', () => {
   });
 
   it('bilinear sampling interpolates between cell centres and clamps at the edges; NaN outside', () => {
-    const h = { size: 2, geometry: { originalRows: 4, originalColumns: 4, top: 0, left: 0, side: 4 }, values: new Float32Array([0, 1, 0, 1]) };
+    const h = { width: 2, height: 2, geometry: square(4, 4, 0, 0, 4), values: new Float32Array([0, 1, 0, 1]) };
     expect(sampleAt(h, 1, 1, 'bilinear')).toBeCloseTo(0); // cell (0, 0)'s centre
     expect(sampleAt(h, 2, 1, 'bilinear')).toBeCloseTo(0.5); // half-way between the centres
     expect(sampleAt(h, 3, 1, 'bilinear')).toBeCloseTo(1);
@@ -177,10 +180,13 @@ describe('decoding and isolines', () => {
     expect(Array.from(decodeHeatmap(offset.subarray(1), 2))).toEqual([0, 0.25, 0.5, 1]); // unaligned view
     expect(() => decodeHeatmap(bytes.subarray(0, 12), 2)).toThrow(/expected 16/);
     const h = prepareHeatmap({
-      id: 5, imageId: 9, phrase: 'p', model: 'demo', modelVersion: '1', variant: 'frozen', createdAt: '', size: 2, data: bytes, threshold: 0.4, provenance: {},
-      geometry: { originalRows: 2, originalColumns: 2, top: 0, left: 0, side: 2 },
+      id: 5, imageId: 9, phrase: 'p', model: 'demo', modelVersion: '1', variant: 'frozen', source: 'model', createdAt: '', width: 2, height: 2, data: bytes, threshold: 0.4, provenance: {},
+      geometry: square(2, 2, 0, 0, 2),
     });
-    expect([h.min, h.max, h.threshold, h.size]).toEqual([0, 1, 0.4, 2]);
+    expect([h.min, h.max, h.threshold, h.width, h.height, h.source]).toEqual([0, 1, 0.4, 2, 2, 'model']);
+    // a non-square map: width x height values
+    expect(Array.from(decodeHeatmap(new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer), 3, 2))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => decodeHeatmap(bytes, 3, 2)).toThrow(/3×2/);
   });
 
   it('levels sit inside the range; contours are placed on the image through the geometry', () => {
@@ -188,7 +194,7 @@ describe('decoding and isolines', () => {
     expect(isolineLevels([0.5, 0.5], 3)).toEqual([]);
     // a 4 x 4 map with one hot 2 x 2 block in the middle, on the square of side 40 at (top 10, left 0)
     const values = mapOf(4, (r, c) => (r >= 1 && r <= 2 && c >= 1 && c <= 2 ? 1 : 0));
-    const [line] = isolinePaths({ size: 4, values, geometry: { originalRows: 60, originalColumns: 40, top: 10, left: 0, side: 40 } }, [0.5]);
+    const [line] = isolinePaths({ width: 4, height: 4, values, geometry: square(60, 40, 10, 0, 40) }, [0.5]);
     expect(line.level).toBe(0.5);
     const points = [...line.d.matchAll(/[ML]([\d.]+),([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
     expect(points.length).toBeGreaterThan(3);
@@ -260,10 +266,10 @@ describe('finding sentences and boxes of a phrase', () => {
 });
 
 describe('grounding keys', () => {
-  it('h toggles the heatmap, c cycles the colormap, b toggles the boxes: free keys, no conflict', () => {
+  it('h toggles the heatmap, c cycles the colormap, b toggles the boxes, e exports the figure: free keys, no conflict', () => {
     expect(findConflicts(defaultBindings)).toEqual([]);
     const index = buildKeyIndex(defaultBindings);
-    expect([index.get('H'), index.get('C'), index.get('B')]).toEqual(['heatmap.toggle', 'heatmap.colormap', 'boxes.toggle']);
+    expect([index.get('H'), index.get('C'), index.get('B'), index.get('E')]).toEqual(['heatmap.toggle', 'heatmap.colormap', 'boxes.toggle', 'figure.export']);
   });
 });
 

@@ -114,6 +114,7 @@ describe('viewport', () => {
       viewport: () => calls.push('viewport'),
       clearColor: () => undefined,
       clear: () => calls.push('clear'),
+      getExtension: (name: string) => (name === 'WEBGL_lose_context' ? { loseContext: () => calls.push('loseContext') } : null),
     }) as unknown as WebGL2RenderingContext;
 
   afterEach(() => {
@@ -173,7 +174,8 @@ describe('viewport', () => {
     expect(calls).toEqual(['viewport', 'clear', 'draw image', 'draw heatmap', 'draw boxes']);
     expect(viewport.renderCount.value).toBe(count + 1);
     app.unmount();
-    expect(calls.slice(-3)).toEqual(['dispose image', 'dispose heatmap', 'dispose boxes']);
+    // the layers are freed, then the context is given back (Compare and the small multiples come and go)
+    expect(calls.slice(-4)).toEqual(['dispose image', 'dispose heatmap', 'dispose boxes', 'loseContext']);
   });
 
   it('stacks element layers above the canvas by order, and removes them', () => {

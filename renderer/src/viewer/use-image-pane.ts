@@ -1,0 +1,105 @@
+// One image pane: a viewport (viewer/viewport.ts) with the image layer at the viewer store's window/level and
+// invert, the grounding layers of a source (viewer/use-grounding-layers.ts), the mouse tools (optional: the
+// small multiples only take clicks) and the pixel under the cursor. The main ImageViewer, Compare's second viewer
+// and each small multiple are one of these; only their chrome differs.
+
+import { computed, ref, watch } from 'vue';
+import { useHeatmapDisplayStore } from '../stores/heatmap-display';
+import { useKeymapStore } from '../stores/keymap';
+import { useSettingsStore } from '../stores/settings';
+import { useViewerStore, type LoadedImage } from '../stores/viewer';
+import { createImageLayer } from './image-layer';
+import { probePixel, type PixelProbe } from './pixel-probe';
+import type { ToolContext, ToolPoint } from './tools';
+import { useGroundingLayers, type GroundingSource } from './use-grounding-layers';
+import { useToolInput } from './use-tool-input';
+import { useViewport } from './viewport';
+
+export interface ImagePaneOptions {
+  image: () => LoadedImage | null;
+  /** what heatmap and boxes to draw (default: the main viewer's) */
+  source?: GroundingSource;
+  fitMargin?: number;
+  /** mouse tools (pan, zoom, window/level); false: clicks only */
+  tools?: boolean;
+}
+
+export function useImagePane(o: ImagePaneOptions) {
+  const viewer = useViewerStore();
+  const keymap = useKeymapStore();
+  const settings = useSettingsStore();
+  const display = useHeatmapDisplayStore();
+  const viewport = useViewport({
+    fitMargin: o.fitMargin ?? 8,
+    contentSize: () => {
+      const img = o.image();
+      return img ? { columns: img.pixel.columns, rows: img.pixel.rows } : null;
+    },
+  });
+  const imageLayer = createImageLayer(() => ({ image: o.image(), center: viewer.center, width: viewer.width, invert: viewer.invert }));
+  viewport.addLayer(imageLayer);
+  const grounding = useGroundingLayers(viewport, o.image, o.source);
+
+  const cursor = ref<PixelProbe | null>(null);
+  const heatValue = computed(() => (cursor.value && grounding.heatmap.value ? grounding.valueAt(cursor.value.x, cursor.value.y) : null));
+  const zoomPercent = computed(() => Math.round(viewport.transform.value.scale * viewport.size.value.dpr * 100));
+
+  function hover(p: ToolPoint | null): void {
+    cursor.value = p ? probePixel(o.image(), viewport.transform.value, p.x, p.y) : null;
+  }
+
+  const toolContext: ToolContext = {
+    get transform() {
+      return viewport.transform.value;
+    },
+    setTransform: viewport.setTransform,
+    fit: viewport.fit,
+    get window() {
+      return { center: viewer.center, width: viewer.width };
+    },
+    setWindow: (w, commit) => viewer.setWindow(w.center, w.width, commit),
+    get sensitivity() {
+      return viewer.sensitivity;
+    },
+  };
+  const input = useToolInput({
+    canvas: viewport.canvas,
+    enabled: () => o.tools !== false && o.image() !== null,
+    toolFor: keymap.toolFor,
+    context: toolContext,
+    onHover: hover,
+  });
+
+  watch(
+    () => o.image()?.imageId,
+    () => {
+      cursor.value = null;
+      viewport.fit();
+      viewport.scheduleRender();
+    },
+  );
+  watch(
+    () => settings.theme,
+    () => requestAnimationFrame(viewport.refreshBackground),
+  );
+
+  /** The canvas's state attributes for tests (renderer/README.md "Test hooks"). */
+  const canvasState = computed(() => {
+    const img = o.image();
+    const rendered = imageLayer.renderedId.value;
+    return {
+      'data-image-id': img?.imageId,
+      'data-rendered-image-id': rendered ?? undefined,
+      'data-state': viewer.loading ? 'loading' : rendered !== null && rendered === img?.imageId ? 'ready' : 'empty',
+      'data-render-count': viewport.renderCount.value,
+      'data-heatmap-state': grounding.status.value,
+      'data-heatmap-id': grounding.heatmap.value?.id,
+      'data-heatmap-rendered-id': grounding.renderedId.value ?? undefined,
+      'data-box-count': display.settings.boxes ? grounding.boxes.value.length : 0,
+    };
+  });
+
+  return { viewport, renderedId: imageLayer.renderedId, grounding, cursor, heatValue, zoomPercent, input, canvasState };
+}
+
+export type ImagePane = ReturnType<typeof useImagePane>;
