@@ -57,7 +57,7 @@ function engineFor(ref: BundleRef): { engine: GroundingEngine; provider: Promise
   let resolveProvider!: (p: string) => void;
   const provider = new Promise<string>((r) => (resolveProvider = r));
   const engine = new GroundingEngine(ref.dir, ref.manifest, async (file, graph) => {
-    const created = await createSession(file, { setting: ref.provider.setting, threads: threadsFor(graph, ref.provider.threads) });
+    const created = await createSession(file, { setting: ref.provider.setting, threads: threadsFor(graph, ref.provider.threads, ref.manifest.latent.size) });
     if (used === null) resolveProvider((used = created.fallback ? `${created.provider} (${created.fallback})` : created.provider));
     return created.session;
   });
@@ -71,13 +71,18 @@ function engineFor(ref: BundleRef): { engine: GroundingEngine; provider: Promise
   return entry;
 }
 
+/** From this latent area up, one batch-1 U-Net call is big enough for threads to pay (the MONAI model: 64 x 64). */
+const THREADED_LATENT_AREA = 32 * 32;
+
 /**
- * The `threads` setting, else one thread for the batch-1 graphs (the inversion's U-Net calls are too small for
- * threads to pay) and every core for unet_attention, which runs (kept step x phrase) pairs in large batches.
+ * The `threads` setting, else every core for unet_attention (it runs (kept step x phrase) pairs in large batches)
+ * and for the batch-1 graphs of a large model; one thread for a small model's batch-1 graphs, whose calls are too
+ * short for threads to pay (the demo: 16 x 16 latents; bench/results/grounding*.json).
  */
-function threadsFor(graph: Graph, setting: number): number {
+export function threadsFor(graph: Graph, setting: number, latentSize: number): number {
   if (setting > 0) return setting;
-  return graph === 'unet_attention' ? Math.max(1, os.availableParallelism()) : 1;
+  const all = Math.max(1, os.availableParallelism());
+  return graph === 'unet_attention' || latentSize * latentSize >= THREADED_LATENT_AREA ? all : 1;
 }
 
 /** Worker side (registered by main/workers/worker.ts). */
