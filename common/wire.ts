@@ -57,3 +57,64 @@ export function decodeWire(bytes: Uint8Array): unknown {
   };
   return resolve(parsed);
 }
+
+// Events over server-sent events (text only): JSON with each Uint8Array as {"$base64": "..."} (a heatmap.partial's
+// map), decoded back to a Uint8Array by the browser. Electron's IPC carries Uint8Array as it is.
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+export function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  const CHUNK = 3 * 4096;
+  for (let start = 0; start < bytes.length; start += CHUNK) {
+    const end = Math.min(bytes.length, start + CHUNK);
+    let s = '';
+    for (let i = start; i < end; i += 3) {
+      const a = bytes[i];
+      const b = i + 1 < end ? bytes[i + 1] : 0;
+      const c = i + 2 < end ? bytes[i + 2] : 0;
+      const n = (a << 16) | (b << 8) | c;
+      s += B64[n >> 18] + B64[(n >> 12) & 63] + (i + 1 < end ? B64[(n >> 6) & 63] : '=') + (i + 2 < end ? B64[n & 63] : '=');
+    }
+    parts.push(s);
+  }
+  return parts.join('');
+}
+
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (text.length % 4 !== 0) throw new Error('base64 text of a length not a multiple of 4');
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    let n = 0;
+    for (let j = 0; j < 4; j++) {
+      const code = text.charCodeAt(i + j);
+      const v = code === 61 /* = */ && i + j >= text.length - pad ? 0 : code < 128 ? B64_INDEX[code] : -1;
+      if (v < 0) throw new Error('not base64');
+      n = (n << 6) | v;
+    }
+    if (o < out.length) out[o++] = (n >> 16) & 255;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}
+
+/** An event as the text of one server-sent event: JSON, Uint8Arrays as base64. */
+export function encodeEventText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { $base64: toBase64(v) } : v));
+}
+
+export function decodeEventText(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const rec = v as Record<string, unknown>;
+      const keys = Object.keys(rec);
+      if (keys.length === 1 && keys[0] === '$base64' && typeof rec.$base64 === 'string') return fromBase64(rec.$base64);
+    }
+    return v;
+  });
+}

@@ -89,4 +89,29 @@ export const heatmapsProcedures = {
   'heatmaps.import': { input: HeatmapImportRequest, output: z.object({ jobId: z.string() }) },
 } as const;
 
-export const heatmapsEvents = {} as const satisfies EventTable;
+/**
+ * A provisional map of a phrase a grounding job is computing: the same aggregation as the final map over the first
+ * `stepsDone` of its `stepsTotal` kept steps (method.md 2.5-2.6). Sent between the job's attention batches (at
+ * most one per phrase every 250 ms, never after the job ended); the stored heatmap replaces it. Only models whose
+ * phrase passes take seconds send them (latents of 32 x 32 or more).
+ */
+export const HeatmapPartial = z.object({
+  jobId: z.string(),
+  imageId: Id,
+  phrase: z.string(),
+  model: z.string(),
+  variant: z.string(),
+  stepsDone: z.number().int().positive(),
+  stepsTotal: z.number().int().positive(),
+  /** `data` is width x height float32, little-endian, row-major, in [0, 1], before the Otsu threshold (as HeatmapData) */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  data: z.instanceof(Uint8Array),
+  /** the variant's Otsu threshold of this provisional map (null for variants without Otsu) */
+  threshold: z.number().nullable(),
+  geometry: HeatmapGeometry,
+});
+
+export const heatmapsEvents = {
+  'heatmap.partial': HeatmapPartial,
+} as const satisfies EventTable;

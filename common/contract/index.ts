@@ -108,5 +108,6 @@ export type Types = {
   HeatmapSummary: z.output<typeof H.HeatmapSummary>;
   HeatmapData: z.output<typeof H.HeatmapData>;
   HeatmapGeometry: z.output<typeof H.HeatmapGeometry>;
+  HeatmapPartial: z.output<typeof H.HeatmapPartial>;
   AppInfo: z.output<typeof C.AppInfo>;
 };

@@ -4,7 +4,9 @@
 //   batch 1, keeping the U-Net input latent z_i of every kept step (what does not depend on the phrase);
 // - attend(latents, phrases): text_encoder on each phrase's token embeddings (tuned rows substituted), then
 //   unet_attention.onnx over every (kept step, phrase) pair in batches, and the cross-attention probabilities of
-//   the variant's layers reduced to one model-frame map per phrase (aggregate.ts).
+//   the variant's layers reduced to one model-frame map per phrase (aggregate.ts). The pairs go step-major (every
+//   phrase of the first kept steps first), so that between batches a provisional map of each phrase can be made
+//   from the steps it has so far (`onProvisional`); the final maps do not depend on the batching.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -37,6 +39,46 @@ export interface AttendSettings {
   tokenOverrides?: Record<string, number[]>;
   /** (kept step, phrase) pairs per unet_attention call */
   maxBatch: number;
+  /**
+   * With provisional maps asked for and at least 2 kept steps: at least this many unet_attention calls (fewer
+   * only when there are fewer pairs), each followed by provisional maps. Default: min(4, kept steps) for a model
+   * with latents of 32 x 32 or more (a phrase pass takes seconds there), else 1 (the demo's whole job is one fast
+   * batch). Tests set it to see provisional maps on the demo.
+   */
+  minChunks?: number;
+}
+
+/** A phrase's map from the first `stepsDone` of its `stepsTotal` kept steps (the same aggregation as the final). */
+export interface ProvisionalMap {
+  /** index into the phrases given to attend */
+  phrase: number;
+  map: Float32Array;
+  stepsDone: number;
+  stepsTotal: number;
+}
+
+/** From this latent size up, a bundle's phrase passes are slow enough for provisional maps to be worth their cost. */
+export const PROVISIONAL_LATENT_SIZE = 32;
+
+/**
+ * How many unet_attention calls at least, when provisional maps are asked for: `requested` (AttendSettings.minChunks),
+ * else min(4, K) for a model with latents of PROVISIONAL_LATENT_SIZE or more, else 1; always 1 with a single kept step.
+ */
+export function minAttentionChunks(keptSteps: number, latentSize: number, requested?: number): number {
+  if (keptSteps < 2) return 1;
+  return requested ?? (latentSize >= PROVISIONAL_LATENT_SIZE ? Math.min(4, keptSteps) : 1);
+}
+
+/**
+ * The sizes of the unet_attention calls for `pairs` pairs: as few as `maxBatch` allows and at least `minChunks`
+ * (never more than one per pair), as even as possible (they differ by at most one).
+ */
+export function attentionChunks(pairs: number, maxBatch: number, minChunks = 1): number[] {
+  if (pairs <= 0) return [];
+  const n = Math.min(pairs, Math.max(Math.ceil(pairs / Math.max(1, maxBatch)), Math.max(1, Math.floor(minChunks))));
+  const sizes: number[] = [];
+  for (let i = 0; i < n; i++) sizes.push(Math.floor(((i + 1) * pairs) / n) - Math.floor((i * pairs) / n));
+  return sizes;
 }
 
 export class GroundingEngine {
@@ -134,7 +176,8 @@ export class GroundingEngine {
 
   /**
    * One model-frame map per phrase (image.size squared, min-max [0,1], before any Otsu threshold), from the
-   * latents `invert` returned for `stepIndices` / `timesteps`.
+   * latents `invert` returned for `stepIndices` / `timesteps`. `onProvisional`, when given, is called after each
+   * unet_attention call but the last with a provisional map of every phrase whose count of finished steps grew.
    */
   async attend(
     latents: Float32Array,
@@ -142,11 +185,13 @@ export class GroundingEngine {
     phrases: PhraseInput[],
     settings: AttendSettings,
     onBatch?: (done: number, total: number) => void,
+    onProvisional?: (maps: ProvisionalMap[]) => void,
   ): Promise<Float32Array[]> {
     const { channels, size: ls } = this.manifest.latent;
     const { max_length: L, hidden_size: H } = this.manifest.text;
     const latentLength = channels * ls * ls;
     const K = timesteps.length;
+    const P = phrases.length;
     if (latents.length !== K * latentLength) throw new Error(`latents for ${latents.length / latentLength} steps, expected ${K}`);
     const grids = new Map<number, LayerGrid>();
     for (const layer of settings.layers) {
@@ -160,12 +205,25 @@ export class GroundingEngine {
     );
     const graph = await this.session('unet_attention');
     const fetches = settings.layers.map((l) => `attn_${l}`);
-    // every (phrase, step) pair, phrase-major, cut into batches
-    const pairs = phrases.flatMap((_, p) => timesteps.map((t, k) => ({ p, k, t })));
+    const layers = [...settings.layers].sort((a, b) => a - b);
+    // every (step, phrase) pair, step-major: after n pairs, phrase p has its first floor(n / P) + (p < n % P) steps
+    const pairs = timesteps.flatMap((t, k) => phrases.map((_, p) => ({ p, k, t })));
     const probs = new Map<string, Float32Array>(); // `${p}:${k}:${layer}` -> [heads, HW, L]
-    const batch = Math.max(1, settings.maxBatch);
-    for (let start = 0; start < pairs.length; start += batch) {
-      const chunk = pairs.slice(start, start + batch);
+    const chunks = attentionChunks(pairs.length, settings.maxBatch, onProvisional ? minAttentionChunks(K, ls, settings.minChunks) : 1);
+    /** one phrase's map from its first `steps` kept steps: layers in order, then steps in order (the reference's summation order) */
+    const mapOf = (p: number, steps: number) =>
+      aggregateMaps(
+        layers.flatMap((layer) => timesteps.slice(0, steps).map((_, k) => ({ probs: probs.get(`${p}:${k}:${layer}`)!, grid: grids.get(layer)! }))),
+        phrases[p].positions,
+        L,
+        this.manifest.image.size,
+        settings.sigma,
+        settings.truncate,
+      );
+    const reported = new Array<number>(P).fill(0);
+    let start = 0;
+    for (const [c, size] of chunks.entries()) {
+      const chunk = pairs.slice(start, start + size);
       const latent = new Float32Array(chunk.length * latentLength);
       const context = new Float32Array(chunk.length * L * H);
       const steps = new BigInt64Array(chunk.length);
@@ -187,19 +245,19 @@ export class GroundingEngine {
         const per = data.length / chunk.length;
         chunk.forEach(({ p, k }, b) => probs.set(`${p}:${k}:${layer}`, data.subarray(b * per, (b + 1) * per)));
       }
-      onBatch?.(Math.min(start + batch, pairs.length), pairs.length);
+      start += size;
+      onBatch?.(start, pairs.length);
+      if (!onProvisional || c === chunks.length - 1) continue;
+      const provisional: ProvisionalMap[] = [];
+      for (let p = 0; p < P; p++) {
+        const stepsDone = Math.floor(start / P) + (p < start % P ? 1 : 0);
+        if (stepsDone <= reported[p]) continue;
+        reported[p] = stepsDone;
+        provisional.push({ phrase: p, map: mapOf(p, stepsDone), stepsDone, stepsTotal: K });
+      }
+      if (provisional.length) onProvisional(provisional);
     }
-    return phrases.map((phrase, p) =>
-      aggregateMaps(
-        // layer by layer, step by step: the reference's summation order
-        [...settings.layers].sort((a, b) => a - b).flatMap((layer) => timesteps.map((_, k) => ({ probs: probs.get(`${p}:${k}:${layer}`)!, grid: grids.get(layer)! }))),
-        phrase.positions,
-        L,
-        this.manifest.image.size,
-        settings.sigma,
-        settings.truncate,
-      ),
-    );
+    return phrases.map((_, p) => mapOf(p, K));
   }
 
   async release(): Promise<void> {

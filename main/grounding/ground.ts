@@ -1,6 +1,7 @@
 // Grounding one image (docs/method.md sections 2-3), the main thread's part: the bundle and variant settings, the
 // image prepared on the worker pool, the inversion from the cache or from the ONNX worker (never twice at once
-// for the same key), the phrases tokenised here and attended in the ONNX worker, and the Otsu threshold.
+// for the same key), the phrases tokenised here and attended in the ONNX worker, and the Otsu threshold. With
+// `onProvisional` the worker also sends provisional maps between its attention batches (engine.ts).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -91,6 +92,20 @@ export interface GroundingInput {
   file: string;
   sha256: string;
   phrases: string[];
+  /** at least this many attention batches when provisional maps are asked for (AttendSettings.minChunks; tests) */
+  minChunks?: number;
+}
+
+/** A phrase's map from the first `stepsDone` of its `stepsTotal` kept steps, while the job goes on. */
+export interface ProvisionalPhrase {
+  phrase: string;
+  /** model frame, size x size, [0, 1], before the Otsu threshold */
+  map: Float32Array;
+  threshold: number | null;
+  stepsDone: number;
+  stepsTotal: number;
+  size: number;
+  geometry: Types['HeatmapGeometry'];
 }
 
 const tokenizers = new Map<string, ClipTokenizer>();
@@ -126,6 +141,7 @@ export async function groundImage(
   input: GroundingInput,
   signal: AbortSignal,
   report: (p: { done: number; total: number; message: string }) => void,
+  onProvisional?: (p: ProvisionalPhrase) => void,
 ): Promise<GroundingResult> {
   const { bundle, settings } = input;
   const { manifest } = bundle;
@@ -176,8 +192,9 @@ export async function groundImage(
           {
             signal,
             onProgress: (p) => {
-              const { done } = p as GroundingProgress;
-              report({ done, total: inversionSteps + pairs, message: `inverting the image: step ${done} of ${inversionSteps}` });
+              const progress = p as GroundingProgress;
+              if (progress.stage !== 'inversion') return;
+              report({ done: progress.done, total: inversionSteps + pairs, message: `inverting the image: step ${progress.done} of ${inversionSteps}` });
             },
           },
         )
@@ -193,6 +210,8 @@ export async function groundImage(
   const t2 = Date.now();
 
   report({ done: inversionSteps, total: inversionSteps + pairs, message: `grounding ${phrases.length} phrase${phrases.length === 1 ? '' : 's'}` });
+  const geometry = { originalRows: rows, originalColumns: columns, top, left, width: side, height: side };
+  const threshold = (map: Float32Array) => (settings.otsu && hasRange(map) ? otsuThreshold(map, settings.otsuBins) : null);
   const attended = await runtime.onnx.run(
     'grounding.attend',
     {
@@ -200,25 +219,36 @@ export async function groundImage(
       latents,
       timesteps: settings.timesteps,
       phrases,
-      settings: { layers: settings.layers, sigma: settings.sigma, truncate: settings.truncate, tokenOverrides: settings.tokenOverrides, maxBatch: attentionBatch(bundle) },
+      settings: {
+        layers: settings.layers,
+        sigma: settings.sigma,
+        truncate: settings.truncate,
+        tokenOverrides: settings.tokenOverrides,
+        maxBatch: attentionBatch(bundle),
+        ...(input.minChunks !== undefined ? { minChunks: input.minChunks } : {}),
+      },
+      provisional: onProvisional !== undefined,
     },
     {
       signal,
       onProgress: (p) => {
-        const { done } = p as GroundingProgress;
-        report({ done: inversionSteps + done, total: inversionSteps + pairs, message: `grounding: ${done} of ${pairs} attention passes` });
+        const progress = p as GroundingProgress;
+        if (progress.stage === 'provisional') {
+          if (signal.aborted) return;
+          for (const m of progress.maps) {
+            onProvisional?.({ phrase: input.phrases[m.phrase], map: m.map, threshold: threshold(m.map), stepsDone: m.stepsDone, stepsTotal: m.stepsTotal, size, geometry });
+          }
+          return;
+        }
+        report({ done: inversionSteps + progress.done, total: inversionSteps + pairs, message: `grounding: ${progress.done} of ${pairs} attention passes` });
       },
     },
   );
   const t3 = Date.now();
   return {
     size,
-    geometry: { originalRows: rows, originalColumns: columns, top, left, width: side, height: side },
-    phrases: attended.maps.map((map, i) => ({
-      phrase: input.phrases[i],
-      map,
-      threshold: settings.otsu && hasRange(map) ? otsuThreshold(map, settings.otsuBins) : null,
-    })),
+    geometry,
+    phrases: attended.maps.map((map, i) => ({ phrase: input.phrases[i], map, threshold: threshold(map) })),
     provenance: {
       bundleHash: bundle.hash,
       bundleDir: bundle.dir,

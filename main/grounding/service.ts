@@ -1,7 +1,9 @@
 // `heatmaps.*`: ground a phrase on a stored image (a durable job on the worker pool; a request answered before
-// is served from the store), and read stored heatmaps with their provenance.
+// is served from the store), and read stored heatmaps with their provenance. A grounding job publishes its
+// provisional maps as `heatmap.partial` events while it runs (throttled per phrase, never after it ended).
 import { z } from 'zod';
-import { Id, RpcError, type heatmapsProcedures, type Types } from '../../common/contract';
+import { Id, RpcError, type EventName, type EventPayload, type heatmapsProcedures, type Types } from '../../common/contract';
+import { createThrottle, type Throttle } from '../../common/progress';
 import type { Db } from '../db/database';
 import { findHeatmap, getHeatmap, listHeatmapsOfImage, type HeatmapRow } from '../db/heatmaps-repo';
 import { getImageRow } from '../db/images-repo';
@@ -9,7 +11,7 @@ import { getSettings } from '../db/settings-repo';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
 import { DEMO_MODEL_NAME, type LoadedBundle, type ModelRegistry } from '../models/registry';
 import type { HandlersOf } from '../rpc/handlers';
-import { GroundingError, groundImage, resolveSettings, settingsKey, type GroundingRuntime } from './ground';
+import { GroundingError, groundImage, resolveSettings, settingsKey, type GroundingRuntime, type ProvisionalPhrase } from './ground';
 import { startHeatmapImport } from './heatmap-import';
 import { readHeatmapBytes, storeHeatmap, sweepHeatmapFiles } from './heatmap-store';
 
@@ -30,7 +32,15 @@ export interface HeatmapsServiceDeps {
   registry: ModelRegistry;
   runtime: GroundingRuntime;
   log?: (message: string) => void;
+  /** publishes a contract event (app-context wires it to the event bus); without it no provisional maps are made */
+  emit?: <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+  /** test hook: at least this many attention batches per grounding job (AttendSettings.minChunks), so that the
+   * demo model, whose job is otherwise one batch, sends provisional maps too */
+  attentionChunks?: number;
 }
+
+/** At most one `heatmap.partial` per phrase of a job in this interval (the latest one always goes, unless the job ends). */
+export const PARTIAL_INTERVAL_MS = 250;
 
 /** The model a request names, else the one chosen in the settings, else the shipped demo model. */
 function modelName(db: Db, requested: string | null | undefined): string {
@@ -67,7 +77,19 @@ export function groundingJobKind(deps: HeatmapsServiceDeps): JobKind<GroundingPa
       const lookup = (phrase: string) => findHeatmap(db, { imageId, phrase, bundleHash: bundle.hash, variant: settings.variant, settingsKey: key });
       const missing = [...new Set(phrases)].filter((p) => !lookup(p));
       if (missing.length) {
-        const result = await groundImage(runtime, { bundle, settings, file: image.path, sha256: image.sha256, phrases: missing }, ctx.signal, ctx.report);
+        const partials = deps.emit ? partialPublisher(deps.emit, { jobId: ctx.jobId, imageId, model: bundle.name, variant: settings.variant }, ctx.signal) : null;
+        let result;
+        try {
+          result = await groundImage(
+            runtime,
+            { bundle, settings, file: image.path, sha256: image.sha256, phrases: missing, ...(deps.attentionChunks ? { minChunks: deps.attentionChunks } : {}) },
+            ctx.signal,
+            ctx.report,
+            partials?.push,
+          );
+        } finally {
+          partials?.close();
+        }
         for (const g of result.phrases) {
           storeHeatmap(
             db,
@@ -93,6 +115,46 @@ export function groundingJobKind(deps: HeatmapsServiceDeps): JobKind<GroundingPa
         }
       }
       return { heatmapIds: phrases.map((p) => lookup(p)!.id) };
+    },
+  };
+}
+
+/**
+ * A job's provisional maps -> `heatmap.partial` events: per phrase at most one per PARTIAL_INTERVAL_MS (the latest
+ * kept for the trailing edge); nothing once the job is cancelled or `close()`d (called before the job ends).
+ */
+export function partialPublisher(
+  emit: NonNullable<HeatmapsServiceDeps['emit']>,
+  job: { jobId: string; imageId: number; model: string; variant: string },
+  signal: AbortSignal,
+): { push: (p: ProvisionalPhrase) => void; close: () => void } {
+  const throttles = new Map<string, Throttle<ProvisionalPhrase>>();
+  let closed = false;
+  const send = (p: ProvisionalPhrase) => {
+    if (closed || signal.aborted) return;
+    emit('heatmap.partial', {
+      ...job,
+      phrase: p.phrase,
+      stepsDone: p.stepsDone,
+      stepsTotal: p.stepsTotal,
+      width: p.size,
+      height: p.size,
+      data: new Uint8Array(p.map.buffer as ArrayBuffer, p.map.byteOffset, p.map.byteLength),
+      threshold: p.threshold,
+      geometry: p.geometry,
+    });
+  };
+  return {
+    push: (p) => {
+      if (closed || signal.aborted) return;
+      let throttle = throttles.get(p.phrase);
+      if (!throttle) throttles.set(p.phrase, (throttle = createThrottle(PARTIAL_INTERVAL_MS, send)));
+      throttle.push(p);
+    },
+    close: () => {
+      closed = true;
+      for (const t of throttles.values()) t.cancel();
+      throttles.clear();
     },
   };
 }

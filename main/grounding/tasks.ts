@@ -6,7 +6,7 @@ import type { BundleManifest } from '../../common/model-bundle';
 import { decodeImageFile } from '../imaging';
 import { createSession, type ProviderSetting } from '../models/providers';
 import { withTransfer, type TaskHandlers } from '../workers/worker-host';
-import { GroundingEngine, type AttendSettings, type Graph, type InversionSettings, type PhraseInput } from './engine';
+import { GroundingEngine, type AttendSettings, type Graph, type InversionSettings, type PhraseInput, type ProvisionalMap } from './engine';
 import { greyOf, preprocess, type Geometry } from './image-ops';
 
 /** What identifies a bundle to the worker: its directory, its manifest (already validated) and its hash. */
@@ -30,17 +30,14 @@ export type GroundingTasks = {
     output: { latents: Float32Array; provider: string };
   };
   'grounding.attend': {
-    input: { bundle: BundleRef; latents: Float32Array; timesteps: number[]; phrases: PhraseInput[]; settings: AttendSettings };
+    /** `provisional`: report provisional maps between the unet_attention calls (GroundingProgress stage 'provisional') */
+    input: { bundle: BundleRef; latents: Float32Array; timesteps: number[]; phrases: PhraseInput[]; settings: AttendSettings; provisional?: boolean };
     output: { maps: Float32Array[]; provider: string };
   };
 };
 
-/** Progress the invert and attend tasks report. */
-export interface GroundingProgress {
-  stage: 'inversion' | 'phrases';
-  done: number;
-  total: number;
-}
+/** Progress the invert and attend tasks report; attend's provisional maps come as progress too (their buffers moved). */
+export type GroundingProgress = { stage: 'inversion' | 'phrases'; done: number; total: number } | { stage: 'provisional'; maps: ProvisionalMap[] };
 
 const MAX_ENGINES = 2;
 const engines = new Map<string, { engine: GroundingEngine; provider: Promise<string> }>();
@@ -98,10 +95,21 @@ export const groundingTaskHandlers: TaskHandlers<GroundingTasks> = {
     );
     return withTransfer({ latents, provider: await provider }, [latents.buffer as ArrayBuffer]);
   },
-  'grounding.attend': async ({ bundle, latents, timesteps, phrases, settings }, ctx) => {
+  'grounding.attend': async ({ bundle, latents, timesteps, phrases, settings, provisional }, ctx) => {
     const { engine, provider } = engineFor(bundle);
-    const maps = await engine.attend(latents, timesteps, phrases, settings, (done, total) =>
-      ctx.progress({ stage: 'phrases', done, total } satisfies GroundingProgress),
+    const maps = await engine.attend(
+      latents,
+      timesteps,
+      phrases,
+      settings,
+      (done, total) => ctx.progress({ stage: 'phrases', done, total } satisfies GroundingProgress),
+      provisional
+        ? (partial) =>
+            ctx.progress(
+              { stage: 'provisional', maps: partial } satisfies GroundingProgress,
+              partial.map((m) => m.map.buffer as ArrayBuffer),
+            )
+        : undefined,
     );
     return withTransfer({ maps, provider: await provider }, maps.map((m) => m.buffer as ArrayBuffer));
   },

@@ -32,6 +32,17 @@ export interface AppContextOptions {
   /** import the demo studies into an empty data directory on first start (default true) */
   importDemo?: boolean;
   log?: (message: string) => void;
+  /**
+   * Test hook: at least this many attention batches per grounding job, so that the demo model sends provisional
+   * maps (`heatmap.partial`) as a large model does; default: the environment's SIGHTLINE_TEST_ATTENTION_CHUNKS, else
+   * the engine's choice.
+   */
+  attentionChunks?: number;
+}
+
+function attentionChunksFrom(env: string | undefined): number | undefined {
+  const n = Number(env);
+  return env && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 export interface AppContext {
@@ -76,6 +87,9 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     jobs,
     registry: models,
     log,
+    // provisional maps are for the UI: the command line has no one to show them to
+    ...(options.mode !== 'cli' ? { emit: bus.emit.bind(bus) } : {}),
+    attentionChunks: options.attentionChunks ?? attentionChunksFrom(process.env.SIGHTLINE_TEST_ATTENTION_CHUNKS),
     runtime: {
       pool,
       onnx,

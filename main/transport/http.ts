@@ -1,7 +1,7 @@
 // Browser mode: the contract served over HTTP on loopback.
 // - POST /rpc/<name> with `Authorization: Bearer <token>` (a custom header, so other local pages cannot
 //   forge calls without a CORS preflight, which is never granted), body = JSON input, reply = wire bytes.
-// - GET /events: server-sent events of the contract's events.
+// - GET /events: server-sent events of the contract's events (JSON; binary fields as base64, common/wire.ts).
 // - everything else: the built renderer, with the same CSP as the Electron app.
 // Every request needs the per-run token: in the Authorization header, in `?token=` (which also sets a
 // SameSite=Strict HttpOnly cookie so that the page's own scripts and styles load), or in that cookie.
@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
+import { encodeEventText, encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
 import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
 import type { EventBus } from '../rpc/event-bus';
@@ -197,7 +197,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   });
 
   const unsubscribe = options.bus.subscribe((event, payload) => {
-    const frame = `data: ${JSON.stringify({ event, payload })}\n\n`;
+    if (sseClients.size === 0) return;
+    const frame = `data: ${encodeEventText({ event, payload })}\n\n`;
     for (const client of sseClients) client.write(frame);
   });
   const heartbeat = setInterval(() => {

@@ -2,8 +2,8 @@
 // or `withTransfer(output, buffers)` to move large buffers (pixels, tensors) to the main thread without copying.
 // A thrown error reaches the caller as a WorkerTaskError with the same name and message; an error that carries
 // a `taskErrorData()` method sends that plain data along (e.g. the decoder's reason without the file name).
-// A long task may report progress through its second argument (`ctx.progress(value)`); the caller receives it in
-// `run(..., { onProgress })`.
+// A long task may report progress through its second argument (`ctx.progress(value, transfer?)`, large buffers
+// moved like an output's); the caller receives it in `run(..., { onProgress })`.
 import { parentPort } from 'node:worker_threads';
 import type { SerializedTaskError, TaskMap, TaskReply, TaskRequest } from './protocol';
 
@@ -20,8 +20,11 @@ export function withTransfer<O>(output: O, transfer: ArrayBuffer[]): WithTransfe
 }
 
 export interface TaskContext {
-  /** Sends a progress report to the caller (plain data; at the caller's pace, so keep it to a few per second). */
-  progress(value: unknown): void;
+  /**
+   * Sends a progress report to the caller (plain data; at the caller's pace, so keep it to a few per second);
+   * `transfer`: buffers of the value to move instead of copying (unusable in the worker afterwards).
+   */
+  progress(value: unknown, transfer?: ArrayBuffer[]): void;
 }
 
 export type TaskHandlers<T extends TaskMap> = {
@@ -53,7 +56,9 @@ export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
     try {
       const handler = (handlers as Record<string, ((input: unknown, ctx: TaskContext) => unknown) | undefined>)[request.task];
       if (!handler) throw new Error(`this worker has no task "${request.task}"`);
-      const result = await handler(request.input, { progress: (value) => port.postMessage({ id: request.id, progress: value } satisfies TaskReply) });
+      const result = await handler(request.input, {
+        progress: (value, moved = []) => port.postMessage({ id: request.id, progress: value } satisfies TaskReply, moved),
+      });
       if (isWithTransfer(result)) {
         transfer = result.transfer;
         reply = { id: request.id, ok: true, output: result.output };

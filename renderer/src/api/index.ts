@@ -2,7 +2,7 @@
 // fail with the one error class below, carrying the main process's typed error.
 import type { Api, ApiEvents, EventListener } from '../../../common/api';
 import { procedureNames, splitName, type EventName, type RpcErrorShape, type RpcReply } from '../../../common/contract';
-import { decodeWire } from '../../../common/wire';
+import { decodeEventText, decodeWire } from '../../../common/wire';
 
 /** Every failed call, whichever transport carried it. */
 export class ApiError extends Error implements RpcErrorShape {
@@ -76,7 +76,7 @@ function httpBridge(token: string): Bridge {
     if (source) return;
     source = new EventSource(`/events?token=${encodeURIComponent(token)}`);
     source.onmessage = (message) => {
-      const { event, payload } = JSON.parse(message.data) as { event: string; payload: unknown };
+      const { event, payload } = decodeEventText(message.data) as { event: string; payload: unknown };
       listeners.get(event)?.forEach((listener) => listener(payload));
     };
   };

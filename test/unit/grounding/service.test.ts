@@ -32,6 +32,8 @@ afterAll(() => context.close());
 describe('heatmaps.*', () => {
   it('grounds a phrase as a job, answers from the store afterwards, and keeps the server responsive meanwhile', async () => {
     const request = { imageId, phrase: 'right pleural effusion' };
+    const partials: unknown[] = [];
+    const stop = context.bus.subscribe((event, payload) => event === 'heatmap.partial' && partials.push(payload));
     const first = procedures['heatmaps.compute'].output.parse(await call('heatmaps.compute', request));
     expect(first.heatmapId).toBeNull();
     expect(first.jobId).toMatch(/^grounding-/);
@@ -44,7 +46,9 @@ describe('heatmaps.*', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     const done = await context.jobs.wait(first.jobId!);
+    stop();
     expect(done.progress.state, done.progress.message).toBe('done');
+    expect(partials).toEqual([]); // the demo's job is one attention batch: no provisional maps (partial-events.test.ts forces them)
     expect(latencies.length).toBeGreaterThan(3);
     console.log(`[grounding] RPC latency during a heatmap: max ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} calls`);
     expect(Math.max(...latencies)).toBeLessThan(50);

@@ -61,4 +61,21 @@ describe('forwardEvents', async () => {
     context.bus.emit('job.progress', progress);
     expect(sent).toHaveLength(1);
   });
+
+  it("passes a provisional heatmap's bytes as a Uint8Array, which IPC's structured clone keeps", () => {
+    const sent: unknown[][] = [];
+    const stop = forwardEvents(context.bus, () => ({ isDestroyed: () => false, send: (...args) => void sent.push(args) }));
+    const map = Float32Array.from({ length: 16 }, (_, i) => i / 15);
+    const partial = {
+      jobId: 'grounding-1', imageId: 1, phrase: 'effusion', model: 'demo', variant: 'frozen', stepsDone: 1, stepsTotal: 4,
+      width: 4, height: 4, data: new Uint8Array(map.buffer), threshold: null, geometry: { originalRows: 4, originalColumns: 4, top: 0, left: 0, width: 4, height: 4 },
+    };
+    context.bus.emit('heatmap.partial', partial);
+    stop();
+    expect(sent).toHaveLength(1);
+    const [channel, event, payload] = structuredClone(sent[0]) as [string, string, typeof partial];
+    expect([channel, event]).toEqual([EVENT_CHANNEL, 'heatmap.partial']);
+    expect(payload.data).toBeInstanceOf(Uint8Array);
+    expect(new Float32Array(payload.data.buffer, payload.data.byteOffset, 16)).toEqual(map);
+  });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { decodeWire } from '../../../common/wire';
+import { decodeEventText, decodeWire, encodeEventText, fromBase64, toBase64 } from '../../../common/wire';
 import { DEFAULT_SETTINGS, RpcError } from '../../../common/contract';
 import { createDispatcher, type Handlers } from '../../../main/rpc/dispatcher';
 import { EventBus } from '../../../main/rpc/event-bus';
@@ -109,5 +109,38 @@ describe('browser-mode HTTP transport', () => {
     controller.abort();
     const frame = JSON.parse(text.slice(text.indexOf('data:') + 5).split('\n')[0]);
     expect(frame).toEqual({ event: 'job.progress', payload });
+  });
+
+  it("carries an event's binary field over SSE (a provisional heatmap: float32 bytes as base64)", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}events?token=${server.token}`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    const map = Float32Array.from({ length: 128 * 128 }, (_, i) => (i % 977) / 976);
+    const data = new Uint8Array(map.buffer);
+    const payload = {
+      jobId: 'grounding-1', imageId: 3, phrase: 'left effusion', model: 'demo', variant: 'frozen', stepsDone: 5, stepsTotal: 20,
+      width: 128, height: 128, data, threshold: 0.4, geometry: { originalRows: 200, originalColumns: 150, top: 25, left: 0, width: 150, height: 150 },
+    };
+    setTimeout(() => bus.emit('heatmap.partial', payload), 50);
+    let text = '';
+    while (!text.includes('data:') || !text.includes('\n\n', text.indexOf('data:'))) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const frame = decodeEventText(text.slice(text.indexOf('data:') + 5).split('\n')[0]) as { event: string; payload: typeof payload };
+    expect(frame.event).toBe('heatmap.partial');
+    expect(frame.payload.data).toBeInstanceOf(Uint8Array);
+    expect(frame.payload).toEqual(payload);
+    expect(new Float32Array(frame.payload.data.buffer, frame.payload.data.byteOffset, 128 * 128)).toEqual(map);
+  });
+});
+
+describe('event text (base64 for binary fields)', () => {
+  it("round-trips bytes of every length and agrees with Node's base64", () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = Uint8Array.from({ length: n * 7 + (n % 3) }, (_, i) => (i * 131 + n) & 255);
+      expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+      expect(fromBase64(toBase64(bytes))).toEqual(bytes);
+    }
+    expect(decodeEventText(encodeEventText({ a: [new Uint8Array([1, 2, 3])], b: { $base64: 1 }, c: 'x' }))).toEqual({ a: [new Uint8Array([1, 2, 3])], b: { $base64: 1 }, c: 'x' });
+    expect(() => fromBase64('AB!=')).toThrow(/not base64/);
   });
 });
