@@ -1,13 +1,15 @@
 // Grounding in browser mode, end to end: a real `sightline serve` (the demo model through onnxruntime-node on the
 // CPU), real Chromium (WebGL2 through SwiftShader): click a finding of the report, the heatmap is computed as a
-// job and drawn over the image; `h` hides it, the colormap changes it, `b` toggles the ground-truth boxes.
+// job and drawn over the image (the server answering other requests meanwhile); `h` hides it, the colormap changes
+// it, `b` toggles the ground-truth boxes. With the attention cut into batches (the test hook
+// SIGHTLINE_TEST_ATTENTION_CHUNKS: the demo's job is otherwise one batch), a provisional map comes first, marked.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { decode, type DecodedPng } from 'fast-png';
 import type { Locator, Page } from '@playwright/test';
 import { openDatabase } from '../../main/db';
 import { fitTransform } from '../../renderer/src/lib/view-transform';
-import { expect, repoRoot, test, type Served } from './serve-fixture';
+import { expect, repoRoot, startServe, test, type Served } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -48,7 +50,9 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
   await settle(canvas);
   const before = decode(await canvas.screenshot());
 
-  // click the finding: it becomes the active phrase and is grounded on the image
+  // click the finding: it becomes the active phrase and is grounded on the image; other requests are answered
+  // meanwhile (app.info from the page, between two jobs.list that both show the grounding job running)
+  await startRpcSampler(page, served.token);
   const finding = page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: 'Extensive right lower lung atelectasis.' }).first();
   await finding.click();
   await expect(page.getByTestId('active-phrase')).toHaveText('Extensive right lower lung atelectasis.');
@@ -57,6 +61,12 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
   await expect(canvas).toHaveAttribute('data-heatmap-state', /computing|shown/);
   await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 240_000 });
   await expect(item).toHaveAttribute('data-state', 'done');
+  const samples = await stopRpcSampler(page);
+  const during = samples.filter((x) => x.during);
+  expect(samples.every((x) => x.ok), 'every app.info call answered').toBe(true);
+  expect(during.length, 'app.info calls made while the grounding job ran').toBeGreaterThan(0);
+  const ms = during.map((x) => x.ms).sort((a, b) => a - b);
+  console.log(`[e2e grounding] app.info while grounding: ${ms.length} calls, median ${ms[ms.length >> 1].toFixed(1)} ms, max ${ms[ms.length - 1].toFixed(1)} ms`);
   // requested with the picker's model and variant (the demo bundle's first variant by default), which the item shows
   await expect(item.getByTestId('grounding-item-model')).toHaveText('sightline-demo-ldm · frozen');
   const heatmapId = await canvas.getAttribute('data-heatmap-id');
@@ -154,6 +164,118 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
   expect(outbound, 'no request leaves the app origin').toEqual([]);
   expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
 });
+
+test('a provisional map comes before the final one, marked provisional in the list and the viewer, and is replaced', async ({ page }) => {
+  test.setTimeout(240_000);
+  // ten attention batches per job: provisional maps after the first nine (a large model's default is four)
+  const served = await startServe([], undefined, { SIGHTLINE_TEST_ATTENTION_CHUNKS: '10' });
+  try {
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    await page.goto(served.loginUrl);
+    await expect(page.getByTestId('study-count')).toHaveText('18', { timeout: 60_000 });
+    await page.getByTestId('search-input').fill('atelectasis');
+    await page.getByTestId('study-row').filter({ hasText: 'Extensive right lower lung atelectasis.' }).click();
+    const canvas = page.getByTestId('viewer-canvas');
+    await expect(canvas).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+
+    // every state the page passes through, however briefly (a provisional map is replaced within a second here)
+    await page.evaluate(() => {
+      const seen: Record<string, string | null>[] = [];
+      (window as unknown as { __seen: typeof seen }).__seen = seen;
+      const q = (id: string) => document.querySelector(`[data-testid="${id}"]`);
+      const snapshot = () =>
+        seen.push({
+          layer: q('viewer-canvas')?.getAttribute('data-heatmap-state') ?? null,
+          canvas: q('viewer-canvas')?.getAttribute('data-heatmap-provisional') ?? null,
+          list: q('grounding-provisional')?.textContent ?? null,
+          item: q('grounding-item')?.getAttribute('data-provisional') ?? null,
+          status: q('heatmap-status')?.getAttribute('data-provisional') ?? null,
+          statusText: q('heatmap-status')?.textContent?.trim() ?? null,
+        });
+      new MutationObserver(snapshot).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    await page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: 'Extensive right lower lung atelectasis.' }).first().click();
+    const item = page.getByTestId('grounding-item').first();
+    await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 120_000 });
+    await expect(item).toHaveAttribute('data-state', 'done');
+
+    const seen = await page.evaluate(() => (window as unknown as { __seen: Record<string, string | null>[] }).__seen);
+    const provisional = seen.filter((x) => x.list !== null);
+    expect(provisional.length, 'a provisional map was listed').toBeGreaterThan(0);
+    const first = provisional[0];
+    expect(first.list).toMatch(/^provisional: \d+ of 20 steps$/);
+    const steps = /(\d+) of 20/.exec(first.list!)![1];
+    expect(first.item).toBe(`${steps}/20`);
+    expect(first.canvas).toBe(`${steps}/20`); // the map the viewer holds is the provisional one
+    expect(first.status).toBe(`${steps}/20`);
+    expect(first.statusText).toMatch(new RegExp(`^provisional ${steps} of 20 steps · grounding`));
+    const drawn = seen.some((x) => x.layer === 'provisional');
+    console.log(`[e2e grounding] provisional maps listed: ${[...new Set(provisional.map((x) => x.list))].join(', ')}; drawn before the final one: ${drawn}`);
+
+    // the final map replaced it
+    await expect(canvas).not.toHaveAttribute('data-heatmap-provisional', /.*/);
+    await expect(page.getByTestId('grounding-provisional')).toHaveCount(0);
+    await expect(page.getByTestId('heatmap-status')).toHaveCount(0);
+    const heatmapId = await canvas.getAttribute('data-heatmap-id');
+    expect(Number(heatmapId)).toBeGreaterThan(0);
+    await expect(item).toHaveAttribute('data-heatmap-id', heatmapId!);
+    expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
+  } finally {
+    served.process.kill('SIGTERM');
+  }
+});
+
+interface RpcSample {
+  ms: number;
+  ok: boolean;
+  /** a grounding job was running both before and after the call */
+  during: boolean;
+}
+
+/**
+ * In the page, app.info calls one after another until stopped, each between two jobs.list calls: the requests the
+ * server must answer while a grounding job runs on its worker thread.
+ */
+async function startRpcSampler(page: Page, token: string): Promise<void> {
+  await page.evaluate((token) => {
+    const w = window as unknown as { __rpc: RpcSample[]; __rpcStop: boolean };
+    w.__rpc = [];
+    w.__rpcStop = false;
+    const call = async (name: string): Promise<unknown> => {
+      const r = await fetch(`/rpc/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+      if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      const n = new DataView(bytes.buffer).getUint32(0, true); // common/wire.ts: [u32 json length][json]...
+      return JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + n)));
+    };
+    const running = async () => new Set(((await call('jobs.list')) as { jobId: string; kind: string; state: string }[]).filter((j) => j.kind === 'grounding' && j.state === 'running').map((j) => j.jobId));
+    void (async () => {
+      while (!w.__rpcStop) {
+        const before = await running();
+        const t = performance.now();
+        const ok = await call('app.info').then(
+          (info) => typeof (info as { version?: unknown }).version === 'string',
+          () => false,
+        );
+        const ms = performance.now() - t;
+        const after = await running();
+        w.__rpc.push({ ms, ok, during: [...before].some((id) => after.has(id)) });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+  }, token);
+}
+
+async function stopRpcSampler(page: Page): Promise<RpcSample[]> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __rpc: RpcSample[]; __rpcStop: boolean };
+    w.__rpcStop = true;
+    return w.__rpc;
+  });
+}
 
 /**
  * The demo's MS-CXR sidecar row of this study ("Extensive right lower lung atelectasis", box 133,288 108x83), written

@@ -17,10 +17,12 @@ export const repoRoot = path.resolve(__dirname, '../..');
 export async function startServe(
   extraArgs: string[] = [],
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-')),
+  env: Record<string, string> = {},
 ): Promise<Served & { process: ChildProcess }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   const loginUrl = await new Promise<string>((resolve, reject) => {

@@ -36,7 +36,8 @@ export function useFigureExport() {
     const h = heatmap && heatmap.imageId === img.imageId && s.visible ? heatmap : null;
     const { lower, range } = heatmapStyle(s, h);
     const boxes = s.boxes ? boxesForPhrase(study.detail?.phrases ?? [], of, img.imageId) : [];
-    const model = h ? makerLabel(h) : `${choiceLabel(label)}${label.pending ? ' · no heatmap yet' : ''}`;
+    const provisional = h?.provisional ? ` · provisional (${h.provisional.stepsDone} of ${h.provisional.stepsTotal} steps)` : '';
+    const model = h ? `${makerLabel(h)}${provisional}` : `${choiceLabel(label)}${label.pending ? ' · no heatmap yet' : ''}`;
     return {
       image: {
         samples: img.samples,

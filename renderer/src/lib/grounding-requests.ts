@@ -31,10 +31,17 @@ export interface GroundingItem {
   variant: string | null;
   /** made by a model here, or imported from another method (listed from storage, never requested) */
   source: 'model' | 'imported';
+  /** while computing: the provisional map it has (`heatmap.partial`), as steps of the kept steps; null: none */
+  partial?: { stepsDone: number; stepsTotal: number } | null;
 }
 
-/** What the viewer can show for the current image's selected item. */
-export type HeatmapStatus = 'none' | 'computing' | 'ready' | 'failed';
+/** What the viewer can show for the current image's selected item ('provisional': a computing item's provisional map). */
+export type HeatmapStatus = 'none' | 'computing' | 'provisional' | 'ready' | 'failed';
+
+/** "provisional: 5 of 20 steps" for an item with a provisional map, else null. */
+export function provisionalLabel(item: Pick<GroundingItem, 'partial'>): string | null {
+  return item.partial ? `provisional: ${item.partial.stepsDone} of ${item.partial.stepsTotal} steps` : null;
+}
 
 export const requestKey = (imageId: number, phrase: string, choice: ModelChoice | null = null) =>
   `${imageId}|${choice ? `${choice.model}|${choice.variant}` : '*'}|${phrase}`;

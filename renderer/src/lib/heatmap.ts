@@ -35,6 +35,8 @@ export interface LoadedHeatmap {
   /** extremes of the finite values */
   min: number;
   max: number;
+  /** a job's provisional map (`heatmap.partial`, under a negative id of its own): how many of its kept steps it has */
+  provisional?: { stepsDone: number; stepsTotal: number };
 }
 
 /** What the mapping needs of a heatmap. */
@@ -62,6 +64,13 @@ export function prepareHeatmap(h: Types['HeatmapData']): LoadedHeatmap {
   if (min > max) min = max = 0;
   const { id, imageId, phrase, model, variant, source, width, height, threshold, geometry } = h;
   return { id, imageId, phrase, model, variant, source, width, height, values, threshold, geometry, min, max };
+}
+
+/** A provisional map as a heatmap to draw; `id` must differ from every other map's (the store counts down from -1). */
+export function preparePartial(p: Types['HeatmapPartial'], id: number): LoadedHeatmap {
+  const { imageId, phrase, model, variant, width, height, data, threshold, geometry, stepsDone, stepsTotal } = p;
+  const h = prepareHeatmap({ id, imageId, phrase, model, modelVersion: '', variant, source: 'model', createdAt: '', width, height, data, threshold, geometry, provenance: {} });
+  return { ...h, provisional: { stepsDone, stepsTotal } };
 }
 
 /** Map index along one axis for original pixel offset d (0 <= d < extent) into the rectangle; the reference mapping. */

@@ -6,11 +6,12 @@ import { errorMessage } from '../lib/format';
 import { normalisePhrase } from '../lib/grounding';
 import { requestKey, storedKey, type GroundingItem, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
+import { createPartials } from './heatmap-partials';
 import { useToastStore } from './toasts';
 
 type JobProgress = Types['JobProgress'];
 
-export { progressPercent, requestKey, type GroundingItem, type GroundingState, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
+export { progressPercent, provisionalLabel, requestKey, type GroundingItem, type GroundingState, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
 
 export const POLL_MS = 2000;
 const DATA_CACHE = 16;
@@ -24,6 +25,8 @@ const EARLY_MAX = 64;
  * `heatmaps.compute` again for the heatmap's id -> `heatmaps.get`. One request computes at a time per image, the
  * rest wait in order; a request the image's stored heatmaps already answer skips the queue. The selected item of
  * the current image is the one the viewer shows; Compare and the small multiples load theirs through fetchHeatmap.
+ * While it computes, the viewer shows its latest provisional map (`heatmap.partial`, stores/heatmap-partials.ts)
+ * until the final one is loaded.
  */
 export const useHeatmapStore = defineStore('heatmaps', () => {
   const items = ref<GroundingItem[]>([]);
@@ -31,8 +34,8 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   const imageId = ref<number | null>(null);
   /** image id -> key of its item to show */
   const selected = ref<Record<number, string>>({});
-  /** the selected item's heatmap, once loaded */
-  const shown = shallowRef<LoadedHeatmap | null>(null);
+  /** the selected item's final heatmap, once loaded */
+  const loaded = shallowRef<LoadedHeatmap | null>(null);
   const cache = new Map<number, LoadedHeatmap>();
   const loading = new Map<number, Promise<LoadedHeatmap>>();
   /** image id -> its stored model heatmaps (storedKey), from `heatmaps.list` */
@@ -48,23 +51,33 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   const find = (key: string | undefined) => (key === undefined ? undefined : items.value.find((i) => i.key === key));
   const currentItems = computed(() => items.value.filter((i) => i.imageId === imageId.value));
   const current = computed(() => (imageId.value === null ? undefined : find(selected.value[imageId.value])));
+  const partials = createPartials(() => items.value);
+  /** the current item's provisional map while it computes (and once done, until its final map is loaded) */
+  const provisional = computed(() => {
+    const item = current.value;
+    return item && (item.state === 'computing' || item.state === 'done') ? partials.of(item.key) : null;
+  });
+  /** what the viewer shows: the final map, else the provisional one */
+  const shown = computed(() => loaded.value ?? provisional.value);
   const status = computed<HeatmapStatus>(() => {
     const item = current.value;
     if (!item || item.state === 'cancelled') return 'none';
     if (item.state === 'failed') return 'failed';
-    return item.state === 'done' && shown.value?.id === item.heatmapId ? 'ready' : 'computing';
+    if (item.state === 'done' && loaded.value?.id === item.heatmapId) return 'ready';
+    return provisional.value ? 'provisional' : 'computing';
   });
   const busy = computed(() => items.value.some((i) => i.state === 'queued' || i.state === 'computing'));
 
   type NewItem = Omit<GroundingItem, 'jobId' | 'heatmapId' | 'done' | 'total' | 'etaSeconds' | 'message' | 'error' | 'model' | 'variant' | 'source'>;
   function add(item: NewItem & Partial<GroundingItem>): GroundingItem {
-    items.value.push({ jobId: null, heatmapId: null, done: 0, total: null, etaSeconds: null, message: '', error: null, model: null, variant: null, source: 'model', ...item });
+    items.value.push({ jobId: null, heatmapId: null, done: 0, total: null, etaSeconds: null, message: '', error: null, model: null, variant: null, source: 'model', partial: null, ...item });
     return items.value[items.value.length - 1]; // the reactive one
   }
 
   function listen(): void {
     if (unsubscribe) return;
-    unsubscribe = events.on('job.progress', onProgress);
+    const off = [events.on('job.progress', onProgress), events.on('heatmap.partial', partials.receive)];
+    unsubscribe = () => off.forEach((f) => f());
   }
 
   function onProgress(p: JobProgress): void {
@@ -105,6 +118,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
       if (!r.jobId) throw new Error('the service answered neither a heatmap nor a job');
       if (n >= MAX_CALLS) throw new Error('the job finished but no heatmap was stored for this request');
       item.jobId = r.jobId;
+      partials.adopt(item);
       startPolling();
       const e = early.get(r.jobId);
       if (e) {
@@ -122,6 +136,8 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     item.jobId = null;
     item.error = null;
     calls.delete(item.key);
+    // the shown item keeps its provisional map until the final one is loaded (load)
+    if (item.key !== current.value?.key) partials.drop(item);
     // the same heatmap listed from storage: this request stands for it
     const dup = items.value.findIndex((i) => i !== item && i.heatmapId === heatmapId && i.key.startsWith('h:'));
     if (dup >= 0) {
@@ -139,6 +155,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     item.error = error;
     item.jobId = null;
     calls.delete(item.key);
+    partials.drop(item);
     pump(item.imageId);
   }
 
@@ -152,6 +169,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   function start(item: GroundingItem): void {
     attempts.set(item.key, (attempts.get(item.key) ?? 0) + 1);
     calls.delete(item.key);
+    partials.drop(item);
     Object.assign(item, { state: 'computing', jobId: null, done: 0, total: null, etaSeconds: null, message: '', error: null });
     void request(item);
   }
@@ -215,6 +233,7 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     const i = items.value.findIndex((x) => x.key === key);
     if (i < 0 || items.value[i].state === 'queued' || items.value[i].state === 'computing') return;
     const [item] = items.value.splice(i, 1);
+    partials.drop(item);
     if (selected.value[item.imageId] === key) {
       const rest = { ...selected.value };
       delete rest[item.imageId];
@@ -266,25 +285,26 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
 
   async function load(id: number): Promise<void> {
     const hit = cache.get(id);
-    if (hit) {
-      shown.value = hit;
-      return;
+    if (hit) loaded.value = hit;
+    else {
+      loaded.value = null;
+      try {
+        const h = await fetchHeatmap(id);
+        if (current.value?.heatmapId === id && current.value.state === 'done') loaded.value = h;
+      } catch (e) {
+        const item = current.value;
+        if (item?.heatmapId === id) Object.assign(item, { state: 'failed', error: `Loading the heatmap: ${errorMessage(e)}` });
+      }
     }
-    shown.value = null;
-    try {
-      const h = await fetchHeatmap(id);
-      if (current.value?.heatmapId === id && current.value.state === 'done') shown.value = h;
-    } catch (e) {
-      const item = current.value;
-      if (item?.heatmapId === id) Object.assign(item, { state: 'failed', error: `Loading the heatmap: ${errorMessage(e)}` });
-    }
+    // the final map replaces the provisional one
+    for (const i of items.value) if (i.heatmapId === id) partials.drop(i);
   }
 
   // the selected item of the current image, once done, is loaded and shown; anything else shows nothing
   watch(
     () => (current.value?.state === 'done' ? current.value.heatmapId : null),
     (id) => {
-      if (id === null) shown.value = null;
+      if (id === null) loaded.value = null;
       else void load(id);
     },
   );

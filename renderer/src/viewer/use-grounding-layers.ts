@@ -1,6 +1,7 @@
 // The grounding layers of a viewport: a heatmap (WebGL, order 10), its isolines (SVG, 20) and a phrase's
 // ground-truth boxes (SVG, 30), added to the viewport above the image; and the layer state the viewer exposes to
-// tests (data-heatmap-state: none | computing | shown | hidden | failed). What to draw comes from a source: by
+// tests (data-heatmap-state: none | computing | provisional | shown | hidden | failed; provisional: a computing
+// request's provisional map, drawn). What to draw comes from a source: by
 // default the main viewer's (the heatmaps store's shown heatmap and the active phrase); Compare's second viewer
 // and the small multiples pass their own.
 
@@ -19,7 +20,7 @@ import { createHeatmapLayer } from './heatmap-layer';
 import { createIsolinesLayer } from './isolines-layer';
 import type { Viewport } from './viewport';
 
-export type HeatmapLayerStatus = 'none' | 'computing' | 'shown' | 'hidden' | 'failed';
+export type HeatmapLayerStatus = 'none' | 'computing' | 'provisional' | 'shown' | 'hidden' | 'failed';
 
 export interface GroundingSource {
   /** the heatmap to draw (drawn only on its own image) */
@@ -73,7 +74,8 @@ export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: 
     if (st === 'none' || st === 'failed') return st;
     if (st === 'computing' || !heatmap.value) return 'computing';
     if (!s.value.visible) return 'hidden';
-    return heatmapLayer.renderedId.value === heatmap.value.id ? 'shown' : 'computing';
+    if (heatmapLayer.renderedId.value !== heatmap.value.id) return 'computing';
+    return st === 'provisional' || heatmap.value.provisional ? 'provisional' : 'shown';
   });
 
   /** The heatmap's value at an image pixel (its centre), null outside the map or with nothing shown. */

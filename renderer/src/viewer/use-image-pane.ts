@@ -4,6 +4,7 @@
 // and each small multiple are one of these; only their chrome differs.
 
 import { computed, ref, watch } from 'vue';
+import type { LoadedHeatmap } from '../lib/heatmap';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useKeymapStore } from '../stores/keymap';
 import { useSettingsStore } from '../stores/settings';
@@ -94,6 +95,7 @@ export function useImagePane(o: ImagePaneOptions) {
       'data-render-count': viewport.renderCount.value,
       'data-heatmap-state': grounding.status.value,
       'data-heatmap-id': grounding.heatmap.value?.id,
+      'data-heatmap-provisional': provisionalSteps(grounding.heatmap.value),
       'data-heatmap-rendered-id': grounding.renderedId.value ?? undefined,
       'data-box-count': display.settings.boxes ? grounding.boxes.value.length : 0,
     };
@@ -103,3 +105,8 @@ export function useImagePane(o: ImagePaneOptions) {
 }
 
 export type ImagePane = ReturnType<typeof useImagePane>;
+
+/** "5/20" for a provisional map (steps done of the kept steps), else nothing. */
+function provisionalSteps(h: LoadedHeatmap | null): string | undefined {
+  return h?.provisional ? `${h.provisional.stepsDone}/${h.provisional.stepsTotal}` : undefined;
+}
