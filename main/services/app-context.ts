@@ -11,6 +11,9 @@ import type { GroundingRuntime } from '../grounding/ground';
 import { InversionCache } from '../grounding/inversion-cache';
 import { heatmapImportJobKind } from '../grounding/heatmap-import';
 import { createHeatmapsService, groundingJobKind } from '../grounding/service';
+import { installDemoLut } from '../evaluation/lut/demo';
+import { lutBuildJobKind } from '../evaluation/lut/job';
+import { createEvaluationService } from '../evaluation/service';
 import { modelAddJobKind, modelVerifyJobKind } from '../models/jobs';
 import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
 import { ModelRegistry } from '../models/registry';
@@ -102,6 +105,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   };
   jobs.register(groundingJobKind(grounding));
   jobs.register(heatmapImportJobKind(grounding));
+  jobs.register(lutBuildJobKind({ db, registry: models }));
 
   const handlers: Handlers = {
     ...createSettingsService({
@@ -113,6 +117,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createJobsService({ jobs }),
     ...createModelsService({ db, jobs, registry: models }),
     ...createHeatmapsService(grounding),
+    ...createEvaluationService({ db, jobs, registry: models }),
   };
 
   let closed: Promise<void> | null = null;
@@ -136,6 +141,9 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
       })()),
   };
 
-  if (options.importDemo ?? true) importDemoOnFirstStart({ db, jobs, demoDir: demoDirectory(), log });
+  if (options.importDemo ?? true) {
+    importDemoOnFirstStart({ db, jobs, demoDir: demoDirectory(), log });
+    installDemoLut({ db, registry: models, demoDir: demoDirectory(), log });
+  }
   return context;
 }

@@ -1,0 +1,31 @@
+// `evaluation.*`: this round the anatomy look-up tables (method.md 4.2) — list the stored ones, read one (by id,
+// by name: its newest version, or a model's default: the newest built in its frame), and build one as a
+// `lut-build` job (main/evaluation/lut/job.ts).
+import { RpcError } from '../../common/contract';
+import type { evaluationProcedures } from '../../common/contract/evaluation';
+import type { Db } from '../db/database';
+import { getLut, getLutByName, getNewestLutOfModel, listLuts } from '../db/luts-repo';
+import type { JobRunner } from '../jobs/job-runner';
+import type { ModelRegistry } from '../models/registry';
+import type { HandlersOf } from '../rpc/handlers';
+import { startLutBuild } from './lut/job';
+
+export interface EvaluationServiceDeps {
+  db: Db;
+  jobs: JobRunner;
+  registry: ModelRegistry;
+}
+
+export function createEvaluationService(deps: EvaluationServiceDeps): HandlersOf<typeof evaluationProcedures> {
+  const { db } = deps;
+  return {
+    'evaluation.luts.list': () => listLuts(db),
+    'evaluation.luts.get': (ref) => {
+      const found = 'id' in ref ? getLut(db, ref.id) : 'name' in ref ? getLutByName(db, ref.name) : getNewestLutOfModel(db, ref.model);
+      if (found) return found;
+      const what = 'id' in ref ? `LUT ${ref.id}` : 'name' in ref ? `LUT named "${ref.name}"` : `LUT for the model "${ref.model}" (build one: sightline lut build --model NAME)`;
+      throw new RpcError('not_found', `no ${what}`);
+    },
+    'evaluation.luts.build': (request) => startLutBuild(deps, request),
+  };
+}
