@@ -91,6 +91,8 @@ export type Types = {
   Phrase: z.output<typeof S.Phrase>;
   Box: z.output<typeof S.Box>;
   ImportSummary: z.output<typeof S.ImportSummary>;
+  DatasetProblem: z.output<typeof S.DatasetProblem>;
+  DatasetImportCounts: z.output<typeof S.DatasetImportCounts>;
   ImportParams: z.output<typeof S.ImportParams>;
   ImageFormat: z.output<typeof I.ImageFormat>;
   PixelData: z.output<typeof I.PixelData>;

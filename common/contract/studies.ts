@@ -86,11 +86,31 @@ export const StudyDetail = z.object({
   phrases: z.array(Phrase),
 });
 
+/** A dataset sidecar row that was not imported, or a bad value in it (line 1 is the CSV's header). */
+export const DatasetProblem = z.object({
+  file: z.string(),
+  line: z.number().int(),
+  column: z.string().optional(),
+  message: z.string(),
+});
+
+/** What an import took from dataset sidecars (MS-CXR, VinDr-CXR): new phrases and boxes, labels, rows skipped. */
+export const DatasetImportCounts = z.object({
+  phrases: z.number().int(),
+  boxes: z.number().int(),
+  labels: z.number().int(),
+  skipped: z.number().int(),
+  /** the first problems found (at most 200; `skipped` counts them all) */
+  problems: z.array(DatasetProblem),
+});
+
 export const ImportSummary = z.object({
   imported: z.number().int(),
   duplicates: z.number().int(),
   rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
   reports: z.number().int(),
+  /** present when the imported tree had dataset sidecars */
+  datasets: DatasetImportCounts.optional(),
 });
 
 export const ImportParams = z.object({

@@ -9,7 +9,8 @@ import { followJob, withContext, type Command, type Out } from './shared';
 export const importCommand: Command = {
   name: 'import',
   usage: `  import <path...> [--data-dir D] [--dataset NAME] [--json]
-                              import DICOM, PNG/JPEG and MIMIC-CXR-JPG trees; prints a summary`,
+                              import DICOM, PNG/JPEG and MIMIC-CXR-JPG trees with their MS-CXR and VinDr-CXR
+                              ground truth (phrases, boxes, labels); prints a summary`,
   run: importFiles,
 };
 
@@ -29,8 +30,15 @@ export async function finishImport(context: AppContext, jobId: string, json: boo
     if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
     out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);
     for (const r of summary.rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
+    const d = summary.datasets;
+    if (d) {
+      out.log(`dataset phrases ${d.phrases}, boxes ${d.boxes}, labels ${d.labels}, rows skipped ${d.skipped}`);
+      for (const p of d.problems) out.log(`  skipped ${p.file}:${p.line}${p.column ? ` column ${p.column}` : ''}: ${p.message}`);
+      if (d.skipped > d.problems.length) out.log(`  … and ${d.skipped - d.problems.length} more rows skipped`);
+    }
   }
-  const nothingRead = summary.imported === 0 && summary.duplicates === 0 && summary.reports === 0;
+  const storedTruth = summary.datasets ? summary.datasets.phrases + summary.datasets.boxes + summary.datasets.labels : 0;
+  const nothingRead = summary.imported === 0 && summary.duplicates === 0 && summary.reports === 0 && storedTruth === 0;
   return nothingRead ? 1 : 0;
 }
 

@@ -2,7 +2,7 @@ import type { Types } from '../../common/contract';
 import type { Db } from './database';
 import { prepared } from './statements';
 
-export type DatasetKind = 'mimic-cxr-jpg' | 'dicom' | 'images';
+export type DatasetKind = 'mimic-cxr-jpg' | 'dicom' | 'images' | 'vindr-cxr';
 
 /** The contract's Dataset and the kind of source it was imported from. */
 export type DatasetRow = Types['Dataset'] & { kind: string };

@@ -7,6 +7,7 @@ export * from './studies-repo';
 export * from './images-repo';
 export * from './reports-repo';
 export * from './phrases-repo';
+export * from './labels-repo';
 export * from './settings-repo';
 export * from './jobs-repo';
 export * from './models-repo';

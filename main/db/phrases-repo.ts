@@ -14,7 +14,8 @@ export type NewPhrase = Pick<PhraseRow, 'text'> &
     origin: string;
   };
 
-export type NewBox = Omit<BoxRow, 'id'>;
+/** `reader`: the dataset's reader id (VinDr rad_id), stored since migration 0006; absent or null: none. */
+export type NewBox = Omit<BoxRow, 'id'> & { reader?: string | null };
 
 export function insertPhrase(db: Db, p: NewPhrase): number {
   return Number(
@@ -30,7 +31,7 @@ export function insertPhrase(db: Db, p: NewPhrase): number {
 
 export function insertBox(db: Db, b: NewBox): number {
   return Number(
-    prepared(db, 'INSERT INTO boxes (image_id, phrase_id, x, y, w, h, source) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    prepared(db, 'INSERT INTO boxes (image_id, phrase_id, x, y, w, h, source, reader) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
       b.imageId,
       b.phraseId,
       b.x,
@@ -38,6 +39,7 @@ export function insertBox(db: Db, b: NewBox): number {
       b.w,
       b.h,
       b.source,
+      b.reader ?? null,
     ).lastInsertRowid,
   );
 }
@@ -60,4 +62,35 @@ export function listPhrasesForStudy(db: Db, studyId: number): PhraseRow[] {
     list.push(b);
   }
   return phrases.map((p) => ({ ...p, boxes: byPhrase.get(p.id) ?? [] }));
+}
+
+/** A study's phrase of this origin with this exact text and category (a dataset import finds its own again). */
+export function findPhrase(
+  db: Db,
+  p: Pick<NewPhrase, 'studyId' | 'origin' | 'text'> & { category: string | null },
+): { id: number; sentenceId: number | null } | null {
+  return (
+    (prepared(
+      db,
+      'SELECT id, sentence_id AS sentenceId FROM phrases WHERE study_id = ? AND origin = ? AND text = ? AND category IS ? ORDER BY id LIMIT 1',
+    ).get(p.studyId, p.origin, p.text, p.category) as { id: number; sentenceId: number | null } | undefined) ?? null
+  );
+}
+
+export function setPhraseSentence(db: Db, phraseId: number, sentenceId: number | null): void {
+  prepared(db, 'UPDATE phrases SET sentence_id = ? WHERE id = ?').run(sentenceId, phraseId);
+}
+
+export type StoredBox = Pick<NewBox, 'x' | 'y' | 'w' | 'h'> & { id: number; reader: string | null };
+
+/** The boxes of one phrase on one image from one source, in insertion order. */
+export function listPhraseBoxes(db: Db, phraseId: number, imageId: number, source: BoxRow['source']): StoredBox[] {
+  return prepared(
+    db,
+    'SELECT id, x, y, w, h, reader FROM boxes WHERE phrase_id = ? AND image_id = ? AND source = ? ORDER BY id',
+  ).all(phraseId, imageId, source) as StoredBox[];
+}
+
+export function deleteBox(db: Db, id: number): void {
+  prepared(db, 'DELETE FROM boxes WHERE id = ?').run(id);
 }

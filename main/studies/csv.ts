@@ -4,15 +4,17 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 
-/** Incremental parser: feed text chunks, get complete records. */
+/** Incremental parser: feed text chunks, get complete records (with the 1-based line each record starts on). */
 export class CsvParser {
   private field = '';
+  private line = 1; // physical line being read (a quoted field may span lines)
+  private recordLine = 1;
   private record: string[] = [];
   private inQuotes = false;
   private quoteSeen = false; // a quote inside a quoted field: either the closing one or the first of a pair
   private started = false;
 
-  constructor(private readonly onRecord: (fields: string[]) => void) {}
+  constructor(private readonly onRecord: (fields: string[], line: number) => void) {}
 
   push(chunk: string): void {
     let i = 0;
@@ -22,6 +24,7 @@ export class CsvParser {
     }
     for (; i < chunk.length; i++) {
       const c = chunk[i];
+      if (c === '\n') this.line++;
       if (this.inQuotes) {
         if (this.quoteSeen) {
           this.quoteSeen = false;
@@ -63,9 +66,11 @@ export class CsvParser {
   private endRecord(): void {
     this.endField();
     const rec = this.record;
+    const line = this.recordLine;
     this.record = [];
+    this.recordLine = this.line;
     if (rec.length === 1 && rec[0] === '') return; // blank line
-    this.onRecord(rec);
+    this.onRecord(rec, line);
   }
 }
 
@@ -78,25 +83,28 @@ export function parseCsvText(text: string): string[][] {
 }
 
 /**
- * Streams a CSV (or .csv.gz) file, calling `onRow` with an object keyed by the header for each data row.
- * Missing trailing fields are ''.
+ * Streams a CSV (or .csv.gz) file, calling `onRow` with an object keyed by the header for each data row and the
+ * 1-based line the row starts on (the header is line 1). Missing trailing fields are ''. `onHeader` sees the
+ * header before any row (a throw there stops the read: a wrong file is refused before anything is used).
  */
 export async function readCsvFile(
   file: string,
-  onRow: (row: Record<string, string>, header: string[]) => void,
+  onRow: (row: Record<string, string>, header: string[], line: number) => void,
   signal?: AbortSignal,
+  onHeader?: (header: string[]) => void,
 ): Promise<{ header: string[]; rows: number }> {
   let header: string[] | null = null;
   let rows = 0;
-  const parser = new CsvParser((rec) => {
+  const parser = new CsvParser((rec, line) => {
     if (!header) {
       header = rec.map((h) => h.trim());
+      onHeader?.(header);
       return;
     }
     const obj: Record<string, string> = {};
     for (let i = 0; i < header.length; i++) obj[header[i]] = rec[i] ?? '';
     rows++;
-    onRow(obj, header);
+    onRow(obj, header, line);
   });
   const decoder = new StringDecoder('utf8');
   const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });

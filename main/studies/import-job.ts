@@ -27,8 +27,8 @@ export function importJobKind(db: Db, verify: VerifyImage | undefined): JobKind<
         job: { id: ctx.jobId, checkpoint: ctx.checkpoint, previous: ctx.previous },
         onProgress: (p) => ctx.report({ done: p.done, total: p.total, message: p.message }),
       });
-      const { imported, duplicates, reports, ignored } = result;
-      return { imported, duplicates, reports, ignored, rejected: result.rejected.length };
+      const { imported, duplicates, reports, ignored, datasets } = result;
+      return { imported, duplicates, reports, ignored, rejected: result.rejected.length, ...(datasets ? { datasets } : {}) };
     },
   };
 }
@@ -42,6 +42,7 @@ export function importResult(
   const rec = jobs.record<ImportCounts>(jobId);
   if (!rec || rec.progress.kind !== IMPORT_JOB) throw new RpcError('not_found', `no import job ${jobId}`);
   if (rec.progress.state === 'running') return { progress: rec.progress, summary: null };
-  const { imported, duplicates, reports } = rec.result ?? NO_COUNTS;
-  return { progress: rec.progress, summary: { imported, duplicates, reports, rejected: listJobRejections(db, jobId) } };
+  const { imported, duplicates, reports, datasets } = rec.result ?? NO_COUNTS;
+  const summary = { imported, duplicates, reports, rejected: listJobRejections(db, jobId), ...(datasets ? { datasets } : {}) };
+  return { progress: rec.progress, summary };
 }

@@ -6,11 +6,15 @@
 //   make units of their own, which create or complete studies.
 // - `mimic-cxr-2.0.0-metadata.csv(.gz)` anywhere in the tree: read by the run, not a unit.
 // - Every other file: a unit of its own (a DICOM of any name, a PNG/JPEG, or something to reject).
-// Known non-image companions (.txt, .csv, .gz, .json, .jsonl, .html, ... and dotfiles) are skipped quietly: the
-// sidecar files of MIMIC-CXR, MS-CXR, VinDr-CXR and Chest ImaGenome are never reported as rejected.
+// - Dataset ground truth (datasets/sidecars.ts): MS-CXR CSV/JSON and VinDr-CXR annotation/label CSVs anywhere in the
+//   tree are read by the run after the images are written, not units; images under a VinDr tree's train/ and
+//   test/ are marked so that they go to a dataset of their own.
+// Other known non-image companions (.txt, .csv, .gz, .json, .jsonl, .html, ... and dotfiles) are skipped quietly:
+// the sidecar files of MIMIC-CXR (CheXpert) and Chest ImaGenome are never reported as rejected.
 // Units come sorted by key, so study ids follow the sorted paths whatever the timing of the later steps.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { datasetSidecar, sidecarsToRead, vindrImagePlace, type DatasetSidecar, type VindrImagePlace } from './datasets/sidecars';
 import { METADATA_FILE_RE, parseMimicImagePath, parseMimicReportPath } from './mimic-metadata';
 
 export interface Candidate {
@@ -35,6 +39,8 @@ export interface FileUnit {
   kind: 'file';
   key: string;
   file: Candidate;
+  /** an image of a VinDr-CXR tree (its annotations were found in the imported tree) */
+  vindr?: VindrImagePlace;
 }
 
 export type ImportUnit = MimicUnit | FileUnit;
@@ -42,6 +48,8 @@ export type ImportUnit = MimicUnit | FileUnit;
 export interface ImportPlan {
   units: ImportUnit[];
   metadataFiles: string[];
+  /** dataset ground truth to read after the images are written */
+  datasetFiles: DatasetSidecar[];
   /** paths that could not be read while scanning, with the reason */
   unreadable: { path: string; reason: string }[];
   /** companion files skipped quietly */
@@ -139,7 +147,8 @@ async function scan(
 export async function planImport(paths: string[], signal?: AbortSignal, onFound?: (found: number) => void): Promise<ImportPlan> {
   const mimic = new Map<string, MimicUnit>();
   const files: FileUnit[] = [];
-  const plan: ImportPlan = { units: [], metadataFiles: [], unreadable: [], ignored: 0 };
+  const plan: ImportPlan = { units: [], metadataFiles: [], datasetFiles: [], unreadable: [], ignored: 0 };
+  const sidecars: DatasetSidecar[] = [];
   const mimicUnit = (subjectId: string, studyId: string): MimicUnit => {
     const key = `${subjectId}/${studyId}`;
     let unit = mimic.get(key);
@@ -154,6 +163,11 @@ export async function planImport(paths: string[], signal?: AbortSignal, onFound?
       onFound?.(++found);
       if (METADATA_FILE_RE.test(c.path.replace(/\\/g, '/'))) {
         plan.metadataFiles.push(c.path);
+        return;
+      }
+      const sidecar = datasetSidecar(c.path);
+      if (sidecar) {
+        sidecars.push(sidecar);
         return;
       }
       const report = parseMimicReportPath(c.path);
@@ -176,6 +190,14 @@ export async function planImport(paths: string[], signal?: AbortSignal, onFound?
     },
     (p, reason) => plan.unreadable.push({ path: p, reason }),
   );
+  const { read, skipped } = sidecarsToRead(sidecars);
+  plan.datasetFiles = read;
+  plan.ignored += skipped.length;
+  const vindrRoots = new Set(read.flatMap((s) => (s.kind === 'vindr' ? [s.root] : [])));
+  for (const f of files) {
+    const place = vindrImagePlace(f.file.path, vindrRoots);
+    if (place) f.vindr = place;
+  }
   plan.units = [...mimic.values(), ...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return plan;
 }

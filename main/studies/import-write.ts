@@ -10,7 +10,8 @@ import { findImageBySha, insertImage, relocateImage, type NewImage } from '../db
 import { ensureDicomPatient, ensureMimicPatient } from '../db/patients-repo';
 import { findReportHash, upsertReport } from '../db/reports-repo';
 import { ensureStudy } from '../db/studies-repo';
-import type { Candidate } from './import-plan';
+import { vindrDatasetName } from './datasets/sidecars';
+import type { Candidate, FileUnit } from './import-plan';
 import type { Prepared, PreparedImage, PreparedUnit } from './import-prepare';
 import type { MimicImageMeta } from './mimic-metadata';
 import { reportToStore } from './report-parse';
@@ -49,7 +50,7 @@ const stem = (file: string) => path.basename(file).replace(/\.[^.]*$/, '');
 
 export function writeUnit(ctx: WriteContext, prepared: PreparedUnit): void {
   ctx.db.transaction(() => {
-    if (prepared.kind === 'file') writeFile(ctx, prepared.image);
+    if (prepared.kind === 'file') writeFile(ctx, prepared.image, prepared.unit);
     else writeMimicStudy(ctx, prepared);
     ctx.log.checkpoint({ ...ctx.counts });
   })();
@@ -84,7 +85,7 @@ function relocateIfGone(db: Db, known: { id: number; path: string }, c: Candidat
   }
 }
 
-function writeFile(ctx: WriteContext, prepared: Prepared): void {
+function writeFile(ctx: WriteContext, prepared: Prepared, unit: FileUnit): void {
   const { db } = ctx;
   const img = newImageOrTally(ctx, prepared);
   if (!img) return;
@@ -92,12 +93,14 @@ function writeFile(ctx: WriteContext, prepared: Prepared): void {
   let datasetId: number;
   let studyKey: string;
   let patientId: number | null = null;
+  // a VinDr-CXR tree is a dataset of its own, also inside a larger import (the demo's VinDr cases)
+  const vindr = unit.vindr ? vindrDatasetName(ctx.dataset) : null;
   if (probe.format === 'dicom') {
-    datasetId = ensureDataset(db, ctx.dataset ?? 'dicom', 'dicom');
+    datasetId = vindr ? ensureDataset(db, vindr, 'vindr-cxr') : ensureDataset(db, ctx.dataset ?? 'dicom', 'dicom');
     if (probe.patientId) patientId = ensureDicomPatient(db, datasetId, probe.patientId);
     studyKey = probe.studyUid ?? (probe.sopInstanceUid ? `sop:${probe.sopInstanceUid}` : `sha:${sha256.slice(0, 16)}`);
   } else {
-    datasetId = ensureDataset(db, ctx.dataset ?? (path.basename(c.root) || 'images'), 'images');
+    datasetId = vindr ? ensureDataset(db, vindr, 'vindr-cxr') : ensureDataset(db, ctx.dataset ?? (path.basename(c.root) || 'images'), 'images');
     studyKey = path.relative(c.root, c.path).split(path.sep).join('/').replace(/\.[^./]*$/, '');
   }
   const study = ensureStudy(db, { datasetId, studyKey, patientId, studyUid: probe.studyUid, studyDate: probe.studyDate });

@@ -9,7 +9,9 @@
 // the CLI), or, called directly, it records a job row of its own. A resumed job starts from the counts it
 // saved, so its summary covers both attempts.
 // Dataset: `dataset` if given, else 'mimic-cxr-jpg' / 'mimic-cxr' (MIMIC layout), 'dicom', or the imported
-// folder's name (other PNG/JPEG).
+// folder's name (other PNG/JPEG); a VinDr-CXR tree's images go to 'VinDr-CXR' ('<dataset> · VinDr-CXR').
+// Dataset ground truth (MS-CXR, VinDr-CXR sidecars; datasets/import-datasets.ts) is read before the images are
+// written and stored after them, one image per transaction.
 import path from 'node:path';
 import type { Types } from '../../common/contract';
 import type { Db } from '../db/database';
@@ -27,6 +29,7 @@ import { planImport, unitFileCount, abortError } from './import-plan';
 import { prepareUnit, rejectionReason, type PreparedUnit, type VerifyImage } from './import-prepare';
 import { writeUnit, type ImportCounts, type ImportLog } from './import-write';
 import { readMimicMetadata, type MimicImageMeta } from './mimic-metadata';
+import { addProblem, emptyDatasetCounts, readDatasetTruth, writeImageTruth, type DatasetCounts } from './datasets/import-datasets';
 
 export type { ImportCounts } from './import-write';
 
@@ -146,6 +149,21 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
         log.checkpoint({ ...counts });
       })();
     }
+    // dataset sidecars are read (a wrong one rejected) before anything is written; stored after the images
+    const truth = plan.datasetFiles.length
+      ? await readDatasetTruth(
+          plan.datasetFiles,
+          (file, reason) => {
+            log.reject(file, reason);
+            counts.rejected++;
+          },
+          signal,
+        )
+      : null;
+    if (truth) {
+      counts.datasets = emptyDatasetCounts();
+      for (const p of truth.problems) addProblem(counts.datasets, p);
+    }
     const meta = new Map<string, MimicImageMeta>();
     for (const f of plan.metadataFiles) {
       try {
@@ -198,9 +216,22 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed && !cancelled()) throw failed.reason;
     if (cancelled()) throw abortError(signal);
+    if (truth && counts.datasets) {
+      const ds = counts.datasets;
+      report('importing', `dataset ground truth of ${truth.images.length} images`);
+      for (const t of truth.images) {
+        if (signal.aborted) throw abortError(signal);
+        db.transaction(() => {
+          writeImageTruth(db, t, ds);
+          log.checkpoint({ ...counts });
+        })();
+      }
+      db.transaction(() => log.checkpoint({ ...counts }))(); // the reading's problems, when no image had ground truth
+    }
     const r = result(false);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
-    report('done', `${r.imported} imported, ${r.duplicates} duplicates, ${r.rejected.length} rejected, ${r.reports} reports in ${secs} s`);
+    const ds = r.datasets ? `, ${r.datasets.phrases} dataset phrases, ${r.datasets.boxes} boxes, ${r.datasets.skipped} dataset rows skipped` : '';
+    report('done', `${r.imported} imported, ${r.duplicates} duplicates, ${r.rejected.length} rejected, ${r.reports} reports${ds} in ${secs} s`);
     return r;
   } catch (err) {
     if (!cancelled()) throw err;
@@ -213,11 +244,19 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
 
 /** An earlier attempt's counts and this one's: what this attempt imported earlier, it now counts as duplicates. */
 function merged(previous: ImportCounts, now: ImportCounts): ImportCounts {
-  return {
+  const out: ImportCounts = {
     imported: previous.imported + now.imported,
     duplicates: Math.max(0, now.duplicates - previous.imported),
     reports: previous.reports + now.reports,
     rejected: now.rejected,
     ignored: now.ignored,
   };
+  if (now.datasets) out.datasets = mergedDatasets(previous.datasets, now.datasets);
+  return out;
+}
+
+/** What each attempt stored adds up; the rows skipped are found afresh by each attempt. */
+function mergedDatasets(previous: DatasetCounts | undefined, now: DatasetCounts): DatasetCounts {
+  if (!previous) return { ...now, problems: [...now.problems] };
+  return { ...now, phrases: previous.phrases + now.phrases, boxes: previous.boxes + now.boxes, labels: previous.labels + now.labels, problems: [...now.problems] };
 }

@@ -7,9 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { decode, type DecodedPng } from 'fast-png';
 import type { Locator, Page } from '@playwright/test';
-import { openDatabase } from '../../main/db';
 import { fitTransform } from '../../renderer/src/lib/view-transform';
-import { expect, repoRoot, startServe, test, type Served } from './serve-fixture';
+import { expect, repoRoot, startServe, test } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -27,9 +26,9 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
 
   await page.goto(served.loginUrl);
   await importDemo(page);
-  addMsCxrBox(served);
 
-  // the demo study whose report finds "Extensive right lower lung atelectasis" (MS-CXR has its box)
+  // the demo study whose report finds "Extensive right lower lung atelectasis" (the demo's MS-CXR CSV has its box,
+  // 133,288 108x83, stored by the import as a dataset phrase of that FINDINGS sentence)
   await page.getByTestId('search-input').fill('atelectasis');
   const study = page.getByTestId('study-row').filter({ hasText: 'Extensive right lower lung atelectasis.' });
   await expect(study).toHaveCount(1);
@@ -277,36 +276,14 @@ async function stopRpcSampler(page: Page): Promise<RpcSample[]> {
   });
 }
 
-/**
- * The demo's MS-CXR sidecar row of this study ("Extensive right lower lung atelectasis", box 133,288 108x83), written
- * as a dataset phrase of its FINDINGS sentence with its box, as an MS-CXR import stores them (the demo import
- * skips the sidecar files).
- */
-function addMsCxrBox(served: Served): void {
-  const db = openDatabase(served.dataDir);
-  try {
-    const { studyId, imageId } = db
-      .prepare("SELECT s.id AS studyId, i.id AS imageId FROM studies s JOIN images i ON i.study_id = s.id WHERE s.study_key = '50372513'")
-      .get() as { studyId: number; imageId: number };
-    const { sentenceId } = db
-      .prepare(
-        "SELECT se.id AS sentenceId FROM sentences se JOIN report_sections rs ON rs.id = se.section_id WHERE se.report_id = ? AND rs.name = 'FINDINGS' AND se.text LIKE 'Extensive right lower lung atelectasis%'",
-      )
-      .get(studyId) as { sentenceId: number };
-    const phraseId = db
-      .prepare("INSERT INTO phrases (study_id, sentence_id, text, category, origin) VALUES (?, ?, 'Extensive right lower lung atelectasis', 'Atelectasis', 'ms-cxr')")
-      .run(studyId, sentenceId).lastInsertRowid;
-    db.prepare("INSERT INTO boxes (image_id, phrase_id, x, y, w, h, source) VALUES (?, ?, 133, 288, 108, 83, 'dataset')").run(imageId, phraseId);
-  } finally {
-    db.close();
-  }
-}
-
 async function importDemo(page: Page): Promise<void> {
   await expect(page.getByTestId('empty-state')).toBeVisible();
   await page.getByTestId('import-button').click();
   await page.getByTestId('import-demo').click();
   await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
+  // the demo's ground truth: 19 MS-CXR pairs and 3 VinDr-CXR findings, 22 + 7 boxes
+  await expect(page.getByTestId('import-dataset-phrases')).toHaveText('22');
+  await expect(page.getByTestId('import-dataset-boxes')).toHaveText('29');
   await page.getByTestId('import-done').click();
   await expect(page.getByTestId('study-count')).toHaveText('18');
 }

@@ -3,6 +3,8 @@ import { sql as m0001 } from './0001_initial';
 import { sql as m0002 } from './0002_jobs';
 import { sql as m0003 } from './0003_model_checks';
 import { sql as m0004 } from './0004_heatmaps';
+import { sql as m0005 } from './0005_luts';
+import { sql as m0006 } from './0006_dataset_labels';
 
 export interface Migration {
   version: number;
@@ -15,6 +17,8 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'jobs', sql: m0002 },
   { version: 3, name: 'model_checks', sql: m0003 },
   { version: 4, name: 'heatmaps', sql: m0004 },
+  { version: 5, name: 'luts', sql: m0005 },
+  { version: 6, name: 'dataset_labels', sql: m0006 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -29,6 +29,8 @@ describe('sightline CLI', () => {
     expect(first.code, first.stderr).toBe(0);
     // 16 MIMIC-CXR-JPG studies with reports + 2 VinDr DICOMs; the dataset sidecars (CSV, JSON, JSONL) skipped quietly
     expect(first.stdout).toMatch(/^imported 18, skipped as duplicate 0, rejected 0, reports 16$/m);
+    // the MS-CXR and VinDr-CXR ground truth: 19 + 3 phrases, 22 + 7 boxes, 4 x 28 VinDr image labels
+    expect(first.stdout).toMatch(/^dataset phrases 22, boxes 29, labels 112, rows skipped 0$/m);
     expect(first.stdout).not.toMatch(/rejected \//);
     const imported = 18;
 
@@ -73,7 +75,8 @@ describe('sightline CLI', () => {
     const mixed = await sightline(['import', junk, path.join(demo, 'vindr-cxr'), '--data-dir', dataDir, '--json']);
     expect(mixed.code).toBe(0);
     const summary = JSON.parse(mixed.stdout);
-    expect(summary).toMatchObject({ state: 'done', cancelled: false, imported: 2, duplicates: 0, reports: 0, ignored: 4 }); // ignored: VinDr's annotation and label CSVs
+    expect(summary).toMatchObject({ state: 'done', cancelled: false, imported: 2, duplicates: 0, reports: 0, ignored: 0 }); // VinDr's annotation and label CSVs are read
+    expect(summary.datasets).toMatchObject({ phrases: 3, boxes: 7, labels: 112, skipped: 0 });
     expect(summary.jobId).toMatch(/^import-/);
     expect(summary.imported).toBe(2); // the two VinDr DICOMs; their annotation CSVs are not rejections
     expect(summary.rejected.map((r: { path: string }) => path.basename(r.path)).sort()).toEqual(['broken.dcm', 'notes.png']);

@@ -210,7 +210,7 @@ describe('runImport: idempotency and damaged files', () => {
 });
 
 describe('runImport: dataset sidecar files', () => {
-  it('skips the annotation and label files of MIMIC-CXR, MS-CXR, VinDr-CXR and Chest ImaGenome quietly (datasets.md names)', async () => {
+  it('reads MS-CXR and VinDr-CXR sidecars, skips the other annotation and label files quietly (datasets.md names)', async () => {
     const root = tempDir();
     writeMimicTree(path.join(root, 'mimic-cxr-jpg'), [S1]);
     const sidecars: Record<string, string> = {
@@ -237,9 +237,22 @@ describe('runImport: dataset sidecar files', () => {
     const db = newDb();
     const r = await runImport({ db, paths: [root], dataset: 'demo' });
     expect(r.rejected).toEqual([]);
-    expect(r.ignored).toBe(Object.keys(sidecars).length);
-    expect(ImportSummary.parse(r)).toEqual({ imported: 3, duplicates: 0, rejected: [], reports: 1 });
-    expect(listDatasets(db)).toEqual([{ id: 1, name: 'demo', studyCount: 2, imageCount: 3 }]);
+    // MS-CXR CSVs and VinDr CSVs are read (empty here); the MS-CXR JSON beside its CSV and the rest are skipped
+    const read = Object.keys(sidecars).filter((k) => /MS_CXR.*\.csv$|vindr-cxr\/annotations\//.test(k));
+    expect(read).toHaveLength(6);
+    expect(r.ignored).toBe(Object.keys(sidecars).length - read.length);
+    expect(ImportSummary.parse(r)).toEqual({
+      imported: 3,
+      duplicates: 0,
+      rejected: [],
+      reports: 1,
+      datasets: { phrases: 0, boxes: 0, labels: 0, skipped: 0, problems: [] },
+    });
+    // the VinDr tree's DICOM is a dataset of its own
+    expect(listDatasets(db)).toEqual([
+      { id: 2, name: 'demo', studyCount: 1, imageCount: 2 },
+      { id: 1, name: 'demo · VinDr-CXR', studyCount: 1, imageCount: 1 },
+    ]);
     // images among the sidecars are still read (this one is damaged, so it is rejected)
     fs.writeFileSync(path.join(root, 'world', 'contact-sheet.png'), 'not a png');
     const again = await runImport({ db, paths: [root], dataset: 'demo' });
@@ -252,7 +265,7 @@ describe('runImport: bundled demo data (synthetic world output)', () => {
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 
-  it('imports resources/demo as the app does: 16 MIMIC studies with their reports and 2 VinDr DICOMs, sidecars skipped', async () => {
+  it('imports resources/demo as the app does: 16 MIMIC studies with their reports, 2 VinDr DICOMs as their own dataset', async () => {
     const files = walk(demo);
     const images = files.filter((f) => /\.(jpg|dicom)$/.test(f));
     expect(files.filter((f) => f.endsWith('.png')), 'the contact sheet lives outside the imported tree').toEqual([]);
@@ -261,11 +274,16 @@ describe('runImport: bundled demo data (synthetic world output)', () => {
     expect(r.rejected).toEqual([]);
     expect(r).toMatchObject({ imported: 18, duplicates: 0, reports: 16 });
     expect(images).toHaveLength(18);
-    // everything else is a sidecar, skipped quietly (the MIMIC metadata CSV is read, the 16 reports attached):
-    // README.md, the CheXpert CSV, MS-CXR CSV + JSON, 4 VinDr CSVs, the ImaGenome CSV, truth.jsonl, manifest.json
+    // everything else is a sidecar (the MIMIC metadata CSV is read, the 16 reports attached): README.md, the
+    // CheXpert CSV, MS-CXR CSV + JSON, 4 VinDr CSVs, the ImaGenome CSV, truth.jsonl, manifest.json; the MS-CXR CSV
+    // and the VinDr CSVs are read as ground truth (dataset-import.test.ts), the other 6 skipped quietly
     expect(files.length - images.length - 16 - 1).toBe(11);
-    expect(r.ignored).toBe(11);
-    expect(listDatasets(db)).toEqual([{ id: 1, name: 'demo', studyCount: 18, imageCount: 18 }]);
+    expect(r.ignored).toBe(6);
+    expect(r.datasets).toMatchObject({ phrases: 22, boxes: 29, labels: 112, skipped: 0 });
+    expect(listDatasets(db)).toEqual([
+      { id: 2, name: 'demo', studyCount: 16, imageCount: 16 },
+      { id: 1, name: 'demo · VinDr-CXR', studyCount: 2, imageCount: 2 },
+    ]);
 
     const studies = listStudies(db, { limit: 1000 }).items.map((s) => getStudy(db, s.id));
     const mimic = studies.filter((s) => s.images[0].dicomId);
