@@ -1,92 +1,160 @@
-"""Offline location extractor: free-text phrase -> "{location} {pathology}" prompt (docs/method.md 4.1).
+"""Prompt standardiser: report sentence -> "{location} {pathology}" prompt (docs/method.md 4.1).
 
-The paper used RadGraph-XL; this is a lexicon + rules replacement with the same output vocabulary
-(27 locations: {left, right, bilateral} x {"", apical, upper, middle, lower, costophrenic, pleural, base},
-"bilateral base" written "bibasilar", plus lingular, cardiomegaly, pulmonary; several joined with " and ").
+The paper used RadGraph-XL; this is a lexicon + rules replacement with the same output vocabulary (27 locations:
+{left, right, bilateral} x {"", apical, upper, middle, lower, costophrenic, pleural, base}, "bilateral base"
+written "bibasilar", plus lingular, cardiomegaly, pulmonary; several joined with " and ").
 
-Rules (in order):
-1. Split the text into sentences and clauses (at commas, semicolons, " but "); drop those with a negation or
-   resolution cue ("no", "not", "without", "resolved", "free of", "negative for"...). Nothing left -> no location.
-2. Lower-case, hyphens to spaces; words are scanned left to right. Side words (left, right, bilateral,
-   bilaterally, both, bibasilar/bibasal = bilateral + base) set the current side; zone words (apical/apex,
-   upper, mid/middle, lower, costophrenic, pleural [not in "pleural effusion" of a Pleural Effusion phrase...
-   see below], base/basal/basilar/bases, retrocardiac = left lower, lingula/lingular) attach to the current side;
-   zones seen before any side wait for the next side ("lower lobes bilaterally"); a plural zone noun without a side
-   ("the lung bases", "apices") means bilateral; a side with no zone gives the bare side.
-3. "pleural" counts as a location only when it directly precedes "effusion(s)" or "space" (the world's and
-   RadGraph's reading of "left pleural effusion" -> "left pleural"); "pleural line/thickening" do not count.
-4. "pleural" is dropped when the same side also has a more specific zone. Left and right with the same zone
-   merge into bilateral (one sentence or phrase), bilateral base -> "bibasilar";
-   a bilateral zone absorbs its one-sided duplicates; order of first mention is kept; joined with " and ".
-5. Class-specific: Cardiomegaly phrases get "cardiomegaly" (the enlarged heart area); an Edema phrase with no
-   side/zone but the word "pulmonary" gets "pulmonary".
-The prompt is "{location} {pathology}" with pathology = the lower-cased category; words shared by the end of the
-location and the start of the pathology are written once ("left pleural" + "pleural effusion" ->
-"left pleural effusion"; "cardiomegaly" + "cardiomegaly" -> "cardiomegaly") [our choice].
+ONE behaviour, two engines: the rules are DATA in ``main/evaluation/standardiser/rules.json`` (lexicon, synonyms,
+abbreviations, cue words and their scopes) and this module and ``main/evaluation/standardiser/engine.ts`` are the
+same small interpreter of it, step for step. ``test/vectors/standardiser-sentences.json`` (labelled sentences) and
+``test/vectors/standardiser-outputs.json`` (every engine output, written here) are checked by pytest and vitest, so
+the two engines cannot drift. The steps (main/evaluation/README.md "## Standardiser" has the long form):
+
+1. Tokens: ASCII lower-case, apostrophes dropped, hyphens to spaces; words ``[a-z0-9]+``, the punctuation
+   ``. , ; : ! ? newline`` and ``/``. ``rewrites`` (longest match): abbreviations (LLL, b/l, CP angle, ...).
+2. Lexicon (longest match, left to right, one entry per token): pathology terms, ignored phrases ("pericardial
+   effusion", "no change"), cues (negated / resolved / uncertain, scope forward, backward or both), links
+   ("likely", "consistent with"), terminators ("but", "however"), coordinators ("and", "with"), list joiners ("or").
+3. Clauses end at . ; : ! ? newline and terminators; clauses are cut into parts at commas. A forward cue covers the
+   rest of its part and, in a list ("no effusion, consolidation, or pneumothorax"), the following parts up to the
+   last one holding a list joiner; a backward cue covers its part up to the cue. A token covered by several cues
+   takes the first kind of ``scope_precedence``.
+4. Mentions: terms, and ``patterns`` (all word groups in one part; "heart ... enlarged"), whose state is their
+   token's (or the pattern's fixed state). A part is split at a coordinator when both sides name a pathology and a
+   location belongs to the right side alone ("left lower lobe atelectasis and small right effusion", `_cuts`), not
+   otherwise ("left lower lobe consolidation and atelectasis" shares its location). Segments are grouped: a segment whose first mention is not preceded by a
+   link starts a new group; "patchy opacity, right lower lobe, likely pneumonia" is one group.
+5. A finding per category: its state is the best of its mentions (``finding_preference``); its locations come from
+   the tokens of the groups holding its mentions of that polarity (present: positive/uncertain tokens; absent:
+   negated/resolved tokens). With a category given that the sentence never names, the whole sentence is its group.
+   Without one, the present finding of highest tier (diagnoses 2 > consolidation 1 > opacity 0), first mentioned.
+6. Locations (the method.md 4.1 rules): side words set the current side, zone words attach to it; zones before any
+   side wait for the next side ("lower lobes bilaterally"); a plural zone without side is bilateral ("the lung
+   bases", "costophrenic angles"); sides joined by and/or share the zones after them; "pleural" counts only before
+   effusion/space/fluid and is dropped when the same side has a more specific zone; left + right of one zone merge
+   into bilateral, which absorbs one-sided duplicates; a bare side is dropped when it also has a zone.
+   Cardiomegaly -> "cardiomegaly"; Edema with no side/zone and the word "pulmonary" -> "pulmonary".
+7. Prompt: "{locations joined by ' and '} {pathology}" (words shared by the end of the location and the start of the
+   pathology written once: "left pleural" + "pleural effusion" -> "left pleural effusion"), the pathology alone
+   when there is no location, None when the finding is absent (negated/resolved) or there is no pathology.
 """
 from __future__ import annotations
 
+import json
 import re
-from typing import List, Optional, Sequence, Tuple
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-PATHOLOGIES = ("Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Lung Opacity", "Pleural Effusion",
-               "Pneumonia", "Pneumothorax")
+RULES_PATH = Path(__file__).resolve().parents[2] / "main" / "evaluation" / "standardiser" / "rules.json"
+RULES: Dict[str, Any] = json.loads(RULES_PATH.read_text(encoding="utf-8"))
 
-NEGATION_CUES = (
-    r"\bno\b", r"\bnot\b", r"\bwithout\b", r"\bresolved\b", r"\bresolution\b", r"\bresolving\b", r"\bfree of\b",
-    r"\bnegative for\b", r"\babsence of\b", r"\babsent\b", r"\bclear(?:ed)?\b", r"\bnone\b", r"\bdisappeared\b",
-)
-_NEG = re.compile("|".join(NEGATION_CUES))
-
-SIDE_WORDS = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral",
-              "both": "bilateral"}
-ZONE_WORDS = {
-    "apical": "apical", "apex": "apical", "apices": "apical*", "apically": "apical",
-    "upper": "upper", "mid": "middle", "middle": "middle",
-    "lower": "lower", "costophrenic": "costophrenic",
-    "base": "base", "basal": "base", "basilar": "base", "bases": "base*", "basally": "base",
-}
-# words that imply side + zone
-SIDED_ZONES = {"bibasilar": ("bilateral", "base"), "bibasal": ("bilateral", "base"),
-               "retrocardiac": ("left", "lower"), "lingula": ("left", "lingular"), "lingular": ("left", "lingular")}
+PATHOLOGIES = tuple(p["name"] for p in RULES["pathologies"])
+_TIER = {p["name"]: p["tier"] for p in RULES["pathologies"]}
+_PRESENT = ("positive", "uncertain")
+_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?\n/]")
+_STRONG = {".", ";", ":", "!", "?", "\n"}
 
 
-def sentences(text: str) -> List[str]:
-    """Sentences, further split into clauses at commas, semicolons and " but " (negation scope)."""
-    parts = re.split(r"(?<=[.;!?])\s+|\n+|[,;]\s*|\s+but\s+", text.strip())
-    return [p for p in (s.strip() for s in parts) if p]
+def _split(phrase: str) -> Tuple[str, ...]:
+    return tuple(phrase.split(" "))
 
 
-def is_negated(sentence: str) -> bool:
-    return bool(_NEG.search(sentence.lower()))
+def _build_lexicon() -> Dict[Tuple[str, ...], Dict[str, Any]]:
+    lex: Dict[Tuple[str, ...], Dict[str, Any]] = {}
+
+    def role(phrase: str, key: str, value: Any) -> None:
+        lex.setdefault(_split(phrase), {})[key] = value
+
+    for cat, terms in RULES["terms"].items():
+        for t in terms:
+            role(t, "term", cat)
+    for t in RULES["ignore_terms"]:
+        role(t, "ignore", True)
+    for c in RULES["cues"]:
+        role(c["phrase"], "cue", (c["kind"], c["scope"]))
+    for t in RULES["links"]:
+        role(t, "link", True)
+    for t in RULES["terminators"]:
+        role(t, "terminator", True)
+    for t in RULES["coordinators"]:
+        role(t, "coordinator", True)
+    for t in RULES["list_joiners"]:
+        role(t, "joiner", True)
+    return lex
 
 
-def _words(text: str) -> List[str]:
-    t = text.lower().replace("-", " ")
-    return re.findall(r"[a-z]+", t)
+_LEXICON = _build_lexicon()
+_REWRITES = {_split(a): _split(b) for a, b in RULES["rewrites"]}
 
 
-def _mentions(words: Sequence[str]) -> List[Tuple[str, str]]:
-    """(side, zone) mentions in order; zone "" for a bare side. Sides joined by "and"/"or" share the zones that
-    follow them ("the right and left lower lobes")."""
+def _longest(tokens: Sequence[str], i: int, table: Dict[Tuple[str, ...], Any]) -> int:
+    """Length of the longest phrase of `table` starting at token i (0 when none)."""
+    for n in range(min(8, len(tokens) - i), 0, -1):
+        if tuple(tokens[i:i + n]) in table:
+            return n
+    return 0
+
+
+def tokenize(text: str) -> List[str]:
+    t = re.sub(r"[A-Z]", lambda m: m.group(0).lower(), text).replace("'", "").replace("\u2019", "").replace("-", " ")
+    raw = _TOKEN.findall(t)
+    out: List[str] = []
+    i = 0
+    while i < len(raw):
+        n = _longest(raw, i, _REWRITES)
+        if n:
+            out.extend(_REWRITES[tuple(raw[i:i + n])])
+            i += n
+        else:
+            out.append(raw[i])
+            i += 1
+    return out
+
+
+def _location_marks(tok: Sequence[str]) -> List[Optional[Tuple[str, ...]]]:
+    """Per token: ("side", s), ("zone", z, plural), ("sided", s, z) or None."""
+    sides, zones, plural = RULES["sides"], RULES["zones"], RULES["plural_zones"]
+    pl = RULES["pleural"]
+    out: List[Optional[Tuple[str, ...]]] = []
+    for i, w in enumerate(tok):
+        nxt = tok[i + 1] if i + 1 < len(tok) else ""
+        if w in RULES["sided_zones"]:
+            s, z = RULES["sided_zones"][w]
+            out.append(("sided", s, z))
+        elif w in sides:
+            out.append(("side", sides[w]))
+        elif w in plural:
+            out.append(("zone", plural[w], "plural"))
+        elif w in zones:
+            out.append(("zone", zones[w], "plural" if nxt in RULES["plural_nouns"] else ""))
+        elif w == pl["word"] and nxt in pl["before"]:
+            out.append(("zone", pl["zone"], ""))
+        else:
+            out.append(None)
+    return out
+
+
+def _mentions(words: Sequence[str], marks: Sequence[Optional[Tuple[str, ...]]]) -> List[Tuple[str, str]]:
+    """(side, zone) mentions in order; zone "" for a bare side."""
     out: List[Tuple[str, str]] = []
-    group: List[str] = []  # current side(s)
+    group: List[str] = []
     used = True
     pending: List[str] = []
 
-    def add(s, z):
+    def add(s: str, z: str) -> None:
         if (s, z) not in out:
             out.append((s, z))
 
-    for i, w in enumerate(words):
-        nxt = words[i + 1] if i + 1 < len(words) else ""
+    for i, m in enumerate(marks):
         prev = words[i - 1] if i > 0 else ""
-        if w in SIDED_ZONES:
-            add(*SIDED_ZONES[w])
+        if m is None:
             continue
-        if w in SIDE_WORDS:
-            side = SIDE_WORDS[w]
-            if group and not used and prev in ("and", "or"):
+        if m[0] == "sided":
+            add(m[1], m[2])
+        elif m[0] == "side":
+            side = m[1]
+            if group and not used and prev in RULES["side_joiners"]:
                 group.append(side)
             else:
                 if group and not used:
@@ -98,22 +166,16 @@ def _mentions(words: Sequence[str]) -> List[Tuple[str, str]]:
                     for g in group:
                         add(g, z)
                 pending, used = [], True
-            continue
-        zone = ZONE_WORDS.get(w)
-        if w == "pleural" and nxt in ("effusion", "effusions", "space", "spaces", "fluid"):
-            zone = "pleural"
-        if zone is None:
-            continue
-        plural = zone.endswith("*")
-        zone = zone.rstrip("*")
-        if group:
-            for g in group:
-                add(g, zone)
-            used = True
-        elif plural:
-            add("bilateral", zone)
         else:
-            pending.append(zone)
+            zone = m[1]
+            if group:
+                for g in group:
+                    add(g, zone)
+                used = True
+            elif m[2]:
+                add("bilateral", zone)
+            else:
+                pending.append(zone)
     if group and not used:
         for g in group:
             add(g, "")
@@ -121,53 +183,27 @@ def _mentions(words: Sequence[str]) -> List[Tuple[str, str]]:
 
 
 def _merge(mentions: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    """left + right of one zone -> bilateral; bilateral absorbs one-sided duplicates; a bare side is dropped when
-    the same side also has a zone."""
-    zones_bilateral = {z for s, z in mentions if s == "bilateral"}
+    """left + right of one zone -> bilateral; bilateral absorbs one-sided duplicates; the generic zone ("pleural")
+    goes when the same side has a specific one; a bare side goes when that side (or bilateral) has a zone."""
+    generic = RULES["generic_zone"]
+    bilateral_zones = [z for s, z in mentions if s == "bilateral"]
     for s, z in mentions:
         if s == "left" and ("right", z) in mentions:
-            zones_bilateral.add(z)
+            bilateral_zones.append(z)
     out: List[Tuple[str, str]] = []
     for s, z in mentions:
-        if z == "lingular":
-            item = ("left", "lingular")
-        elif z in zones_bilateral and s in ("left", "right", "bilateral"):
-            item = ("bilateral", z)
-        else:
-            item = (s, z)
+        item = ("bilateral", z) if z in bilateral_zones else (s, z)
         if item not in out:
             out.append(item)
-    # "pleural" (from "... pleural effusion") is the generic place of an effusion: drop it when the same side
-    # also has a specific zone ("blunting of both costophrenic angles ... bilateral pleural effusions")
-    specific = {s for s, z in out if z not in ("", "pleural")}
-    out = [(s, z) for s, z in out if not (z == "pleural" and s in specific)]
+    specific = {s for s, z in out if z not in ("", generic)}
+    out = [(s, z) for s, z in out if not (z == generic and s in specific)]
     sided = {s for s, z in out if z}
-    out = [(s, z) for s, z in out if z or s not in sided and not (s in ("left", "right") and "bilateral" in sided)]
-    return out
+    return [(s, z) for s, z in out if z or (s not in sided and not (s != "bilateral" and "bilateral" in sided))]
 
 
 def spell(side: str, zone: str) -> str:
-    if zone == "lingular":
-        return "lingular"
-    if side == "bilateral" and zone == "base":
-        return "bibasilar"
-    return f"{side} {zone}".strip()
-
-
-def extract_location(text: str, category: Optional[str] = None) -> Optional[str]:
-    """Location (method.md 4.1 vocabulary) of a phrase, or None (no location, or only negated sentences)."""
-    kept = [s for s in sentences(text) if not is_negated(s)]
-    if not kept:
-        return None
-    if category == "Cardiomegaly":
-        return "cardiomegaly"
-    words = _words(" ".join(kept))
-    mentions = _merge(_mentions(words))
-    if mentions:
-        return " and ".join(spell(s, z) for s, z in mentions)
-    if category == "Edema" and "pulmonary" in words:
-        return "pulmonary"
-    return None
+    key = f"{side} {zone}".strip()
+    return RULES["spellings"].get(key, key)
 
 
 def compose_prompt(location: str, pathology: str) -> str:
@@ -182,6 +218,218 @@ def compose_prompt(location: str, pathology: str) -> str:
     return " ".join(loc + pat[k:])
 
 
+# ------------------------------------------------------------------------------------------------ analysis
+def _lexicon_matches(tok: Sequence[str]) -> List[Tuple[int, int, Dict[str, Any]]]:
+    out = []
+    i = 0
+    while i < len(tok):
+        n = _longest(tok, i, _LEXICON)
+        if n:
+            out.append((i, i + n, _LEXICON[tuple(tok[i:i + n])]))
+            i += n
+        else:
+            i += 1
+    return out
+
+
+def _parts(tok: Sequence[str], matches) -> List[List[Tuple[int, int]]]:
+    """Clauses, each a list of comma-parts (start, end) token ranges; boundaries belong to no part."""
+    stop = [t in _STRONG for t in tok]
+    for a, b, r in matches:
+        if "terminator" in r:
+            for k in range(a, b):
+                stop[k] = True
+    clauses: List[List[Tuple[int, int]]] = []
+    cur: List[Tuple[int, int]] = []
+    start = 0
+    for i in range(len(tok) + 1):
+        if i == len(tok) or stop[i] or tok[i] == ",":
+            if i > start:
+                cur.append((start, i))
+            if i == len(tok) or stop[i]:
+                if cur:
+                    clauses.append(cur)
+                cur = []
+            start = i + 1
+    return clauses
+
+
+def _states(tok, matches, clauses) -> List[str]:
+    """Per token: the strongest cue kind covering it, or "positive"."""
+    prec = RULES["scope_precedence"]
+    state = ["positive"] * len(tok)
+    joiner_at = {a for a, b, r in matches if "joiner" in r}
+
+    def cover(a: int, b: int, kind: str) -> None:
+        for k in range(a, b):
+            if state[k] == "positive" or prec.index(kind) < prec.index(state[k]):
+                state[k] = kind
+
+    for parts in clauses:
+        for pi, (ps, pe) in enumerate(parts):
+            for a, b, r in matches:
+                if "cue" not in r or a < ps or a >= pe:
+                    continue
+                kind, scope = r["cue"]
+                if scope in ("forward", "both"):
+                    end = pe
+                    for qs, qe in parts[pi + 1:]:  # a list: "no A, B, or C"
+                        if any(qs <= j < qe for j in joiner_at):
+                            end = qe
+                    cover(b, end, kind)
+                if scope in ("backward", "both"):
+                    cover(ps, a, kind)
+    return state
+
+
+def _pathology_mentions(tok, matches, clauses, state) -> List[Tuple[int, str, str]]:
+    """(token index, category, state) in text order."""
+    out = [(a, r["term"], state[a]) for a, b, r in matches if "term" in r]
+    for parts in clauses:
+        for ps, pe in parts:
+            for p in RULES["patterns"]:
+                found = []
+                for words in p["all"]:
+                    hit = next((k for k in range(ps, pe) if tok[k] in words), None)
+                    if hit is None:
+                        break
+                    found.append(hit)
+                else:
+                    k = max(found)
+                    out.append((k, p["category"], p["state"] or state[k]))
+    return sorted(out, key=lambda m: m[0])
+
+
+def _cuts(s: int, a: int, b: int, e: int, mentions, marks) -> bool:
+    """Whether a coordinator at [a, b) cuts [s, e): both sides name a pathology, the word before it is no location
+    word ("the right and left lower lobes"), and a location belongs to the right side alone: before its first
+    mention ("... and small right effusion"), or after the left side's last mention while the right side has one
+    too ("consolidation in the right lower lobe and effusion on the left"). Otherwise the location is shared
+    ("left lower lobe consolidation and atelectasis", "atelectasis and effusion at the right base")."""
+    left = [m[0] for m in mentions if s <= m[0] < a]
+    right = [m[0] for m in mentions if b <= m[0] < e]
+    if not left or not right or marks[a - 1] is not None:
+        return False
+    loc = lambda x, y: any(marks[k] for k in range(x, y))  # noqa: E731
+    return loc(b, right[0]) or (loc(left[-1], a) and loc(b, e))
+
+
+def _segments(clauses, matches, mentions, marks) -> List[Tuple[int, int]]:
+    """Comma-parts, cut before the coordinators that separate two findings (`_cuts`)."""
+    coord = [(a, b) for a, b, r in matches if "coordinator" in r]
+    out = []
+    for parts in clauses:
+        for ps, pe in parts:
+            start = ps
+            for a, b in coord:
+                if start < a and b <= pe and _cuts(start, a, b, pe, mentions, marks):
+                    out.append((start, a))
+                    start = a
+            out.append((start, pe))
+    return out
+
+
+def _groups(segments, matches, mentions) -> List[List[Tuple[int, int]]]:
+    links = [a for a, b, r in matches if "link" in r]
+    groups: List[List[Tuple[int, int]]] = []
+    cur: List[Tuple[int, int]] = []
+    cur_has = False
+    for s, e in segments:
+        first = next((m[0] for m in mentions if s <= m[0] < e), None)
+        if first is not None and cur_has and not any(s <= k < first for k in links):
+            groups.append(cur)
+            cur, cur_has = [], False
+        cur.append((s, e))
+        cur_has = cur_has or first is not None
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def _best(states: Sequence[str]) -> str:
+    pref = RULES["finding_preference"]
+    return min(states, key=pref.index)
+
+
+def _locations(tok, marks, idx: Sequence[int], category: Optional[str], present: bool) -> List[str]:
+    if category in RULES["class_locations"]:
+        return [RULES["class_locations"][category]] if present else []
+    words = [tok[k] for k in idx if tok[k] not in _STRONG and tok[k] != ","]
+    mk = [marks[k] for k in idx if tok[k] not in _STRONG and tok[k] != ","]
+    found = [spell(s, z) for s, z in _merge(_mentions(words, mk))]
+    if not found:
+        for u in RULES["unsided_locations"]:
+            if u["category"] == category and u["word"] in words:
+                return [u["location"]]
+    return found
+
+
+def _finding(tok, marks, state, groups, mentions, category, cues_seen) -> Dict[str, Any]:
+    own = [m for m in mentions if m[1] == category]
+    if own:
+        st = _best([m[2] for m in own])
+        keep = _PRESENT if st in _PRESENT else ("negated", "resolved")
+        at = [m[0] for m in own if m[2] in keep]
+        chosen = [g for g in groups if any(s <= k < e for s, e in g for k in at)]
+    else:  # a category the sentence never names: the sentence is its group, its state the best of its mentions
+        # and location words ("right lower lobe, no effusion" is present), else the strongest cue
+        pool = [m[2] for m in mentions] + [state[k] for k in range(len(tok)) if marks[k]]
+        st = _best(pool) if pool else (cues_seen[0] if cues_seen else "positive")
+        keep = _PRESENT if st in _PRESENT else ("negated", "resolved")
+        chosen = groups
+    idx = [k for g in chosen for s, e in g for k in range(s, e) if state[k] in keep]
+    present = st in _PRESENT
+    locs = _locations(tok, marks, idx, category, present)
+    if present:
+        prompt = compose_prompt(" and ".join(locs), category) if locs else category.lower()
+    else:
+        prompt = None
+    return {"pathology": category, "prompt": prompt, "locations": locs, "negated": not present,
+            "resolved": st == "resolved", "uncertain": st == "uncertain"}
+
+
+def standardise(text: str, category: Optional[str] = None) -> Dict[str, Any]:
+    """Sentence (or phrase) -> {"prompt", "locations", "pathology", "negated", "resolved", "uncertain", "findings"}.
+    `category` (one of PATHOLOGIES) when the pathology is given (MS-CXR rows); otherwise it is inferred.
+    "negated" means stated absent, "resolved" (a subset) absent because it resolved; "findings" lists every
+    pathology the sentence names, in order of first mention."""
+    if category is not None and category not in PATHOLOGIES:
+        raise ValueError(f"unknown category {category!r} (one of {', '.join(PATHOLOGIES)})")
+    tok = tokenize(text)
+    matches = _lexicon_matches(tok)
+    clauses = _parts(tok, matches)
+    state = _states(tok, matches, clauses)
+    marks = _location_marks(tok)
+    mentions = _pathology_mentions(tok, matches, clauses, state)
+    groups = _groups(_segments(clauses, matches, mentions, marks), matches, mentions)
+    cues_seen = sorted({r["cue"][0] for a, b, r in matches if "cue" in r}, key=RULES["scope_precedence"].index)
+    order: List[str] = []
+    for m in mentions:
+        if m[1] not in order:
+            order.append(m[1])
+    findings = [_finding(tok, marks, state, groups, mentions, c, cues_seen) for c in order]
+    if category is not None:
+        top = next((f for f in findings if f["pathology"] == category), None) or \
+            _finding(tok, marks, state, groups, mentions, category, cues_seen)
+    elif findings:
+        first = {c: i for i, c in enumerate(order)}
+        # present before absent; among present ones the diagnosis before the descriptor ("opacity ... likely
+        # pneumonia"), then the first named; among absent ones the first named
+        top = min(findings, key=lambda f: (f["negated"], 0 if f["negated"] else -_TIER[f["pathology"]],
+                                           first[f["pathology"]]))
+    else:
+        idx = [k for g in groups for s, e in g for k in range(s, e) if state[k] in _PRESENT]
+        top = {"pathology": None, "prompt": None, "locations": _locations(tok, marks, idx, None, True),
+               "negated": False, "resolved": False, "uncertain": False}
+    return dict(top, findings=findings)
+
+
+def extract_location(text: str, category: Optional[str] = None) -> Optional[str]:
+    """Location (method.md 4.1 vocabulary) of a phrase, or None (no location, or the finding is absent)."""
+    r = standardise(text, category)
+    return None if r["negated"] or not r["locations"] else " and ".join(r["locations"])
+
+
 def prompt_for(text: str, category: str) -> Optional[str]:
     loc = extract_location(text, category)
     return None if loc is None else compose_prompt(loc, category)
@@ -193,3 +441,80 @@ _SWAP = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LE
 def swap_sides(text: str) -> str:
     """Swap the words left <-> right (whole words, case kept); "lingular" (left-only) is left as is."""
     return re.sub(r"\b(left|right|Left|Right|LEFT|RIGHT)\b", lambda m: _SWAP[m.group(1)], text)
+
+
+# ------------------------------------------------------------------------------------------------ shared vectors
+REPO = Path(__file__).resolve().parents[2]
+SENTENCES_PATH = REPO / "test" / "vectors" / "standardiser-sentences.json"
+OUTPUTS_PATH = REPO / "test" / "vectors" / "standardiser-outputs.json"
+# texts at the edges of the tokenizer and the rules, on top of the labelled sentences and the demo's own texts
+EDGE_TEXTS = [
+    "", "   ", ".", ",,,;;", "LEFT LOWER LOBE PNEUMONIA.", "left\nlower lobe opacity\n\nno effusion", "B/L effusions",
+    "b / l effusions", "R>L effusions", "L>R basilar opacities", "can't exclude pneumonia", "Can\u2019t exclude PTX",
+    "Left-sided effusion; right-sided PTX; no edema.", "Pneumonia? Possibly.", "opacity (right lower lobe)",
+    "\u00c9panchement pleural gauche", "Opacit\u00e9 basale droite, pneumonie", "1.5 cm left apical pneumothorax",
+    "no no no pneumothorax", "not not effusion", "Right and left and bilateral effusions",
+    "lower lobes", "upper", "bilaterally", "left right left right", "pleural", "pleural effusion pleural",
+    "constructor toString __proto__ hasOwnProperty", "No change in the small left pleural effusion.",
+    "The effusion has not resolved.", "Pericardial effusion and left pleural effusion.",
+    "Retrocardiac and lingular opacities, bibasilar atelectasis and biapical pneumothoraces.",
+    "Costophrenic angles are sharp; no effusion, consolidation, nor pneumothorax, but cardiomegaly.",
+]
+
+
+def vector_inputs() -> List[Tuple[str, Optional[str]]]:
+    """Every (text, category) of test/vectors/standardiser-outputs.json, in a fixed order: the labelled sentences
+    (with their category, and inferred when one is given), the demo world's report sentences and MS-CXR phrases
+    (with their finding and inferred), the edge texts (inferred and with each category)."""
+    out: List[Tuple[str, Optional[str]]] = []
+    for e in json.loads(SENTENCES_PATH.read_text(encoding="utf-8"))["sentences"]:
+        out.append((e["sentence"], e["category"]))
+        if e["category"] is not None:
+            out.append((e["sentence"], None))
+    truth = REPO / "resources" / "demo" / "world" / "truth.jsonl"
+    for line in truth.read_text(encoding="utf-8").splitlines():
+        for s in json.loads(line)["sentences"]:
+            out += [(s["text"], s["finding"])] + ([(s["text"], None)] if s["finding"] else [])
+    import csv
+    with open(REPO / "resources" / "demo" / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            out += [(r["label_text"], r["category_name"]), (r["label_text"], None)]
+    for t in EDGE_TEXTS:
+        out += [(t, None)] + [(t, c) for c in PATHOLOGIES]
+    seen, uniq = set(), []
+    for x in out:
+        if x not in seen:
+            seen.add(x)
+            uniq.append(x)
+    return uniq
+
+
+def write_outputs(path: Path = OUTPUTS_PATH) -> int:
+    cases = [{"text": t, "category": c, "output": standardise(t, c)} for t, c in vector_inputs()]
+    lines = ['{', '  "generated_by": "cd training && /usr/bin/python3 -m sightline_eval.locations --write-outputs",',
+             '  "rules_version": %d,' % RULES["version"], '  "cases": [']
+    lines += ["    " + json.dumps(x) + ("," if i < len(cases) - 1 else "") for i, x in enumerate(cases)]
+    lines += ["  ]", "}"]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(cases)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m sightline_eval.locations",
+                                 description="Standardise a report sentence (JSON to stdout), or rewrite the shared vectors.")
+    ap.add_argument("sentence", nargs="?")
+    ap.add_argument("--category", choices=PATHOLOGIES)
+    ap.add_argument("--write-outputs", action="store_true", help=f"rewrite {OUTPUTS_PATH.relative_to(REPO)}")
+    a = ap.parse_args(argv)
+    if a.write_outputs:
+        print(f"wrote {write_outputs()} cases to {OUTPUTS_PATH}")
+        return 0
+    if a.sentence is None:
+        ap.error("give a sentence or --write-outputs")
+    print(json.dumps(standardise(a.sentence, a.category), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
