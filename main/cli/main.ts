@@ -1,18 +1,21 @@
 // `sightline` command line: the same services as the app, without a window. Long work runs as the same durable
 // jobs as in the app, so an import killed here shows as interrupted in the app and can be resumed from either.
 // Each command is a module of its own (main/cli/<command>.ts); this file lists them and dispatches.
+import { evaluateCommand } from './evaluate';
 import { groundCommand } from './ground';
 import { heatmapsCommand } from './heatmaps';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
+import { lutCommand } from './lut';
 import { modelsCommand } from './models';
 import { serveCommand } from './serve';
 import type { Command, Out } from './shared';
+import { standardizeCommand } from './standardize';
 import { studiesCommand } from './studies';
 
 export { rendererDir } from './serve';
 
-const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand];
+const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

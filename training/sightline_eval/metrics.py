@@ -16,6 +16,12 @@ Conventions where 5.1 leaves room ([our choice], written so the app can mirror t
 - AUC-ROC over the non-NaN pixels, positives = mask pixels; exact Mann-Whitney with mid-ranks for ties;
   0.5 when there are no positive or no negative pixels.
 - All-NaN heatmap: CNR 0, mIoU 0, AUC 0.5.
+- Bootstrap draws: a portable counter-based generator (MurmurHash3_x86_32 of the resample and draw numbers, see
+  ``bootstrap_hash``), not numpy's default_rng, so that the app draws the same resamples.
+
+The app computes the same numbers in TypeScript (``main/evaluation/metrics``); ``test/vectors/eval-metrics.json``
+(written by ``python -m sightline_eval.metrics --write-vectors PATH``, see ``metrics_vectors``) is checked by both
+test suites.
 """
 from __future__ import annotations
 
@@ -154,32 +160,82 @@ def class_mean(values: Sequence[float], classes: Sequence[str]) -> Tuple[float, 
     return (float(np.mean(list(per.values()))) if per else float("nan")), per
 
 
+# The bootstrap's draws come from a portable counter-based generator, so that the app (TypeScript,
+# main/evaluation/metrics/summary.ts) draws exactly the same resamples (test/vectors/eval-metrics.json):
+#   h(seed, b, i) = MurmurHash3_x86_32 of the 8 bytes <b as uint32 little-endian><i as uint32 little-endian>,
+#                   with ``seed`` as the murmur seed (b = resample 0..n_boot-1, i = draw 0..n-1)
+#   index(seed, b, i) = floor(h * n / 2^32)          (multiply-shift; bias below n / 2^32)
+# numpy's default_rng (PCG64 + SeedSequence + Lemire rejection) would have to be reimplemented bit for bit in the
+# app; this is a dozen uint32 operations in either language, and vectorises over b and i.
+_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def _murmur_block(h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    k = _rotl(k * _C1, 15) * _C2
+    h = _rotl(h ^ k, 13)
+    return h * np.uint32(5) + np.uint32(0xE6546B64)
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """murmur3's finaliser (uint32 arrays, wrapping arithmetic)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def bootstrap_hash(seed: int, resamples: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """h(seed, b, i) for every b in ``resamples`` (rows) and i in ``draws`` (columns): uint32 [len(b), len(i)]."""
+    if not (isinstance(seed, (int, np.integer)) and 0 <= int(seed) < 2 ** 32):
+        raise ValueError(f"bootstrap seed {seed!r}: an integer in 0 .. 2^32 - 1")
+    b = np.asarray(resamples, dtype=np.uint32)[:, None]
+    i = np.asarray(draws, dtype=np.uint32)[None, :]
+    h = _murmur_block(np.full(b.shape, seed, dtype=np.uint32), b)  # depends on (seed, b) only
+    h = _murmur_block(h, i) ^ np.uint32(8)  # the message length in bytes
+    return fmix32(h)
+
+
+def bootstrap_indices(seed: int, first: int, count: int, n: int) -> np.ndarray:
+    """Pair indices of resamples ``first .. first + count - 1``: int64 [count, n], each in 0 .. n - 1."""
+    if not 0 < n <= 2 ** 21:  # the app computes h * n exactly in a double
+        raise ValueError(f"bootstrap over {n} pairs: 1 .. 2^21 are supported")
+    h = bootstrap_hash(seed, np.arange(first, first + count), np.arange(n))
+    return ((h.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
+
+
 def bootstrap_class_mean(values: Sequence[float], classes: Sequence[str], n_boot: int = 10000, seed: int = 0,
                          chunk: int = 1000) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-    """Bootstrap over pairs: resample all pairs with replacement (``numpy.random.default_rng(seed)``), recompute
-    each class mean and their unweighted mean (classes absent from a resample are left out of that resample's
-    mean; a class's own statistic is NaN there). Returns (class-mean statistics [n_boot], {class: [n_boot]})."""
+    """Bootstrap over pairs: resample all pairs with replacement (resample b draws pair ``index(seed, b, i)`` for
+    i = 0..n-1, the generator above), recompute each class mean and their unweighted mean (classes absent from a
+    resample are left out of that resample's mean; a class's own statistic is NaN there). Returns (class-mean
+    statistics [n_boot], {class: [n_boot]})."""
     v = np.asarray(values, dtype=np.float64)
     c = np.asarray(classes)
     n = v.size
     names = sorted(set(c.tolist()))
-    onehot = np.stack([(c == k) for k in names]).astype(np.float64)  # K x n
-    rng = np.random.default_rng(seed)
+    k = len(names)
+    code = np.searchsorted(np.array(names), c) if n else np.zeros(0, dtype=np.int64)
     stats = np.empty(n_boot)
-    per = np.empty((len(names), n_boot))
+    per = np.empty((k, n_boot))
     done = 0
     while done < n_boot:
         m = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(m, n))
-        counts = np.stack([np.bincount(r, minlength=n) for r in idx]).astype(np.float64)  # m x n multiplicities
-        cnt = counts @ onehot.T  # m x K
-        tot = (counts * v) @ onehot.T
+        idx = bootstrap_indices(seed, done, m, n)
+        # per (resample, class): count and total, summed in draw order (as the app does)
+        key = (np.arange(m)[:, None] * k + code[idx]).ravel()
+        cnt = np.bincount(key, minlength=m * k).reshape(m, k).astype(np.float64)
+        tot = np.bincount(key, weights=v[idx].ravel(), minlength=m * k).reshape(m, k)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = tot / cnt  # NaN where a class is absent
         per[:, done:done + m] = means.T
         stats[done:done + m] = np.nanmean(means, axis=1)
         done += m
-    return stats, {k: per[i] for i, k in enumerate(names)}
+    return stats, {name: per[j] for j, name in enumerate(names)}
 
 
 def summarise(values: Sequence[float], classes: Sequence[str], metric: str = "", n_boot: int = 10000,
@@ -208,3 +264,11 @@ def summarise_records(records: Sequence[Mapping], metrics: Sequence[str] = ("cnr
     """records: dicts with ``class_key`` and the metric values (output of ``score_pair`` plus the class)."""
     classes = [r[class_key] for r in records]
     return {m: summarise([r[m] for r in records], classes, m, n_boot, seed) for m in metrics}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from .metrics_vectors import main
+
+    sys.exit(main())

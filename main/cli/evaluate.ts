@@ -1,0 +1,131 @@
+// `sightline evaluate`: grounding metrics (docs/method.md 5.1) of a folder of heatmaps against an MS-CXR CSV's
+// boxes, without a database: per pair CNR, mIoU and AUC, per class and the class-mean average with 95% bootstrap
+// CIs, the same numbers as the Python reference (training/sightline_eval/metrics.py). Exit status: 0 when a pair
+// was scored, 1 when none was or an input is bad (the message names the file), 2 usage.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { evaluateFiles, EvaluationInputError, METRICS, type EvaluationReport, type Interval, type Metric } from '../evaluation/metrics/evaluate-files';
+import type { Command, Out } from './shared';
+
+export const evaluateCommand: Command = {
+  name: 'evaluate',
+  usage: `  evaluate --boxes CSV --heatmaps FOLDER [--out r.json] [--bootstrap 10000] [--seed 0] [--json]
+                              score heatmaps against MS-CXR boxes (no database): FOLDER/index.csv
+                              (dicom_id,label_text,file; .npy or 16-bit .png maps at the original image size)
+                              paired by (dicom_id, label_text) with the CSV's pairs; prints CNR, mIoU and AUC per
+                              class with 95% bootstrap CIs; --out writes every pair and summary as JSON;
+                              exit 0 something scored, 1 nothing or a bad input, 2 usage`,
+  run: evaluate,
+};
+
+function integerFlag(value: string | undefined, name: string, fallback: number, max: number): number | string {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) return `--${name} ${value}: an integer from 0 to ${max}`;
+  return Number(value);
+}
+
+async function evaluate(args: string[], out: Out): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        boxes: { type: 'string' },
+        heatmaps: { type: 'string' },
+        out: { type: 'string' },
+        bootstrap: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    out.error(`sightline evaluate: ${(error as Error).message}`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (!values.boxes || !values.heatmaps) {
+    out.error('sightline evaluate: give --boxes (an MS-CXR local alignment CSV) and --heatmaps (a folder with index.csv)');
+    return 2;
+  }
+  const nBoot = integerFlag(values.bootstrap, 'bootstrap', 10000, 1_000_000);
+  const seed = integerFlag(values.seed, 'seed', 0, 2 ** 32 - 1);
+  for (const v of [nBoot, seed]) {
+    if (typeof v === 'string') {
+      out.error(`sightline evaluate: ${v}`);
+      return 2;
+    }
+  }
+  if (values.out && !fs.existsSync(path.dirname(path.resolve(values.out)))) {
+    out.error(`sightline evaluate: --out ${values.out}: its folder does not exist`);
+    return 2;
+  }
+
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('cancelled (Ctrl+C)'));
+  process.once('SIGINT', onSigint);
+  let report: EvaluationReport;
+  try {
+    report = await evaluateFiles({
+      boxes: values.boxes,
+      heatmaps: values.heatmaps,
+      nBoot: nBoot as number,
+      seed: seed as number,
+      signal: controller.signal,
+      onProgress: (done, total) => {
+        if (process.stderr.isTTY && !values.json) process.stderr.write(`\rscoring ${done}/${total}   ${done === total ? '\n' : ''}`);
+      },
+    });
+  } catch (error) {
+    // input problems name their file (EvaluationInputError, and the CSV readers' errors); anything else is a bug
+    const known = error instanceof EvaluationInputError || (error instanceof Error && error.message.includes(path.sep));
+    out.error(`sightline evaluate: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`);
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+
+  const text = `${JSON.stringify(report, null, 1)}\n`;
+  if (values.out) {
+    const target = path.resolve(values.out);
+    const tmp = `${target}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, target);
+  }
+  if (values.json) out.log(text.trimEnd());
+  else for (const line of table(report)) out.log(line);
+  return report.pairs.length > 0 ? 0 : 1;
+}
+
+const DIGITS: Record<Metric, { scale: number; digits: number; title: string }> = {
+  cnr: { scale: 1, digits: 2, title: 'CNR' },
+  miou: { scale: 100, digits: 1, title: 'mIoU %' },
+  auc: { scale: 1, digits: 3, title: 'AUC' },
+};
+
+function cell(v: Interval, m: Metric): string {
+  const { scale, digits } = DIGITS[m];
+  const f = (x: number | null) => (x === null ? '-' : (x * scale).toFixed(digits));
+  return v.ci_low === null ? f(v.mean) : `${f(v.mean)} [${f(v.ci_low)}, ${f(v.ci_high)}]`;
+}
+
+/** The short table: one line per class and the class-mean average, then what was not scored. */
+export function table(report: EvaluationReport): string[] {
+  const rows: string[][] = [['class', 'n', ...METRICS.map((m) => `${DIGITS[m].title} [95% CI]`)]];
+  for (const [name, c] of Object.entries(report.classes)) rows.push([name, String(c.n), ...METRICS.map((m) => cell(c[m], m))]);
+  rows.push(['class-mean average', String(report.average.n), ...METRICS.map((m) => cell(report.average[m], m))]);
+  const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  const lines = rows.map((r) => r.map((c, k) => (k === 1 ? c.padStart(widths[k]) : c.padEnd(widths[k]))).join('  ').trimEnd());
+  const { boxes_without_heatmap: noMap, heatmaps_without_boxes: noBoxes } = report.unmatched;
+  const s = report.settings;
+  lines.push(
+    `${report.pairs.length} pair${report.pairs.length === 1 ? '' : 's'} scored; ${noMap.length} with boxes but no heatmap; ${noBoxes.length} heatmap${noBoxes.length === 1 ? '' : 's'} without boxes; ${report.problems.length} CSV row${report.problems.length === 1 ? '' : 's'} refused`,
+    `class-mean average = unweighted mean of the class means; ${s.n_boot} bootstrap resamples of the pairs, seed ${s.seed}`,
+  );
+  for (const p of noBoxes.slice(0, 10)) lines.push(`  no boxes for index.csv line ${p.line}: ${p.dicom_id}, "${p.label_text}" (${p.file})`);
+  for (const p of noMap.slice(0, 10)) lines.push(`  no heatmap for ${p.dicom_id}, "${p.label_text}" (${p.category})`);
+  for (const p of report.problems.slice(0, 10)) lines.push(`  refused ${p.file} line ${p.line}${p.column ? ` (${p.column})` : ''}: ${p.message}`);
+  if (noMap.length > 10 || noBoxes.length > 10 || report.problems.length > 10) lines.push('  (the first 10 of each; --out has them all)');
+  if (s.sizes_unchecked) lines.push(`warning: ${s.sizes_unchecked} pair(s) have no image_width/image_height in the CSV: their maps' sizes were not checked`);
+  return lines;
+}
