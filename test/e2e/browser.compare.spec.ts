@@ -76,14 +76,16 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   expect(await zoomOf('compare-zoom-readout')).toBe(before);
   const box = (await second.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.keyboard.down('Control'); // the wheel alone scrolls images (OHIF); Ctrl+wheel zooms
   await page.mouse.wheel(0, -500);
+  await page.keyboard.up('Control');
   await expect.poll(() => zoomOf('compare-zoom-readout')).toBeGreaterThan(before);
   await expect.poll(() => zoomOf('zoom-readout')).toBe(await zoomOf('compare-zoom-readout'));
   // window/level dragged in the second viewer is the one window/level of both
   const width = Number(await page.getByTestId('wl-readout').getAttribute('data-width'));
-  await page.mouse.down({ button: 'right' });
+  await page.mouse.down({ button: 'left' });
   await page.mouse.move(box.x + box.width / 2 + 80, box.y + box.height / 2, { steps: 4 });
-  await page.mouse.up({ button: 'right' });
+  await page.mouse.up({ button: 'left' });
   await expect.poll(async () => Number(await page.getByTestId('wl-readout').getAttribute('data-width'))).toBeGreaterThan(width);
   await page.getByTestId('viewer-reset').click();
   await expect.poll(() => zoomOf('compare-zoom-readout')).toBe(before);

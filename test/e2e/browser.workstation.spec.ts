@@ -20,7 +20,7 @@ test('requires the session token on every request', async ({ served, request }) 
   expect(ok.status()).toBe(200);
 });
 
-test('import the demo, open a study, window/level by drag, pick a phrase', async ({ served, page }) => {
+test('import the demo, open a study, window/level by left-drag, pick a phrase', async ({ served, page }) => {
   const consoleErrors: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -77,10 +77,11 @@ test('import the demo, open a study, window/level by drag, pick a phrase', async
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
   let frames = await renderCount(canvas);
+  // OHIF's mouse: left-drag is window/level
   await page.mouse.move(cx, cy);
-  await page.mouse.down({ button: 'right' });
+  await page.mouse.down({ button: 'left' });
   await page.mouse.move(cx + 150, cy + 120, { steps: 10 });
-  await page.mouse.up({ button: 'right' });
+  await page.mouse.up({ button: 'left' });
   await expect(page.getByTestId('wl-readout')).not.toHaveText(wlBefore ?? '');
   await waitForFrame(canvas, frames);
   const after = decodePng(await canvas.screenshot());

@@ -9,6 +9,7 @@ import { useDatasetStore } from '../stores/datasets';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useImportStore } from '../stores/imports';
 import { useKeymapStore } from '../stores/keymap';
+import { useLayoutStore } from '../stores/layout';
 import { usePhraseStore } from '../stores/phrase';
 import { useStudyListStore } from '../stores/studies';
 import { useStudyStore } from '../stores/study';
@@ -36,6 +37,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
   const imports = useImportStore();
   const datasets = useDatasetStore();
   const ui = useUiStore();
+  const layout = useLayoutStore();
   const heatmapDisplay = useHeatmapDisplayStore();
   const grounding = useGrounding();
   const figure = useFigureExport();
@@ -63,7 +65,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
         if (!study.loading) viewer.close();
         return;
       }
-      void viewer.open(imageId, study.detail?.dataset ?? null);
+      void viewer.open(imageId, study.detail?.dataset ?? null, study.detail?.id ?? null);
       const nextInStudy = study.images[study.imageIndex + 1]?.id;
       viewer.prefetch(nextInStudy ?? (list.selectedIndex >= 0 ? list.itemAt(list.selectedIndex + 1)?.firstImageId : null));
     },
@@ -126,7 +128,20 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
       case 'preset.3':
       case 'preset.4':
       case 'preset.5':
+      case 'preset.6':
+      case 'preset.7':
+      case 'preset.8':
+      case 'preset.9':
         v?.applyPreset(Number(action.slice(-1)));
+        break;
+      case 'layout.maximise':
+        layout.toggleMaximised();
+        break;
+      case 'layout.studies':
+        layout.toggle('studies');
+        break;
+      case 'layout.report':
+        layout.toggle('report');
         break;
       case 'heatmap.toggle':
         heatmapDisplay.toggleVisible();

@@ -1,5 +1,7 @@
 // Keyboard map: actions, their default keys (OHIF/CVAT conventions), combo normalisation and conflict detection.
 
+import { MODIFIER_ORDER } from './mouse-bindings';
+
 export type Action =
   | 'study.prev'
   | 'study.next'
@@ -15,6 +17,13 @@ export type Action =
   | 'preset.3'
   | 'preset.4'
   | 'preset.5'
+  | 'preset.6'
+  | 'preset.7'
+  | 'preset.8'
+  | 'preset.9'
+  | 'layout.maximise'
+  | 'layout.studies'
+  | 'layout.report'
   | 'heatmap.toggle'
   | 'heatmap.colormap'
   | 'boxes.toggle'
@@ -42,11 +51,11 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'view.reset', keys: ['Space'], label: 'Reset view (zoom, pan, window/level, invert)', group: 'Viewer' },
   { action: 'view.zoomIn', keys: ['+'], label: 'Zoom in', group: 'Viewer' },
   { action: 'view.zoomOut', keys: ['-'], label: 'Zoom out', group: 'Viewer' },
-  { action: 'preset.1', keys: ['1'], label: 'Window preset 1', group: 'Window presets' },
-  { action: 'preset.2', keys: ['2'], label: 'Window preset 2', group: 'Window presets' },
-  { action: 'preset.3', keys: ['3'], label: 'Window preset 3', group: 'Window presets' },
-  { action: 'preset.4', keys: ['4'], label: 'Window preset 4', group: 'Window presets' },
-  { action: 'preset.5', keys: ['5'], label: 'Window preset 5', group: 'Window presets' },
+  { action: 'layout.maximise', keys: ['F'], label: 'Maximise the viewer (panels aside) / restore', group: 'Viewer' },
+  { action: 'layout.studies', keys: ['['], label: 'Show / hide the study list', group: 'Viewer' },
+  { action: 'layout.report', keys: [']'], label: 'Show / hide the report', group: 'Viewer' },
+  // OHIF-like: 1-5 the default presets (Default, Lung, Mediastinum, Bone, Full range), 6-9 for the reader's own
+  ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n): Binding => ({ action: `preset.${n}`, keys: [String(n)], label: `Window preset ${n}`, group: 'Window presets' })),
   { action: 'heatmap.toggle', keys: ['H'], label: 'Show / hide the heatmap', group: 'Grounding' },
   { action: 'heatmap.colormap', keys: ['C'], label: 'Next heatmap colormap', group: 'Grounding' },
   { action: 'boxes.toggle', keys: ['B'], label: 'Show / hide the ground-truth boxes', group: 'Grounding' },
@@ -58,95 +67,8 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'dialog.close', keys: ['Escape'], label: 'Close dialog / overlay', group: 'General' },
 ];
 
-const MODIFIER_ORDER = ['Ctrl', 'Alt', 'Shift', 'Meta'] as const;
-
-// ---- Mouse: which viewer tool each button drives -------------------------------------------------------------
-
-/** Viewer tools a mouse gesture can drive (implementations in renderer/src/viewer/tools.ts). */
-export type ToolId = 'windowLevel' | 'pan' | 'zoom' | 'fit';
-export type MouseButton = 'left' | 'middle' | 'right' | 'wheel';
-/** 'drag' (press, move, release) or 'doubleClick'; the wheel has neither and ignores it. */
-export type MouseGesture = 'drag' | 'doubleClick';
-export type Modifier = (typeof MODIFIER_ORDER)[number];
-
-export interface MouseBinding {
-  button: MouseButton;
-  /** default 'drag' */
-  gesture?: MouseGesture;
-  /**
-   * Modifiers that must be held, exactly. Left out: the binding applies whatever is held, unless another
-   * binding of the same button and gesture names the held modifiers (the more specific binding wins).
-   */
-  modifiers?: Modifier[];
-  tool: ToolId;
-}
-
-/**
- * Default mouse map: right-drag window/level, left- and middle-drag pan, wheel zoom at the cursor,
- * double-click fit. Changing the mapping (e.g. to OHIF's left W/L, middle pan, right zoom) is an edit here.
- */
-export const defaultMouseBindings: readonly MouseBinding[] = [
-  { button: 'right', tool: 'windowLevel' },
-  { button: 'left', tool: 'pan' },
-  { button: 'middle', tool: 'pan' },
-  { button: 'wheel', tool: 'zoom' },
-  { button: 'left', gesture: 'doubleClick', tool: 'fit' },
-];
-
-/** What each tool does, for the cheat sheet. */
-export const toolLabels: Readonly<Record<ToolId, string>> = {
-  windowLevel: 'Window/level: ↕ level, ↔ width',
-  pan: 'Pan',
-  zoom: 'Zoom around the cursor',
-  fit: 'Fit image',
-};
-
-/** PointerEvent.button -> button name (0 left, 1 middle, 2 right; others are not bound). */
-export function mouseButtonFromEvent(button: number): MouseButton | null {
-  return button === 0 ? 'left' : button === 1 ? 'middle' : button === 2 ? 'right' : null;
-}
-
-export function modifiersFromEvent(e: { ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }): Modifier[] {
-  const held = { Ctrl: e.ctrlKey, Alt: e.altKey, Shift: e.shiftKey, Meta: e.metaKey };
-  return MODIFIER_ORDER.filter((m) => held[m]);
-}
-
-/** The tool for a button + gesture with `held` modifiers: an exact modifier match first, then a binding without modifiers. */
-export function resolveMouseTool(
-  bindings: readonly MouseBinding[],
-  button: MouseButton,
-  gesture: MouseGesture,
-  held: readonly Modifier[] = [],
-): ToolId | null {
-  const candidates = bindings.filter((b) => b.button === button && (button === 'wheel' || (b.gesture ?? 'drag') === gesture));
-  const same = (mods: readonly Modifier[]) => mods.length === held.length && mods.every((m) => held.includes(m));
-  const exact = candidates.find((b) => b.modifiers && same(b.modifiers));
-  return (exact ?? candidates.find((b) => !b.modifiers))?.tool ?? null;
-}
-
-/** 'Right-drag', 'Wheel', 'Double-click', 'Shift+Left-drag'. */
-export function describeMouseBinding(b: MouseBinding): string {
-  const name = b.button.charAt(0).toUpperCase() + b.button.slice(1);
-  const gesture =
-    b.button === 'wheel' ? name : (b.gesture ?? 'drag') === 'drag' ? `${name}-drag` : b.button === 'left' ? 'Double-click' : `${name}-double-click`;
-  return [...MODIFIER_ORDER.filter((m) => b.modifiers?.includes(m)), gesture].join('+');
-}
-
-/** The cheat sheet's mouse rows, derived from the binding table: one row per tool, its gestures in table order. */
-export function mouseGestureList(bindings: readonly MouseBinding[]): { tool: ToolId; gestures: string[]; label: string }[] {
-  const rows: { tool: ToolId; gestures: string[]; label: string }[] = [];
-  for (const b of bindings) {
-    const row = rows.find((r) => r.tool === b.tool);
-    const gesture = describeMouseBinding(b);
-    if (row) {
-      if (!row.gestures.includes(gesture)) row.gestures.push(gesture);
-    } else rows.push({ tool: b.tool, gestures: [gesture], label: toolLabels[b.tool] });
-  }
-  return rows;
-}
-
-/** Mouse rows of the default map (the cheat sheet reads the keymap store's, which is the same today). */
-export const mouseGestures = mouseGestureList(defaultMouseBindings);
+// Mouse bindings (button + modifiers -> viewer tool) live in mouse-bindings.ts; re-exported for one import site.
+export * from './mouse-bindings';
 
 const KEY_ALIASES: Record<string, string> = {
   ' ': 'Space',

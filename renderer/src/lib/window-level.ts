@@ -120,33 +120,6 @@ export function sameWindow(a: WindowLevel, b: WindowLevel): boolean {
   return Math.abs(a.center - b.center) <= tol && Math.abs(a.width - b.width) <= tol;
 }
 
-/** Presets for keys 1-5: the image's own windows first, then full range and a robust 1-99 % window. */
-export function buildPresets(
-  windows: Preset[],
-  stats: SampleStats,
-  slope: number,
-  intercept: number,
-  max = 5,
-): Preset[] {
-  const [lo, hi] = modalityRange(stats.min, stats.max, slope, intercept);
-  const [plo, phi] = modalityRange(stats.p1, stats.p99, slope, intercept);
-  const presets: Preset[] = windows
-    .filter((w) => Number.isFinite(w.center) && Number.isFinite(w.width) && w.width > 0)
-    .map((w, i) => ({ center: w.center, width: w.width, name: w.name || `Window ${i + 1}` }));
-  presets.push({ ...windowForRange(lo, hi), name: 'Min–max' });
-  if (phi > plo) presets.push({ ...windowForRange(plo, phi), name: 'Auto 1–99 %' });
-  const unique: Preset[] = [];
-  for (const p of presets) if (!unique.some((u) => sameWindow(u, p))) unique.push(p);
-  return unique.slice(0, max);
-}
-
-/** The window an image opens with when its dataset has no saved display: its first own window, else auto. */
-export function defaultWindow(presets: Preset[], ownWindowCount: number): WindowLevel {
-  if (ownWindowCount > 0 && presets.length > 0) return { center: presets[0].center, width: presets[0].width };
-  const auto = presets.find((p) => p.name.startsWith('Auto')) ?? presets[0];
-  return auto ? { center: auto.center, width: auto.width } : { center: 128, width: 256 };
-}
-
 /** Effective inversion: MONOCHROME1 is shown inverted by default; the user's toggle flips that. */
 export function effectiveInvert(photometric: string, userInvert: boolean): boolean {
   return (photometric === 'MONOCHROME1') !== userInvert;

@@ -5,8 +5,10 @@ import {
   buildKeyIndex,
   comboFromEvent,
   defaultBindings,
-  defaultMouseBindings,
+  bindingsFromSlots,
+  effectiveSlots,
   findConflicts,
+  parseMouseSettings,
   mouseGestureList,
   resolveMouseTool,
   tooltip,
@@ -16,10 +18,30 @@ import {
   type MouseBinding,
   type MouseButton,
   type MouseGesture,
+  type MousePresetId,
+  type MouseSettings,
+  type MouseSlotId,
   type ToolId,
 } from '../lib/keymap';
 
 const OVERRIDES_KEY = 'sightline.keymap.v1';
+const MOUSE_KEY = 'sightline.mouse.v1';
+
+function readMouseSettings(): MouseSettings {
+  try {
+    return parseMouseSettings(JSON.parse(localStorage.getItem(MOUSE_KEY) ?? 'null'));
+  } catch {
+    return parseMouseSettings(null);
+  }
+}
+
+function store(key: string, value: unknown): void {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or unavailable: kept for this session only */
+  }
+}
 
 function readOverrides(): Partial<Record<Action, string[]>> {
   try {
@@ -32,7 +54,8 @@ function readOverrides(): Partial<Record<Action, string[]>> {
 
 /**
  * Key bindings: defaults + user overrides (localStorage), conflicts detected and left unbound. Mouse bindings:
- * which viewer tool each button drives (the default table; not user-editable yet).
+ * which viewer tool each button drives: a preset (OHIF by default, Sightline classic) + the user's changes per
+ * gesture (localStorage).
  */
 export const useKeymapStore = defineStore('keymap', () => {
   const overrides = ref<Partial<Record<Action, string[]>>>(readOverrides());
@@ -40,7 +63,9 @@ export const useKeymapStore = defineStore('keymap', () => {
   const conflicts = computed(() => findConflicts(bindings.value));
   const index = computed(() => buildKeyIndex(bindings.value));
   const helpOpen = ref(false);
-  const mouseBindings = shallowRef<readonly MouseBinding[]>(defaultMouseBindings);
+  const mouse = shallowRef<MouseSettings>(readMouseSettings());
+  const mouseSlotTools = computed(() => effectiveSlots(mouse.value));
+  const mouseBindings = computed<readonly MouseBinding[]>(() => bindingsFromSlots(mouseSlotTools.value));
   /** the cheat sheet's mouse rows */
   const mouseGestures = computed(() => mouseGestureList(mouseBindings.value));
 
@@ -58,11 +83,19 @@ export const useKeymapStore = defineStore('keymap', () => {
 
   function rebind(action: Action, keys: string[]): void {
     overrides.value = { ...overrides.value, [action]: keys };
-    try {
-      localStorage.setItem(OVERRIDES_KEY, JSON.stringify(overrides.value));
-    } catch {
-      /* ignore */
-    }
+    store(OVERRIDES_KEY, overrides.value);
+  }
+
+  /** Choose a mouse preset; the changes made to the previous one are dropped. */
+  function setMousePreset(preset: MousePresetId): void {
+    mouse.value = { preset, overrides: {} };
+    store(MOUSE_KEY, mouse.value);
+  }
+
+  /** Bind one gesture to a tool (null: nothing) on top of the preset. */
+  function bindMouse(slot: MouseSlotId, tool: ToolId | null): void {
+    mouse.value = parseMouseSettings({ ...mouse.value, overrides: { ...mouse.value.overrides, [slot]: tool } });
+    store(MOUSE_KEY, mouse.value);
   }
 
   function resetBindings(): void {
@@ -80,8 +113,12 @@ export const useKeymapStore = defineStore('keymap', () => {
     conflicts,
     index,
     helpOpen,
+    mouse,
+    mouseSlotTools,
     mouseBindings,
     mouseGestures,
+    setMousePreset,
+    bindMouse,
     actionFor,
     tip,
     toolFor,

@@ -4,26 +4,18 @@ import type { Types } from '../../../common/contract';
 import { api } from '../api';
 import { createLatest } from '../lib/latest';
 import { displayKey, loadDisplaySettings, saveDisplaySettings, type DisplaySettings, type KeyValueStorage } from '../lib/display-settings';
-import {
-  buildPresets,
-  decodeSamples,
-  defaultWindow,
-  dragSensitivity,
-  effectiveInvert,
-  modalityRange,
-  sampleStats,
-  type Preset,
-  type SampleStats,
-  type Samples,
-} from '../lib/window-level';
+import { decodeSamples, dragSensitivity, effectiveInvert, modalityRange, sameWindow, sampleStats, type SampleStats, type Samples, type WindowLevel } from '../lib/window-level';
+import { resolvePreset, resolvePresets, type PresetImage, type ResolvedPreset } from '../lib/window-presets';
 import { useToastStore } from './toasts';
+import { useViewerPrefsStore } from './viewer-prefs';
 
 export interface LoadedImage {
   imageId: number;
   pixel: Omit<Types['PixelData'], 'data'>;
   samples: Samples;
   stats: SampleStats;
-  presets: Preset[];
+  /** the window it opens at: its own first window (PACS behaviour) */
+  defaultWindow: WindowLevel;
   /** modality-value range, for drag sensitivity */
   range: [number, number];
 }
@@ -38,25 +30,31 @@ function storage(): KeyValueStorage | null {
   }
 }
 
-/** Turn a `images.pixels` answer into what the viewer draws: typed samples, statistics and presets. */
+function presetImage(img: Pick<LoadedImage, 'pixel' | 'stats'>): PresetImage {
+  const { windows, rescaleSlope, rescaleIntercept, photometric } = img.pixel;
+  return { windows, stats: img.stats, rescaleSlope, rescaleIntercept, photometric };
+}
+
+/** Turn a `images.pixels` answer into what the viewer draws: typed samples, statistics, its default window. */
 export function prepareImage(p: Types['PixelData']): LoadedImage {
   const { data, ...pixel } = p;
   const samples = decodeSamples(data, p.encoding, p.rows * p.columns);
   const stats = sampleStats(samples);
-  const presets = buildPresets(p.windows, stats, p.rescaleSlope, p.rescaleIntercept);
   return markRaw({
     imageId: p.imageId,
     pixel,
     samples,
     stats,
-    presets,
+    defaultWindow: resolvePreset({ name: 'Default', kind: 'file', center: 0, width: 0 }, presetImage({ pixel, stats })),
     range: modalityRange(stats.min, stats.max, p.rescaleSlope, p.rescaleIntercept),
   });
 }
 
 /**
- * The viewer's image and display state. Window/level and invert are remembered per dataset (in memory
- * and localStorage), so moving to the next image of the same dataset keeps them.
+ * The viewer's image and display state. Each study opens at its images' default window, not inverted (PACS
+ * behaviour); moving between the images of one study keeps what the reader set. With the "carry" preference on,
+ * window/level and invert are remembered per dataset and pixel format instead (in memory and localStorage) and
+ * follow the reader to the next study.
  */
 export const useViewerStore = defineStore('viewer', () => {
   const image = shallowRef<LoadedImage | null>(null);
@@ -70,9 +68,18 @@ export const useViewerStore = defineStore('viewer', () => {
   const cache = new Map<number, LoadedImage>();
   const pending = new Map<number, Promise<LoadedImage>>();
   const opening = createLatest();
+  const prefs = useViewerPrefsStore();
+  /** the study whose images are shown: a new one starts at the default display unless carry is on */
+  let studyId: number | null = null;
 
   const invert = computed(() => (image.value ? effectiveInvert(image.value.pixel.photometric, userInvert.value) : false));
-  const presets = computed(() => image.value?.presets ?? []);
+  const presets = computed<ResolvedPreset[]>(() => (image.value ? resolvePresets(prefs.presets, presetImage(image.value)) : []));
+  /** a window other than the image's default, or invert, is in effect (the viewer shows an indicator) */
+  const modified = computed(() => {
+    const img = image.value;
+    if (!img) return { window: false, invert: false };
+    return { window: !sameWindow({ center: center.value, width: width.value }, img.defaultWindow), invert: userInvert.value };
+  });
   const sensitivity = computed(() => (image.value ? dragSensitivity(image.value.range[1] - image.value.range[0]) : 1));
 
   function fetchImage(imageId: number): Promise<LoadedImage> {
@@ -106,20 +113,17 @@ export const useViewerStore = defineStore('viewer', () => {
   }
 
   function applyDisplayFor(img: LoadedImage, key: string | null): void {
-    const s = key ? saved.value[key] : undefined;
-    if (s) {
-      center.value = s.center;
-      width.value = s.width;
-      userInvert.value = s.invert;
-    } else {
-      const w = defaultWindow(img.presets, img.pixel.windows.length);
-      center.value = w.center;
-      width.value = w.width;
-      userInvert.value = false;
-    }
+    const s = key && prefs.carryDisplay ? saved.value[key] : undefined;
+    center.value = s ? s.center : img.defaultWindow.center;
+    width.value = s ? s.width : img.defaultWindow.width;
+    userInvert.value = s ? s.invert : false;
   }
 
-  async function open(imageId: number, dataset: string | null): Promise<void> {
+  /**
+   * Open an image of `study` (null: no study context, e.g. tests). Another image of the study shown, in the same
+   * pixel format, keeps the display; anything else starts from the default (or the dataset's, with carry on).
+   */
+  async function open(imageId: number, dataset: string | null, study: number | null = null): Promise<void> {
     loading.value = true;
     failed.value = null;
     const r = await opening.run(() => fetchImage(imageId));
@@ -127,8 +131,10 @@ export const useViewerStore = defineStore('viewer', () => {
     if (r.ok) {
       const img = r.value;
       const key = dataset === null ? null : displayKey(dataset, img.pixel.encoding, img.pixel.bitsStored);
+      const sameStudy = study !== null && study === studyId && key === datasetKey.value && image.value !== null;
       datasetKey.value = key;
-      applyDisplayFor(img, key);
+      studyId = study;
+      if (!sameStudy) applyDisplayFor(img, key);
       image.value = img;
     } else {
       image.value = null;
@@ -145,8 +151,9 @@ export const useViewerStore = defineStore('viewer', () => {
     failed.value = null;
   }
 
+  /** Remember the display for the dataset (carry on only: off, each study starts afresh). */
   function persist(): void {
-    if (!datasetKey.value) return;
+    if (!datasetKey.value || !prefs.carryDisplay) return;
     saved.value = { ...saved.value, [datasetKey.value]: { center: center.value, width: width.value, invert: userInvert.value } };
     saveDisplaySettings(storage(), saved.value);
   }
@@ -158,7 +165,7 @@ export const useViewerStore = defineStore('viewer', () => {
     if (commit) persist();
   }
 
-  function applyPreset(n: number): Preset | null {
+  function applyPreset(n: number): ResolvedPreset | null {
     const p = presets.value[n - 1];
     if (!p) return null;
     setWindow(p.center, p.width);
@@ -174,11 +181,10 @@ export const useViewerStore = defineStore('viewer', () => {
   function resetDisplay(): void {
     const img = image.value;
     if (!img) return;
-    const w = defaultWindow(img.presets, img.pixel.windows.length);
-    center.value = w.center;
-    width.value = w.width;
+    center.value = img.defaultWindow.center;
+    width.value = img.defaultWindow.width;
     userInvert.value = false;
-    if (datasetKey.value) {
+    if (datasetKey.value && saved.value[datasetKey.value]) {
       const next = { ...saved.value };
       delete next[datasetKey.value];
       saved.value = next;
@@ -203,6 +209,7 @@ export const useViewerStore = defineStore('viewer', () => {
     userInvert,
     invert,
     presets,
+    modified,
     sensitivity,
     saved,
     open,

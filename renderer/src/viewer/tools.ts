@@ -22,6 +22,8 @@ export interface ToolContext {
   setWindow(w: WindowLevel, commit: boolean): void;
   /** window/level drag sensitivity, modality units per CSS pixel */
   readonly sensitivity: number;
+  /** show the study's next (+1) or previous (-1) image; nothing past either end */
+  scrollImage(step: 1 | -1): void;
 }
 
 /** A pointer position in CSS pixels from the viewport's top-left corner. */
@@ -48,7 +50,7 @@ export interface Tool {
   onDoubleClick?(ctx: ToolContext, p: ToolPoint): void;
 }
 
-/** Right-drag today: ↔ width, ↕ level, through lib/window-level's dragWindowLevel; saved on release. */
+/** Left-drag by default (OHIF): ↔ width, ↕ level, through lib/window-level's dragWindowLevel; saved on release. */
 export function createWindowLevelTool(): Tool {
   let start: { x: number; y: number; window: WindowLevel } | null = null;
   return {
@@ -114,7 +116,7 @@ export function createZoomTool(): Tool {
   };
 }
 
-/** Fit the whole image (double-click today; as a drag binding it fits on press). */
+/** Fit the whole image (double-click by default; as a drag binding it fits on press). */
 export function createFitTool(): Tool {
   return {
     id: 'fit',
@@ -124,9 +126,41 @@ export function createFitTool(): Tool {
   };
 }
 
+/** Wheel travel, in pixels, that moves one image (a mouse notch is about 100 px; a trackpad sends many small deltas). */
+export const SCROLL_PIXELS_PER_IMAGE = 100;
+
+/**
+ * Wheel: the study's next image (down) or previous one (up), OHIF's stack scroll. Deltas add up, so a trackpad's
+ * stream of small deltas moves one image per SCROLL_PIXELS_PER_IMAGE, and a notch moves exactly one.
+ */
+export function createScrollTool(): Tool {
+  let travel = 0;
+  return {
+    id: 'scroll',
+    cursor: null,
+    onWheel(ctx, w) {
+      // line mode (Firefox): a notch is 3 lines; page mode: a page is an image
+      const pixels = w.deltaMode === 1 ? (w.deltaY * SCROLL_PIXELS_PER_IMAGE) / 3 : w.deltaMode === 2 ? w.deltaY * SCROLL_PIXELS_PER_IMAGE : w.deltaY;
+      // a change of direction starts afresh
+      travel = Math.sign(travel) === -Math.sign(pixels) ? pixels : travel + pixels;
+      while (Math.abs(travel) >= SCROLL_PIXELS_PER_IMAGE) {
+        const step = travel > 0 ? 1 : -1;
+        travel -= step * SCROLL_PIXELS_PER_IMAGE;
+        ctx.scrollImage(step);
+      }
+    },
+  };
+}
+
 /** One instance of every tool, by id. */
 export function createTools(): Record<ToolId, Tool> {
-  return { windowLevel: createWindowLevelTool(), pan: createPanTool(), zoom: createZoomTool(), fit: createFitTool() };
+  return {
+    windowLevel: createWindowLevelTool(),
+    pan: createPanTool(),
+    zoom: createZoomTool(),
+    fit: createFitTool(),
+    scroll: createScrollTool(),
+  };
 }
 
 /** What the viewer component offers the keyboard (view.fit, view.zoomIn, preset.N, ...). */

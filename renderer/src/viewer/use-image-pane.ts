@@ -8,6 +8,7 @@ import type { LoadedHeatmap } from '../lib/heatmap';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useKeymapStore } from '../stores/keymap';
 import { useSettingsStore } from '../stores/settings';
+import { useStudyStore } from '../stores/study';
 import { useViewerStore, type LoadedImage } from '../stores/viewer';
 import { createImageLayer } from './image-layer';
 import { probePixel, type PixelProbe } from './pixel-probe';
@@ -29,6 +30,7 @@ export function useImagePane(o: ImagePaneOptions) {
   const viewer = useViewerStore();
   const keymap = useKeymapStore();
   const settings = useSettingsStore();
+  const study = useStudyStore();
   const display = useHeatmapDisplayStore();
   const viewport = useViewport({
     fitMargin: o.fitMargin ?? 8,
@@ -62,6 +64,8 @@ export function useImagePane(o: ImagePaneOptions) {
     get sensitivity() {
       return viewer.sensitivity;
     },
+    // within the open study only: the wheel never jumps to another study
+    scrollImage: (step) => study.selectImage(study.imageIndex + step),
   };
   const input = useToolInput({
     canvas: viewport.canvas,

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImageFile } from '../../../main/imaging';
 import type { DecodedImage } from '../../../main/imaging';
-import { applyWindow, buildPresets, defaultWindow, effectiveInvert, modalityValue, sampleStats } from '../../../renderer/src/lib/window-level';
+import { applyWindow, effectiveInvert, modalityValue, sampleStats } from '../../../renderer/src/lib/window-level';
+import { DEFAULT_PRESETS, resolvePreset } from '../../../renderer/src/lib/window-presets';
 import { DEMO_CONTACT_SHEET, DEMO_DIR } from './helpers/test-data';
 
 interface Truth {
@@ -53,8 +54,8 @@ function jpegComment(bytes: Buffer): string | null {
 
 /** What the viewer shows, in [0, 1]: modality values through the default window, inverted for MONOCHROME1. */
 function displayed(im: DecodedImage, userInvert = false): Float64Array {
-  const own = im.windows.filter((w) => w.name !== 'Full range');
-  const window = defaultWindow(buildPresets(own, sampleStats(im.pixels), im.rescaleSlope, im.rescaleIntercept), own.length);
+  // the viewer's "Default (from file)" preset: the file's first window (the decoder adds the full range when none)
+  const window = resolvePreset(DEFAULT_PRESETS[0], { ...im, stats: sampleStats(im.pixels) });
   const invert = effectiveInvert(im.photometric, userInvert);
   const out = new Float64Array(im.pixels.length);
   for (let i = 0; i < out.length; i++) {

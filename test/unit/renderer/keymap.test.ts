@@ -4,7 +4,11 @@ import {
   buildKeyIndex,
   comboFromEvent,
   defaultBindings,
+  bindingsFromSlots,
   defaultMouseBindings,
+  effectiveSlots,
+  mousePresets,
+  parseMouseSettings,
   describeMouseBinding,
   displayCombo,
   findConflicts,
@@ -90,16 +94,41 @@ describe('mouse bindings', () => {
   const tool = (button: Parameters<typeof resolveMouseTool>[1], gesture: 'drag' | 'doubleClick' = 'drag', mods: Parameters<typeof resolveMouseTool>[3] = []) =>
     resolveMouseTool(defaultMouseBindings, button, gesture, mods);
 
-  it('reproduce the viewer mapping: right-drag W/L, left- and middle-drag pan, wheel zoom, double-click fit', () => {
-    expect(tool('right')).toBe('windowLevel');
-    expect(tool('left')).toBe('pan');
+  it('default to OHIF: left-drag W/L, middle-drag pan, right-drag zoom, wheel scrolls images, Ctrl+wheel zooms', () => {
+    expect(tool('left')).toBe('windowLevel');
     expect(tool('middle')).toBe('pan');
-    expect(tool('wheel')).toBe('zoom');
+    expect(tool('right')).toBe('zoom');
+    expect(tool('wheel')).toBe('scroll');
+    expect(tool('wheel', 'drag', ['Ctrl'])).toBe('zoom');
     expect(tool('left', 'doubleClick')).toBe('fit');
     expect(tool('right', 'doubleClick')).toBeNull();
-    // modifiers never changed what a button did
-    expect(tool('right', 'drag', ['Shift'])).toBe('windowLevel');
-    expect(tool('wheel', 'drag', ['Ctrl'])).toBe('zoom');
+    // other modifiers do not change what a button does
+    expect(tool('left', 'drag', ['Shift'])).toBe('windowLevel');
+    expect(tool('wheel', 'drag', ['Shift'])).toBe('scroll');
+  });
+
+  it('keep the first mapping as the "Sightline classic" preset: right-drag W/L, left/middle pan, wheel zoom', () => {
+    const classic = bindingsFromSlots(mousePresets.classic.slots);
+    const t = (button: Parameters<typeof resolveMouseTool>[1], mods: Parameters<typeof resolveMouseTool>[3] = []) => resolveMouseTool(classic, button, 'drag', mods);
+    expect([t('right'), t('left'), t('middle'), t('wheel'), t('wheel', ['Ctrl'])]).toEqual(['windowLevel', 'pan', 'pan', 'zoom', 'zoom']);
+    expect(resolveMouseTool(classic, 'left', 'doubleClick')).toBe('fit');
+  });
+
+  it('apply the user\'s changes per gesture on top of the preset, and check what was stored', () => {
+    const slots = effectiveSlots({ preset: 'classic', overrides: { rightDrag: 'zoom', wheel: 'scroll', ctrlWheel: null } });
+    expect(slots).toMatchObject({ leftDrag: 'pan', rightDrag: 'zoom', wheel: 'scroll', ctrlWheel: null });
+    // a tool the gesture cannot drive is ignored (scroll is a wheel tool)
+    expect(effectiveSlots({ preset: 'ohif', overrides: { leftDrag: 'scroll' } }).leftDrag).toBe('windowLevel');
+    expect(parseMouseSettings({ preset: 'classic', overrides: { rightDrag: 'pan', leftDrag: 'fly', bogus: 'pan', wheel: null } })).toEqual({
+      preset: 'classic',
+      overrides: { rightDrag: 'pan', wheel: null },
+    });
+    expect(parseMouseSettings({ preset: 'nope' })).toEqual({ preset: 'ohif', overrides: {} });
+    expect(parseMouseSettings('garbage')).toEqual({ preset: 'ohif', overrides: {} });
+    expect(parseMouseSettings(null)).toEqual({ preset: 'ohif', overrides: {} });
+    // the wheel unbound with Ctrl falls back to the plain wheel's tool
+    const b = bindingsFromSlots(effectiveSlots({ preset: 'ohif', overrides: { ctrlWheel: null } }));
+    expect(resolveMouseTool(b, 'wheel', 'drag', ['Ctrl'])).toBe('scroll');
   });
 
   it('maps PointerEvent buttons and modifier keys', () => {
@@ -108,7 +137,8 @@ describe('mouse bindings', () => {
   });
 
   it('prefers a binding naming the held modifiers, then one without modifiers', () => {
-    const bindings: MouseBinding[] = [...defaultMouseBindings, { button: 'left', modifiers: ['Ctrl'], tool: 'zoom' }];
+    const classic = bindingsFromSlots(mousePresets.classic.slots);
+    const bindings: MouseBinding[] = [...classic, { button: 'left', modifiers: ['Ctrl'], tool: 'zoom' }];
     expect(resolveMouseTool(bindings, 'left', 'drag', ['Ctrl'])).toBe('zoom');
     expect(resolveMouseTool(bindings, 'left', 'drag', ['Ctrl', 'Shift'])).toBe('pan');
     expect(resolveMouseTool(bindings, 'left', 'drag', [])).toBe('pan');
@@ -117,12 +147,14 @@ describe('mouse bindings', () => {
 
   it('lists the mouse in the cheat sheet from the table', () => {
     expect(mouseGestureList(defaultMouseBindings)).toEqual([
-      { tool: 'windowLevel', gestures: ['Right-drag'], label: 'Window/level: ↕ level, ↔ width' },
-      { tool: 'pan', gestures: ['Left-drag', 'Middle-drag'], label: 'Pan' },
-      { tool: 'zoom', gestures: ['Wheel'], label: 'Zoom around the cursor' },
+      { tool: 'windowLevel', gestures: ['Left-drag'], label: 'Window/level: ↕ level, ↔ width' },
+      { tool: 'pan', gestures: ['Middle-drag'], label: 'Pan' },
+      { tool: 'zoom', gestures: ['Right-drag', 'Ctrl+Wheel'], label: 'Zoom around the cursor' },
+      { tool: 'scroll', gestures: ['Wheel'], label: 'Scroll through the study’s images' },
       { tool: 'fit', gestures: ['Double-click'], label: 'Fit image' },
     ]);
     expect(mouseGestures).toEqual(mouseGestureList(defaultMouseBindings));
+    expect(defaultMouseBindings).toEqual(bindingsFromSlots(mousePresets.ohif.slots));
     expect(describeMouseBinding({ button: 'middle', gesture: 'doubleClick', modifiers: ['Shift', 'Ctrl'], tool: 'fit' })).toBe('Ctrl+Shift+Middle-double-click');
   });
 

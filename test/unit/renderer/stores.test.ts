@@ -140,6 +140,7 @@ vi.mock('../../../renderer/src/api', async () => {
 
 import { PAGE_SIZE, useStudyListStore } from '../../../renderer/src/stores/studies';
 import { useViewerStore } from '../../../renderer/src/stores/viewer';
+import { useViewerPrefsStore } from '../../../renderer/src/stores/viewer-prefs';
 import { usePhraseStore } from '../../../renderer/src/stores/phrase';
 import { parsePaths, useImportStore } from '../../../renderer/src/stores/imports';
 import { useToastStore } from '../../../renderer/src/stores/toasts';
@@ -227,29 +228,52 @@ describe('study list store (page cache over 100,000 studies)', () => {
   });
 });
 
-describe('viewer store: display settings per dataset', () => {
-  it('keeps window/level and invert across images of the same dataset, and across sessions', async () => {
+describe('viewer store: default window per study, carry as an option', () => {
+  it('opens each study at its default window, not inverted; the images of one study keep what the reader set', async () => {
     const viewer = useViewerStore();
-    await viewer.open(1, 'demo');
+    await viewer.open(1, 'demo', 10);
+    expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([2048, 4000, false]);
+    expect(viewer.modified).toEqual({ window: false, invert: false });
+    viewer.setWindow(1200, 800);
+    viewer.toggleInvert();
+    expect(viewer.modified).toEqual({ window: true, invert: true });
+    await viewer.open(2, 'demo', 10); // the study's next image
+    expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([1200, 800, true]);
+    await viewer.open(3, 'demo', 11); // the next study: PACS behaviour
+    expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([2048, 4000, false]);
+    expect(viewer.modified).toEqual({ window: false, invert: false });
+    expect(localStorage.getItem(DISPLAY_STORAGE_KEY)).toBeNull(); // nothing remembered with carry off
+    // another pixel format in the same study starts from its own default
+    viewer.setWindow(1200, 800);
+    await viewer.open(8, 'demo', 11);
+    expect(viewer.width).toBeLessThanOrEqual(256);
+  });
+
+  it('with carry on, keeps window/level and invert per dataset across studies and sessions', async () => {
+    useViewerPrefsStore().setCarryDisplay(true);
+    const viewer = useViewerStore();
+    await viewer.open(1, 'demo', 10);
     expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([2048, 4000, false]);
     viewer.setWindow(1200, 800);
     viewer.toggleInvert();
-    await viewer.open(2, 'demo');
+    await viewer.open(2, 'demo', 11);
     expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([1200, 800, true]);
-    await viewer.open(3, 'vindr');
+    await viewer.open(3, 'vindr', 12);
     expect([viewer.center, viewer.width, viewer.userInvert]).toEqual([2048, 4000, false]);
     expect(loadDisplaySettings(localStorage)['demo|uint16/12']).toEqual({ center: 1200, width: 800, invert: true });
 
     setActivePinia(createPinia());
+    expect(useViewerPrefsStore().carryDisplay).toBe(true); // the option is remembered
     const again = useViewerStore();
-    await again.open(4, 'demo');
+    await again.open(4, 'demo', 13);
     expect([again.center, again.width, again.userInvert]).toEqual([1200, 800, true]);
     again.resetDisplay();
     expect([again.center, again.width, again.userInvert]).toEqual([2048, 4000, false]);
     expect(loadDisplaySettings(localStorage)['demo|uint16/12']).toBeUndefined();
   });
 
-  it('keeps separate settings for 8-bit and 16-bit images of one dataset', async () => {
+  it('with carry on, keeps separate settings for 8-bit and 16-bit images of one dataset', async () => {
+    useViewerPrefsStore().setCarryDisplay(true);
     const viewer = useViewerStore();
     await viewer.open(1, 'demo');
     viewer.setWindow(1200, 800);
@@ -259,7 +283,8 @@ describe('viewer store: display settings per dataset', () => {
     expect([viewer.center, viewer.width]).toEqual([1200, 800]);
   });
 
-  it('does not save while dragging, only on commit', async () => {
+  it('does not save while dragging, only on commit (carry on)', async () => {
+    useViewerPrefsStore().setCarryDisplay(true);
     const viewer = useViewerStore();
     await viewer.open(1, 'demo');
     viewer.setWindow(10, 20, false);
@@ -268,15 +293,32 @@ describe('viewer store: display settings per dataset', () => {
     expect(loadDisplaySettings(localStorage)['demo|uint16/12']).toMatchObject({ center: 10, width: 20 });
   });
 
-  it('inverts MONOCHROME1 by default and applies presets', async () => {
+  it('inverts MONOCHROME1 by default and applies the named presets (mirrored for MONOCHROME1)', async () => {
     const viewer = useViewerStore();
     await viewer.open(7, 'demo');
     expect(viewer.invert).toBe(true);
     viewer.toggleInvert();
     expect(viewer.invert).toBe(false);
-    expect(viewer.presets.map((p) => p.name)).toEqual(['Default', 'Min–max']); // auto equals min–max for 4 samples
-    expect(viewer.applyPreset(2)).toMatchObject({ name: 'Min–max', center: 2048, width: 4096 });
+    expect(viewer.presets.map((p) => p.name)).toEqual(['Default (from file)', 'Lung', 'Mediastinum', 'Bone', 'Full range']);
+    // 4 samples 0..4095: the 1-99 % range is the whole range, 4095 wide
+    expect(viewer.applyPreset(2)).toMatchObject({ name: 'Lung', center: 0.65 * 4095, width: 0.7 * 4095 });
+    expect(viewer.center).toBeCloseTo(0.65 * 4095, 9);
+    expect(viewer.applyPreset(5)).toMatchObject({ name: 'Full range', center: 2048, width: 4096 });
+    expect(viewer.applyPreset(1)).toMatchObject({ center: 2048, width: 4000 });
     expect(viewer.applyPreset(9)).toBeNull();
+    await viewer.open(1, 'demo'); // MONOCHROME2: not mirrored
+    expect(viewer.applyPreset(2)?.center).toBeCloseTo(0.35 * 4095, 9);
+  });
+
+  it('follows the reader\'s presets', async () => {
+    const prefs = useViewerPrefsStore();
+    expect(prefs.setPresets([{ name: ' Soft ', kind: 'absolute', center: 40, width: 400 }])).toBeNull();
+    expect(prefs.setPresets([{ name: 'Bad', kind: 'relative', center: 0.5, width: 0 }])).toMatch(/preset 1: a relative width/);
+    const viewer = useViewerStore();
+    await viewer.open(1, 'demo');
+    expect(viewer.presets).toEqual([{ name: 'Soft', center: 40, width: 400, index: 1 }]);
+    setActivePinia(createPinia());
+    expect(useViewerPrefsStore().presets).toEqual([{ name: 'Soft', kind: 'absolute', center: 40, width: 400 }]);
   });
 
   it('uses the auto window when the image has none', async () => {

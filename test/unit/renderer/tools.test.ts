@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { fitTransform, type ViewTransform } from '../../../renderer/src/lib/view-transform';
 import { dragWindowLevel, type WindowLevel } from '../../../renderer/src/lib/window-level';
-import { createFitTool, createPanTool, createTools, createWindowLevelTool, createZoomTool, type ToolContext } from '../../../renderer/src/viewer/tools';
+import {
+  createFitTool,
+  createPanTool,
+  createScrollTool,
+  createTools,
+  createWindowLevelTool,
+  createZoomTool,
+  SCROLL_PIXELS_PER_IMAGE,
+  type ToolContext,
+} from '../../../renderer/src/viewer/tools';
 
 /** A ToolContext over plain state, recording what the tools did. */
 function fakeContext(init: Partial<{ transform: ViewTransform; window: WindowLevel; sensitivity: number }> = {}) {
@@ -11,6 +20,7 @@ function fakeContext(init: Partial<{ transform: ViewTransform; window: WindowLev
     fitted: true,
     commits: [] as WindowLevel[],
     fits: 0,
+    scrolls: [] as number[],
   };
   const ctx: ToolContext = {
     get transform() {
@@ -33,6 +43,9 @@ function fakeContext(init: Partial<{ transform: ViewTransform; window: WindowLev
       if (commit) state.commits.push(state.window);
     },
     sensitivity: init.sensitivity ?? 8,
+    scrollImage(step) {
+      state.scrolls.push(step);
+    },
   };
   return { ctx, state };
 }
@@ -119,6 +132,39 @@ describe('zoom tool', () => {
     tool.onPointerMove!(ctx, { x: 140, y: 80 }); // back to the press height: back to the start scale
     expect(state.transform.scale).toBeCloseTo(2, 10);
     tool.onPointerUp!(ctx, { x: 140, y: 80 });
+  });
+});
+
+describe('scroll tool (wheel scrolls the study\'s images)', () => {
+  const wheel = (deltaY: number, deltaMode = 0) => ({ x: 5, y: 5, deltaY, deltaMode });
+
+  it('moves one image per mouse notch, down = next, up = previous', () => {
+    const { ctx, state } = fakeContext();
+    const tool = createScrollTool();
+    tool.onWheel!(ctx, wheel(100));
+    tool.onWheel!(ctx, wheel(100));
+    tool.onWheel!(ctx, wheel(-100));
+    expect(state.scrolls).toEqual([1, 1, -1]);
+    // Firefox's line mode: a notch is 3 lines; page mode: a page is one image
+    tool.onWheel!(ctx, wheel(3, 1));
+    tool.onWheel!(ctx, wheel(-1, 2));
+    expect(state.scrolls).toEqual([1, 1, -1, 1, -1]);
+  });
+
+  it('adds up a trackpad\'s small deltas and starts afresh when the direction changes', () => {
+    const { ctx, state } = fakeContext();
+    const tool = createScrollTool();
+    for (let i = 0; i < 9; i++) tool.onWheel!(ctx, wheel(SCROLL_PIXELS_PER_IMAGE / 10));
+    expect(state.scrolls).toEqual([]);
+    tool.onWheel!(ctx, wheel(SCROLL_PIXELS_PER_IMAGE / 10));
+    expect(state.scrolls).toEqual([1]);
+    tool.onWheel!(ctx, wheel(60));
+    tool.onWheel!(ctx, wheel(-60)); // the 60 down are forgotten
+    expect(state.scrolls).toEqual([1]);
+    tool.onWheel!(ctx, wheel(-40));
+    expect(state.scrolls).toEqual([1, -1]);
+    tool.onWheel!(ctx, wheel(250)); // a fast flick: two images
+    expect(state.scrolls).toEqual([1, -1, 1, 1]);
   });
 });
 

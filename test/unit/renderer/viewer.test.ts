@@ -2,7 +2,7 @@
 // The viewer's parts without a GPU: tool input through the mouse-binding table, and the viewport's layers.
 import { createApp, h, nextTick, ref } from 'vue';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultMouseBindings, resolveMouseTool, type MouseBinding } from '../../../renderer/src/lib/keymap';
+import { bindingsFromSlots, defaultMouseBindings, mousePresets, resolveMouseTool, type MouseBinding } from '../../../renderer/src/lib/keymap';
 import type { ViewTransform } from '../../../renderer/src/lib/view-transform';
 import type { WindowLevel } from '../../../renderer/src/lib/window-level';
 import type { ToolContext } from '../../../renderer/src/viewer/tools';
@@ -12,7 +12,7 @@ import { useViewport, type FrameContext, type LayerHost, type Viewport, type Vie
 function setup(bindings: readonly MouseBinding[] = defaultMouseBindings, enabled = true) {
   const canvas = document.createElement('canvas');
   document.body.append(canvas);
-  const state = { transform: { scale: 1, tx: 0, ty: 0 } as ViewTransform, window: { center: 100, width: 200 } as WindowLevel, commits: 0, fits: 0 };
+  const state = { transform: { scale: 1, tx: 0, ty: 0 } as ViewTransform, window: { center: 100, width: 200 } as WindowLevel, commits: 0, fits: 0, scrolls: [] as number[] };
   const context: ToolContext = {
     get transform() {
       return state.transform;
@@ -27,6 +27,7 @@ function setup(bindings: readonly MouseBinding[] = defaultMouseBindings, enabled
       if (commit) state.commits++;
     },
     sensitivity: 1,
+    scrollImage: (step) => void state.scrolls.push(step),
   };
   const hovered: unknown[] = [];
   const input = useToolInput({
@@ -43,38 +44,49 @@ const pointer = (type: string, button: number, x: number, y: number, extra: Poin
   new PointerEvent(type, { button, clientX: x, clientY: y, pointerId: 1, cancelable: true, ...extra });
 
 describe('tool input', () => {
-  it('right-drag drives window/level and saves it on release', () => {
+  it('left-drag drives window/level (OHIF) and saves it on release', () => {
     const { state, input } = setup();
-    const down = pointer('pointerdown', 2, 10, 10);
+    const down = pointer('pointerdown', 0, 10, 10);
     input.onPointerDown(down);
     expect(down.defaultPrevented).toBe(true);
     expect(input.cursor.value).toBe('ns-resize');
-    input.onPointerMove(pointer('pointermove', 2, 40, 30));
+    input.onPointerMove(pointer('pointermove', 0, 40, 30));
     expect(state.window).toEqual({ center: 120, width: 230 });
     expect(state.commits).toBe(0);
-    input.onPointerUp(pointer('pointerup', 2, 40, 30));
+    input.onPointerUp(pointer('pointerup', 0, 40, 30));
     expect(state.commits).toBe(1);
     expect(input.cursor.value).toBeNull();
   });
 
-  it('left- and middle-drag pan; other pointers do not steer the drag', () => {
-    for (const button of [0, 1]) {
-      const { state, input } = setup();
-      input.onPointerDown(pointer('pointerdown', button, 0, 0));
-      expect(input.cursor.value).toBe('grabbing');
-      input.onPointerMove(pointer('pointermove', button, 5, 7, { pointerId: 2 }));
-      input.onPointerMove(pointer('pointermove', button, 5, 7));
-      expect(state.transform).toEqual({ scale: 1, tx: 5, ty: 7 });
-      input.onPointerUp(pointer('pointerup', button, 5, 7));
-    }
+  it('middle-drag pans, right-drag zooms; other pointers do not steer the drag', () => {
+    const { state, input } = setup();
+    input.onPointerDown(pointer('pointerdown', 1, 0, 0));
+    expect(input.cursor.value).toBe('grabbing');
+    input.onPointerMove(pointer('pointermove', 1, 5, 7, { pointerId: 2 }));
+    input.onPointerMove(pointer('pointermove', 1, 5, 7));
+    expect(state.transform).toEqual({ scale: 1, tx: 5, ty: 7 });
+    input.onPointerUp(pointer('pointerup', 1, 5, 7));
+    input.onPointerDown(pointer('pointerdown', 2, 0, 0));
+    expect(input.cursor.value).toBe('zoom-in');
+    input.onPointerMove(pointer('pointermove', 2, 0, 100));
+    expect(state.transform.scale).toBeGreaterThan(1);
+    expect(state.window).toEqual({ center: 100, width: 200 });
+    input.onPointerUp(pointer('pointerup', 2, 0, 100));
   });
 
-  it('the wheel zooms at the cursor, double-click fits, the cursor is reported', () => {
+  it('the wheel scrolls images, Ctrl+wheel zooms at the cursor, double-click fits, the cursor is reported', () => {
     const { state, input, hovered } = setup();
-    const wheel = new WheelEvent('wheel', { deltaY: -100, clientX: 50, clientY: 60, cancelable: true });
+    const wheel = new WheelEvent('wheel', { deltaY: 100, clientX: 50, clientY: 60, cancelable: true });
     input.onWheel(wheel);
     expect(wheel.defaultPrevented).toBe(true);
+    expect(state.scrolls).toEqual([1]);
+    expect(state.transform.scale).toBe(1);
+    const ctrlWheel = new WheelEvent('wheel', { deltaY: -100, clientX: 50, clientY: 60, ctrlKey: true, cancelable: true });
+    Object.defineProperty(ctrlWheel, 'ctrlKey', { value: true }); // happy-dom's WheelEvent drops the modifier keys
+    input.onWheel(ctrlWheel);
+    expect(ctrlWheel.defaultPrevented).toBe(true); // not the browser's page zoom
     expect(state.transform.scale).toBeGreaterThan(1);
+    expect(state.scrolls).toEqual([1]);
     input.onDoubleClick(new MouseEvent('dblclick', { button: 0 }));
     expect(state.fits).toBe(1);
     input.onPointerMove(pointer('pointermove', 0, 3, 4));
@@ -82,9 +94,24 @@ describe('tool input', () => {
     expect(hovered.slice(-2)).toEqual([{ x: 3, y: 4 }, null]);
   });
 
+  it('follows the "Sightline classic" preset: right-drag W/L, left-drag pan, wheel zoom', () => {
+    const { state, input } = setup(bindingsFromSlots(mousePresets.classic.slots));
+    input.onPointerDown(pointer('pointerdown', 2, 10, 10));
+    input.onPointerMove(pointer('pointermove', 2, 40, 30));
+    input.onPointerUp(pointer('pointerup', 2, 40, 30));
+    expect(state.window).toEqual({ center: 120, width: 230 });
+    input.onPointerDown(pointer('pointerdown', 0, 0, 0));
+    input.onPointerMove(pointer('pointermove', 0, 5, 7));
+    input.onPointerUp(pointer('pointerup', 0, 5, 7));
+    expect(state.transform).toEqual({ scale: 1, tx: 5, ty: 7 });
+    input.onWheel(new WheelEvent('wheel', { deltaY: -100, cancelable: true }));
+    expect(state.transform.scale).toBeGreaterThan(1);
+    expect(state.scrolls).toEqual([]);
+  });
+
   it('does nothing without an image, and leaves unbound buttons alone', () => {
     const off = setup(defaultMouseBindings, false);
-    off.input.onPointerDown(pointer('pointerdown', 2, 0, 0));
+    off.input.onPointerDown(pointer('pointerdown', 0, 0, 0));
     const wheel = new WheelEvent('wheel', { deltaY: -100, cancelable: true });
     off.input.onWheel(wheel);
     expect(wheel.defaultPrevented).toBe(false);
@@ -96,13 +123,6 @@ describe('tool input', () => {
     expect(on.input.active.value).toBeNull();
   });
 
-  it('follows the table: OHIF-style right-drag zoom is a table change', () => {
-    const { state, input } = setup([{ button: 'right', tool: 'zoom' }]);
-    input.onPointerDown(pointer('pointerdown', 2, 0, 0));
-    input.onPointerMove(pointer('pointermove', 2, 0, 100));
-    expect(state.transform.scale).toBeGreaterThan(1);
-    expect(state.window).toEqual({ center: 100, width: 200 });
-  });
 });
 
 describe('viewport', () => {

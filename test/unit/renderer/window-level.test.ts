@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyWindow,
-  buildPresets,
   decodeSamples,
-  defaultWindow,
   dragSensitivity,
   dragWindowLevel,
   effectiveInvert,
@@ -89,23 +87,4 @@ describe('samples and statistics', () => {
     expect(sampleStats(new Uint8Array([3, 3, 3]))).toEqual({ min: 3, max: 3, p1: 3, p99: 3 });
   });
 
-  it('builds presets: own windows first, then full range and auto, at most 5, no duplicates', () => {
-    const stats = { min: 0, max: 4095, p1: 100, p99: 3900 };
-    const own = [
-      { center: 2000, width: 4000, name: 'Default' },
-      { center: 1500, width: 2000, name: '' },
-      { center: 1500, width: 2000, name: 'dup' },
-      { center: 1, width: 0, name: 'invalid' },
-    ];
-    const p = buildPresets(own, stats, 1, 0);
-    expect(p.map((x) => x.name)).toEqual(['Default', 'Window 2', 'Min–max', 'Auto 1–99 %']);
-    expect(p.length).toBeLessThanOrEqual(5);
-    expect(defaultWindow(p, 2)).toEqual({ center: 2000, width: 4000 });
-    // the server's own 'Full range' (center (lo+hi)/2, width hi-lo) is not repeated
-    const server = buildPresets([{ center: 2047.5, width: 4095, name: 'Full range' }], stats, 1, 0);
-    expect(server.map((x) => x.name)).toEqual(['Full range', 'Auto 1–99 %']);
-    const none = buildPresets([], stats, 1, 0);
-    expect(defaultWindow(none, 0)).toEqual({ center: none[1].center, width: none[1].width });
-    expect(none[1].name).toMatch(/^Auto/);
-  });
 });
