@@ -1,6 +1,191 @@
-// The reader domain's contract (reader studies: designs, blinded schedules, answers, analysis). Empty until that work lands; its procedures go here.
-import type { EventTable, ProcedureTable } from './shared';
+// The reader domain's contract (issue 11): the coordinator designs a study (cases x arms, readers, questions,
+// schedule); a reader signs in and reads their own seeded schedule. Blinding is a property of this file: nothing a
+// reader-side procedure returns (ReaderItem, ReaderStimulus, ReaderSession) has a field that could carry an arm,
+// model or variant name, a heatmap id or a patient identifier; heatmaps reach the reader keyed by an opaque token.
+import { z } from 'zod';
+import { HeatmapGeometry } from './heatmaps';
+import { Id, type EventTable } from './shared';
 
-export const readerProcedures = {} as const satisfies ProcedureTable;
+/** The paper's 1-5 scale (method.md section 6), anchors in order 1..5. */
+export const PAPER_ANCHORS = [
+  'very poor — mostly irrelevant regions, little or no overlap with relevant areas',
+  'poor — some correct activation, but primarily irrelevant',
+  'moderate — partial alignment, but substantial activation on irrelevant areas',
+  'good — mostly correct, with minor leakage or slight under-representation',
+  'excellent — predominantly relevant regions, minimal to no irrelevant activation',
+] as const;
+
+const QuestionKey = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a question key is lower-case letters, digits and _ (starting with a letter)')
+  .refine((k) => k !== 'flag', '"flag" is reserved for the reader\'s flag');
+const questionBase = { key: QuestionKey, prompt: z.string().min(1).max(500), required: z.boolean().default(true) };
+
+export const ReaderQuestion = z.discriminatedUnion('kind', [
+  /** integer scale; `anchors[i]` describes the value min + i (1-9 are keys in the reading view) */
+  z.object({ ...questionBase, kind: z.literal('scale'), min: z.number().int(), max: z.number().int(), anchors: z.array(z.string()).default([]) }),
+  z.object({ ...questionBase, kind: z.literal('numeric'), min: z.number(), max: z.number() }),
+  z.object({ ...questionBase, kind: z.literal('accept') }),
+  z.object({ ...questionBase, kind: z.literal('choice'), options: z.array(z.string().min(1)).min(2).max(9) }),
+  z.object({ ...questionBase, kind: z.literal('text'), required: z.boolean().default(false) }),
+]);
+
+/** Default questions: the paper's score and an optional comment. */
+export function defaultQuestions(): z.output<typeof ReaderQuestion>[] {
+  return [
+    { key: 'score', prompt: 'How well does the heatmap localise the phrase?', required: true, kind: 'scale', min: 1, max: 5, anchors: [...PAPER_ANCHORS] },
+    { key: 'comment', prompt: 'Comment', required: false, kind: 'text' },
+  ];
+}
+
+const ArmName = z.string().trim().min(1).max(100);
+export const ReaderArm = z.discriminatedUnion('kind', [
+  /** a model variant's stored heatmap of each case (heatmaps rows: source 'model') */
+  z.object({ name: ArmName, kind: z.literal('model'), model: z.string().min(1), variant: z.string().min(1) }),
+  /** an imported method's heatmap of each case (heatmaps rows: source 'imported', model = method) */
+  z.object({ name: ArmName, kind: z.literal('imported'), method: z.string().min(1) }),
+  /** control arm: the case's ground-truth boxes drawn as a 0/1 map */
+  z.object({ name: ArmName, kind: z.literal('box') }),
+]);
+
+export const ReaderCaseSpec = z.union([
+  z.object({ imageId: Id, phrase: z.string().trim().min(1).max(1000) }),
+  /** a dataset phrase: its text, on each image that has boxes for it (else on every image of its study) */
+  z.object({ phraseId: Id }),
+]);
+
+export const ReaderScheduleSpec = z.object({
+  /** 'case': all arms of a case one after another; 'apart': a case's arms in different rounds of the schedule */
+  blocks: z.enum(['case', 'apart']).default('case'),
+  /** cases per sitting (a case slot is all arms of a case with blocks 'case', one item with 'apart'); 0: one sitting */
+  sittingSize: z.number().int().nonnegative().default(0),
+  /** days between the end of a sitting and the start of the next */
+  washoutDays: z.number().nonnegative().default(0),
+});
+
+export const ReaderDesign = z.object({
+  name: z.string().trim().min(1).max(200),
+  /** schedules are reproducible from (seed, scheduler version); drawn at random when absent */
+  seed: z.union([z.string().min(1).max(100), z.number().int()]).optional(),
+  cases: z.array(ReaderCaseSpec).min(1).max(10000),
+  arms: z.array(ReaderArm).min(1).max(26),
+  readers: z.array(z.string().trim().min(1).max(100)).min(1).max(100),
+  questions: z.array(ReaderQuestion).min(1).max(20).default(defaultQuestions),
+  schedule: ReaderScheduleSpec.default({ blocks: 'case', sittingSize: 0, washoutDays: 0 }),
+  /** Backspace goes back and an earlier answer may be changed (each change is a new answer; the latest wins) */
+  allowChanges: z.boolean().default(true),
+  /** reveal the ground-truth boxes to readers (never by default) */
+  showBoxes: z.boolean().default(false),
+});
+
+export const ReaderStudySummary = z.object({
+  id: Id,
+  name: z.string(),
+  version: z.number().int().positive(),
+  parentId: Id.nullable(),
+  state: z.enum(['ready', 'reading', 'closed']),
+  cases: z.number().int(),
+  arms: z.number().int(),
+  readers: z.number().int(),
+  seed: z.string(),
+  schedulerVersion: z.number().int(),
+  createdAt: z.string(),
+});
+
+export const ReaderProgress = z.object({
+  reader: z.string(),
+  answered: z.number().int().nonnegative(),
+  total: z.number().int().positive(),
+  sitting: z.number().int().nonnegative(),
+  sittings: z.number().int().positive(),
+  unlocksAt: z.string().nullable(),
+  activeMs: z.number().nonnegative(),
+});
+
+export const ReaderStudyStatus = ReaderStudySummary.extend({ progress: z.array(ReaderProgress) });
+
+export const AnswerValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+
+/** A reader's view of one item: what to show and ask, never where it came from. */
+export const ReaderItem = z.object({
+  position: z.number().int().nonnegative(),
+  /** fetch its map with reader.stimulus */
+  token: z.string(),
+  imageId: Id,
+  phrase: z.string(),
+  questions: z.array(ReaderQuestion),
+  answers: z.record(z.string(), AnswerValue),
+  flagged: z.boolean(),
+  /** all required questions answered */
+  complete: z.boolean(),
+  boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() })),
+});
+
+export const ReaderState = z.object({
+  study: z.string(),
+  reader: z.string(),
+  answered: z.number().int().nonnegative(),
+  total: z.number().int().positive(),
+  /** the first item not yet completely answered (= total when done) */
+  next: z.number().int().nonnegative(),
+  sitting: z.number().int().nonnegative(),
+  sittings: z.number().int().positive(),
+  allowChanges: z.boolean(),
+  /** the next sitting is locked until then (washout) */
+  unlocksAt: z.string().nullable(),
+  /** the item on screen (null when done or locked) */
+  item: ReaderItem.nullable(),
+});
+
+export const ReaderStimulus = z.object({
+  token: z.string(),
+  /** width x height float32, little-endian, row-major (as HeatmapData) */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  data: z.instanceof(Uint8Array),
+  threshold: z.number().nullable(),
+  geometry: HeatmapGeometry,
+});
+
+const Session = z.string().min(16).max(128);
+const Position = z.number().int().nonnegative();
+/** active, visible time on the item since the last report (the renderer excludes hidden-window and paused time) */
+const ActiveMs = z.number().nonnegative().max(86_400_000).default(0);
+
+export const ExportFormat = z.enum(['long', 'imrmc', 'mrmcaov']);
+
+export const readerProcedures = {
+  // coordinator
+  'reader.createStudy': { input: z.object({ design: ReaderDesign, revises: Id.optional() }), output: ReaderStudySummary },
+  'reader.listStudies': { input: z.object({}).strict(), output: z.array(ReaderStudySummary) },
+  'reader.studyStatus': { input: z.object({ id: Id }), output: ReaderStudyStatus },
+  'reader.exportStudy': { input: z.object({ id: Id, format: ExportFormat, question: QuestionKey.optional() }), output: z.object({ text: z.string(), rows: z.number().int() }) },
+  /** what a design can pick from: images with dataset phrases, and the heatmap sources stored */
+  'reader.designOptions': {
+    input: z.object({ limit: z.number().int().positive().max(5000).default(200) }),
+    output: z.object({
+      phrases: z.array(z.object({ phraseId: Id, imageId: Id, text: z.string(), boxes: z.number().int() })),
+      sources: z.array(z.object({ kind: z.enum(['model', 'imported']), model: z.string(), variant: z.string(), heatmaps: z.number().int() })),
+    }),
+  },
+  // reader side (blind)
+  'reader.openStudies': { input: z.object({}).strict(), output: z.array(z.object({ id: Id, name: z.string(), version: z.number().int() })) },
+  'reader.signIn': { input: z.object({ studyId: Id, reader: z.string().trim().min(1).max(100) }), output: z.object({ session: z.string() }) },
+  'reader.state': { input: z.object({ session: Session }), output: ReaderState },
+  /** show another item: an earlier one of the sitting (when changes are allowed) or the next unanswered one (report
+   * the active time on the item left with reader.activity 'leave' first) */
+  'reader.goto': { input: z.object({ session: Session, position: Position }), output: ReaderState },
+  /** commits one answer durably (synchronous=FULL) before it returns */
+  'reader.answer': {
+    input: z.object({ session: Session, position: Position, question: z.string().min(1).max(40), value: AnswerValue, activeMs: ActiveMs }),
+    output: ReaderState,
+  },
+  /** what the reader did that is not an answer: 'shown', 'hidden', 'visible', 'overlay-off', 'overlay-on', ... */
+  'reader.activity': {
+    input: z.object({ session: Session, position: Position, kind: z.string().regex(/^[a-z-]{1,30}$/), activeMs: ActiveMs }),
+    output: z.object({ ok: z.literal(true) }),
+  },
+  'reader.stimulus': { input: z.object({ session: Session, token: z.string().min(8).max(64) }), output: ReaderStimulus },
+} as const;
 
 export const readerEvents = {} as const satisfies EventTable;

@@ -12,10 +12,11 @@ import { serveCommand } from './serve';
 import type { Command, Out } from './shared';
 import { standardizeCommand } from './standardize';
 import { studiesCommand } from './studies';
+import { studyCommand } from './study';
 
 export { rendererDir } from './serve';
 
-const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand];
+const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

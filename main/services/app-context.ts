@@ -19,6 +19,7 @@ import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
 import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
+import { createReaderService } from '../reader/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -118,6 +119,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createModelsService({ db, jobs, registry: models }),
     ...createHeatmapsService(grounding),
     ...createEvaluationService({ db, jobs, registry: models }),
+    ...createReaderService({ db, dataDir: options.dataDir }),
   };
 
   let closed: Promise<void> | null = null;

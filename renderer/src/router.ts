@@ -1,5 +1,6 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import WorkstationView from './views/WorkstationView.vue';
+import ReaderView from './reader/ReaderView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
 export const router = createRouter({
@@ -7,6 +8,8 @@ export const router = createRouter({
   routes: [
     { path: '/', name: 'home', component: WorkstationView },
     { path: '/study/:id(\\d+)', name: 'study', component: WorkstationView },
+    // reader studies: the blinded reading view (issue 11)
+    { path: '/read', name: 'read', component: ReaderView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });

@@ -1,0 +1,145 @@
+// `sightline study`: reader studies from the command line (the same reader.* handlers as the app). A design file is
+// JSON (contract ReaderDesign); a bad one is refused naming the file, the line and column, or the field. Exit status:
+// 0 done, 1 refused by the study (a case x arm without a map, no such study), 2 usage or unreadable file.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { RpcError } from '../../common/contract';
+import { ExportFormat, ReaderDesign } from '../../common/contract/reader';
+import { withContext, type Command, type Out } from './shared';
+
+export const studyCommand: Command = {
+  name: 'study',
+  usage: `  study create --design FILE [--revises ID] [--data-dir D] [--json]
+                              create a reader study from a JSON design (cases, arms, readers, questions,
+                              schedule); --revises makes it the next version of study ID
+  study list [--data-dir D] [--json]
+                              the reader studies, with their state
+  study status --study ID [--data-dir D] [--json]
+                              each reader's progress (answered / total, sitting, washout, active time)
+  study export --study ID --format long|imrmc|mrmcaov --out FILE [--question KEY] [--data-dir D]
+                              the answers as CSV (long: one row per reader x item x question)`,
+  run: study,
+};
+
+/** 1-based line and column of a character offset. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/** Reads and validates a design file; a string is the problem, for the user. */
+export function readDesign(file: string): Design | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /position (\d+)/.exec(message);
+    return `${file}: not valid JSON${at ? ` at ${lineColumn(text, Number(at[1]))}` : ''}: ${message}`;
+  }
+  const parsed = ReaderDesign.safeParse(json);
+  if (!parsed.success) return `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(design)'}: ${i.message}`).join('; ')}`;
+  return parsed.data;
+}
+type Design = z.output<typeof ReaderDesign>;
+
+function idOf(value: string | undefined): number | null {
+  return value !== undefined && /^\d+$/.test(value) && Number(value) > 0 ? Number(value) : null;
+}
+
+async function study(args: string[], out: Out): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        design: { type: 'string' },
+        revises: { type: 'string' },
+        study: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        question: { type: 'string' },
+        'data-dir': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    out.error(`sightline study: ${(error as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [sub, ...rest] = positionals;
+  const fail = (message: string, code = 2) => (out.error(`sightline study${sub ? ` ${sub}` : ''}: ${message}`), code);
+  if (rest.length) return fail(`unexpected argument "${rest[0]}"`);
+  const run = (fn: Parameters<typeof withContext<number>>[2]) =>
+    withContext(values['data-dir'], out, async (context) => {
+      try {
+        return await fn(context);
+      } catch (error) {
+        if (error instanceof RpcError) return fail(error.message, 1);
+        throw error;
+      }
+    });
+  const studyId = idOf(values.study);
+  switch (sub) {
+    case 'create': {
+      if (!values.design) return fail('give --design FILE (a JSON design)');
+      const revises = values.revises === undefined ? undefined : idOf(values.revises);
+      if (revises === null) return fail('--revises takes a study id');
+      const design = readDesign(values.design);
+      if (typeof design === 'string') return fail(design);
+      return run(async (context) => {
+        const s = await context.handlers['reader.createStudy']({ design, ...(revises ? { revises } : {}) });
+        out.log(values.json ? JSON.stringify(s, null, 2) : `created reader study ${s.id} "${s.name}" version ${s.version}: ${s.cases} cases x ${s.arms} arms, ${s.readers} readers (seed ${s.seed})`);
+        return 0;
+      });
+    }
+    case 'list':
+      return run(async (context) => {
+        const list = await context.handlers['reader.listStudies']({});
+        if (values.json) out.log(JSON.stringify({ studies: list }, null, 2));
+        else {
+          for (const s of list) out.log(`${s.id}\t${s.name}\tv${s.version}\t${s.state}\t${s.cases} cases x ${s.arms} arms\t${s.readers} readers\t${s.createdAt}`);
+          out.log(`${list.length} reader stud${list.length === 1 ? 'y' : 'ies'}`);
+        }
+        return 0;
+      });
+    case 'status':
+      if (studyId === null) return fail('give --study ID (see `sightline study list`)');
+      return run(async (context) => {
+        const s = await context.handlers['reader.studyStatus']({ id: studyId });
+        if (values.json) out.log(JSON.stringify(s, null, 2));
+        else {
+          out.log(`${s.id} "${s.name}" v${s.version} ${s.state}`);
+          for (const p of s.progress) {
+            const lock = p.unlocksAt ? `, locked until ${p.unlocksAt}` : '';
+            out.log(`  ${p.reader}\t${p.answered} / ${p.total}\tsitting ${p.sitting + 1} of ${p.sittings}${lock}\tactive ${(p.activeMs / 60000).toFixed(1)} min`);
+          }
+        }
+        return 0;
+      });
+    case 'export': {
+      if (studyId === null) return fail('give --study ID (see `sightline study list`)');
+      const format = ExportFormat.safeParse(values.format);
+      if (!format.success) return fail('give --format long, imrmc or mrmcaov');
+      if (!values.out) return fail('give --out FILE');
+      const file = values.out;
+      return run(async (context) => {
+        const { text, rows } = await context.handlers['reader.exportStudy']({ id: studyId, format: format.data, ...(values.question ? { question: values.question } : {}) });
+        writeFileSync(file, text);
+        out.log(`wrote ${rows} row${rows === 1 ? '' : 's'} to ${file}`);
+        return 0;
+      });
+    }
+    default:
+      return fail(sub === undefined ? 'give a subcommand (create, list, status, export)' : `unknown subcommand (create, list, status, export)`);
+  }
+}

@@ -1,0 +1,133 @@
+// The reading view's state: the reader's session (kept for the tab, so a reload or a restarted server resumes), where
+// the reader stands (from reader.state: the server decides the item, so a restart lands on the next unanswered one),
+// the item's map keyed by its opaque token, and the active time on the item (only while the window is visible:
+// hidden time is reported as such and not counted).
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import type { z } from 'zod';
+import type { ReaderState } from '../../../common/contract/reader';
+import { api } from '../api';
+import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
+
+type State = z.output<typeof ReaderState>;
+const SESSION_KEY = 'sightline.reader.session';
+
+/** Milliseconds of visible time since the last take(). */
+function activeClock(now: () => number = () => performance.now()) {
+  let since: number | null = typeof document === 'undefined' || document.visibilityState === 'visible' ? now() : null;
+  let banked = 0;
+  return {
+    setVisible(visible: boolean) {
+      if (visible && since === null) since = now();
+      if (!visible && since !== null) {
+        banked += now() - since;
+        since = null;
+      }
+    },
+    take(): number {
+      const t = banked + (since === null ? 0 : now() - since);
+      banked = 0;
+      if (since !== null) since = now();
+      return Math.round(t);
+    },
+  };
+}
+
+export const useReaderStore = defineStore('reader', () => {
+  const session = ref<string | null>(sessionStorage.getItem(SESSION_KEY));
+  const state = shallowRef<State | null>(null);
+  const heatmap = shallowRef<LoadedHeatmap | null>(null);
+  const error = ref<string | null>(null);
+  const busy = ref(false);
+  const clock = activeClock();
+  const item = computed(() => state.value?.item ?? null);
+
+  async function apply(next: State): Promise<void> {
+    const token = next.item?.token;
+    if (token && token !== state.value?.item?.token) {
+      const s = await api.reader.stimulus({ session: session.value!, token });
+      const h = prepareHeatmap({
+        id: next.item!.position + 1,
+        imageId: next.item!.imageId,
+        phrase: '',
+        model: '',
+        modelVersion: '',
+        variant: '',
+        // a display choice made from the values alone (the source is not known here): maps in [0, 1] are drawn
+        // as the app's own, others scaled to their range
+        source: 'model',
+        createdAt: '',
+        width: s.width,
+        height: s.height,
+        data: s.data,
+        threshold: s.threshold,
+        geometry: s.geometry,
+        provenance: {},
+      });
+      heatmap.value = h.min >= 0 && h.max <= 1 ? h : { ...h, source: 'imported' };
+    }
+    if (!token) heatmap.value = null;
+    state.value = next;
+  }
+
+  async function run(fn: () => Promise<State>): Promise<void> {
+    busy.value = true;
+    error.value = null;
+    try {
+      await apply(await fn());
+    } catch (e) {
+      error.value = e instanceof Error ? e.message : String(e);
+      if ((e as { code?: string }).code === 'unauthorized') signOut();
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  async function signIn(studyId: number, reader: string): Promise<void> {
+    error.value = null;
+    try {
+      const r = await api.reader.signIn({ studyId, reader });
+      session.value = r.session;
+      sessionStorage.setItem(SESSION_KEY, r.session);
+      await refresh();
+    } catch (e) {
+      error.value = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  function signOut(): void {
+    session.value = null;
+    state.value = null;
+    sessionStorage.removeItem(SESSION_KEY);
+  }
+
+  const refresh = () => run(() => api.reader.state({ session: session.value! }));
+
+  const answer = (question: string, value: number | string | boolean) =>
+    item.value ? run(() => api.reader.answer({ session: session.value!, position: item.value!.position, question, value, activeMs: clock.take() })) : Promise.resolve();
+
+  async function go(position: number): Promise<void> {
+    const from = item.value?.position;
+    if (from !== undefined) await api.reader.activity({ session: session.value!, position: from, kind: 'leave', activeMs: clock.take() });
+    await run(() => api.reader.goto({ session: session.value!, position }));
+  }
+
+  /** Enter: the next item, once this one is completely answered. */
+  async function next(): Promise<void> {
+    const it = item.value;
+    if (!it?.complete) return;
+    if (it.position + 1 < state.value!.total) return go(it.position + 1);
+    await api.reader.activity({ session: session.value!, position: it.position, kind: 'leave', activeMs: clock.take() });
+    await refresh(); // the last one: done, or back at the first unanswered item
+  }
+  const back = () => (item.value && item.value.position > 0 && state.value?.allowChanges ? go(item.value.position - 1) : Promise.resolve());
+
+  function visibility(visible: boolean): void {
+    clock.setVisible(visible);
+    if (item.value && session.value) {
+      void api.reader.activity({ session: session.value, position: item.value.position, kind: visible ? 'visible' : 'hidden', activeMs: visible ? 0 : clock.take() }).catch(() => {});
+    }
+  }
+
+  return { session, state, item, heatmap, error, busy, signIn, signOut, refresh, answer, next, back, visibility };
+});
