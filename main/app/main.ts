@@ -1,24 +1,13 @@
 // Electron entry point: one window on the app:// origin, the contract over IPC, everything locked down.
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createAppContext, type AppContext } from '../services/app-context';
 import { defaultDataDir } from '../services/data-dir';
 import { forwardEvents, registerIpc } from '../transport/electron-ipc';
-import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import { APP_HOST, APP_SCHEME } from '../security/app-origin';
 import { hardenSession, hardenWebContents, windowOptions } from './security';
 import { buildMenu } from './menu';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
+import { appFileHandler } from './app-protocol';
 
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false } },
@@ -30,23 +19,6 @@ let mainWindow: BrowserWindow | null = null;
 
 function rendererRoot(): string {
   return path.join(__dirname, '../renderer');
-}
-
-async function serveAppFile(request: Request): Promise<Response> {
-  const url = new URL(request.url);
-  if (url.host !== APP_HOST) return new Response('not found', { status: 404 });
-  const root = rendererRoot();
-  const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-  const file = path.resolve(root, relative);
-  if (!file.startsWith(root + path.sep)) return new Response('forbidden', { status: 403 });
-  try {
-    const body = await fs.readFile(file);
-    return new Response(body, {
-      headers: { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': CONTENT_SECURITY_POLICY },
-    });
-  } catch {
-    return new Response('not found', { status: 404 });
-  }
 }
 
 async function createWindow(): Promise<void> {
@@ -63,7 +35,7 @@ app.whenReady().then(async () => {
   const dataDir = process.env.SIGHTLINE_DATA_DIR ?? defaultDataDir(app.getPath('appData'));
   context = await createAppContext({ dataDir, mode: 'electron', log });
   hardenSession(session.defaultSession, log);
-  protocol.handle(APP_SCHEME, serveAppFile);
+  protocol.handle(APP_SCHEME, appFileHandler(rendererRoot()));
   registerIpc(ipcMain, context.dispatcher, log);
   forwardEvents(context.bus, () => mainWindow?.webContents ?? null);
   Menu.setApplicationMenu(buildMenu());

@@ -27,6 +27,8 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
       navigateOnDragDrop: false,
       spellcheck: false,
       safeDialogs: true,
+      // middle-click would open links in a new window (a second way out of the app origin)
+      disableBlinkFeatures: 'Auxclick',
     },
   };
 }

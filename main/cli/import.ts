@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { AppContext } from '../services/app-context';
-import { IMPORT_JOB, importResult } from '../studies/import-job';
+import { checkImportPaths, IMPORT_JOB, importResult } from '../studies/import-job';
+import { IGNORED_PREFIX } from '../studies/import-plan';
 import type { ImportCounts } from '../studies/run-import';
 import { followJob, withContext, type Command, type Out } from './shared';
 
@@ -28,8 +29,15 @@ export async function finishImport(context: AppContext, jobId: string, json: boo
   }
   else {
     if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
-    out.log(`imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${summary.rejected.length}, reports ${summary.reports}`);
-    for (const r of summary.rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
+    // files given by name that the import does not read are listed apart from damaged ones
+    const ignored = summary.rejected.filter((r) => r.reason.startsWith(IGNORED_PREFIX));
+    const rejected = summary.rejected.filter((r) => !r.reason.startsWith(IGNORED_PREFIX));
+    out.log(
+      `imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${rejected.length}, reports ${summary.reports}` +
+        (ignored.length ? `, ignored ${ignored.length}` : ''),
+    );
+    for (const r of rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
+    for (const r of ignored) out.log(`  ignored ${r.path}: ${r.reason.slice(IGNORED_PREFIX.length)}`);
     const d = summary.datasets;
     if (d) {
       out.log(`dataset phrases ${d.phrases}, boxes ${d.boxes}, labels ${d.labels}, rows skipped ${d.skipped}`);
@@ -52,8 +60,15 @@ async function importFiles(args: string[], out: Out): Promise<number> {
     out.error('sightline import: give at least one file or folder');
     return 2;
   }
+  const paths = positionals.map((p) => path.resolve(p));
+  try {
+    await checkImportPaths(paths);
+  } catch (err) {
+    out.error(`sightline import: ${(err as Error).message}`);
+    return 2;
+  }
   return withContext(values['data-dir'], out, async (context) => {
-    const jobId = context.jobs.start(IMPORT_JOB, { paths: positionals.map((p) => path.resolve(p)), dataset: values.dataset });
+    const jobId = context.jobs.start(IMPORT_JOB, { paths, dataset: values.dataset });
     return finishImport(context, jobId, values.json, out);
   });
 }

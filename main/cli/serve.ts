@@ -45,7 +45,9 @@ async function serve(args: string[], out: Out): Promise<number> {
   const context = await createAppContext({ dataDir: resolveDataDir(values['data-dir']), mode: 'browser', importDemo: !values['no-demo'], log: out.error });
   const server = await startHttpServer({ dispatcher: context.dispatcher, bus: context.bus, staticDir: rendererDir, host, port, log: out.error });
   out.log(`Sightline is serving ${context.dataDir}`);
+  // on 0.0.0.0 every address of this machine, never the wildcard (a browser cannot use it as a Host)
   out.log(`Open ${server.loginUrl}`);
+  for (const other of server.urls.slice(1)) out.log(`  or ${other}?token=${server.token}`);
   if (values.open) openBrowser(server.loginUrl);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

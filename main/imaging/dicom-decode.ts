@@ -4,7 +4,7 @@ import { endsWithEndMarker, jpegAssumeRgb, readJ2kHeader, readJpegHeader, unwrap
 import type { CodecFrame } from './dicom-codecs';
 import { decodeJpeg2000, decodeJpeg8, decodeJpegLossless, decodeJpegLs } from './dicom-codecs';
 import type { DcmDict } from './dicom-parse';
-import { binaryChunks, concatChunks, explicitVrMismatch, num, nums, parseDicom, sequenceItems, str, strs } from './dicom-parse';
+import { binaryChunks, concatChunks, dicomDamage, explicitVrMismatch, num, nums, parseDicom, sequenceItems, str, strs } from './dicom-parse';
 import type { ColourModel, GreyPixels, RawSamples } from './pixel-samples';
 import { colourToGrey, minMax, readNativeSamples, toStoredValues, ybr422ToGrey } from './pixel-samples';
 import { decodeRleFrame } from './rle-decode';
@@ -146,6 +146,18 @@ function firstFrameFragments(pixelValue: unknown, pm: PixelModule, codec: PixelC
   return concatChunks(parts);
 }
 
+/**
+ * How many whole frames encapsulated pixel data holds (at most `declared`): with a Basic Offset Table dcmjs gives
+ * one item per frame; without one, one item per fragment, and a JPEG/JPEG-LS/JPEG 2000 frame ends with the fragment
+ * that ends with an EOI/EOC marker (an RLE frame is one fragment).
+ */
+export function encapsulatedFramesPresent(pixelValue: unknown, declared: number, codec: PixelCodec): number {
+  if (!Array.isArray(pixelValue)) return 0;
+  const items = pixelValue.map((v) => binaryChunks(v)).filter((chunks) => chunks.some((c) => c.length > 0));
+  if (items.length <= declared || codec === 'rle') return Math.min(items.length, declared);
+  return Math.min(declared, items.filter((chunks) => endsWithEndMarker(chunks[chunks.length - 1]!)).length);
+}
+
 function checkFrameSize(kind: string, rows: number, columns: number, pm: PixelModule): void {
   if (rows !== pm.rows || columns !== pm.columns) {
     throw new DecodeProblem(`${kind} frame is ${columns}x${rows} but the DICOM header says ${pm.columns}x${pm.rows}`);
@@ -226,8 +238,8 @@ function readSpacing(dict: DcmDict): [number, number] | null {
 
 export async function decodeDicom(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  // A deflated data set may inflate to at most the largest allowed image (16-bit RGB) plus room for the rest.
-  const { meta, dict } = parseDicom(bytes, Math.min(2 ** 31 - 1, maxPixels * 6 + 64 * 2 ** 20));
+  // A deflated data set inflates within what its header declares, and only up to its first frame is kept.
+  const { meta, dict } = await parseDicom(bytes, { maxPixels });
   const transferSyntaxUid = str(meta, T.TransferSyntaxUID);
   const sopClassUid = str(dict, T.SOPClassUID) ?? str(meta, T.MediaStorageSOPClassUID);
   const modality = str(dict, T.Modality);
@@ -238,6 +250,8 @@ export async function decodeDicom(bytes: Uint8Array, opts: DecodeOptions = {}): 
     if (explicitVrMismatch(bytes, transferSyntaxUid)) {
       throw new DecodeProblem(`malformed DICOM file (the data set is implicit VR but the file meta declares ${describeTransferSyntax(transferSyntaxUid ?? '')})`);
     }
+    const damage = dicomDamage(bytes);
+    if (damage) throw new DecodeProblem(damage);
     throw new DecodeProblem(`no pixel data (not an image${modality ? `: modality ${modality}` : ''}${sopClassUid ? `, SOP class ${sopClassUid}` : ''})`);
   }
   if (!transferSyntaxUid) throw new DecodeProblem('no transfer syntax in the file meta information');

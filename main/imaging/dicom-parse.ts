@@ -1,8 +1,9 @@
 // Reading a DICOM Part 10 file with dcmjs, and typed access to its elements.
 
 import { createRequire } from 'node:module';
-import { inflateRawSync } from 'node:zlib';
-import { DecodeProblem } from './types';
+import { DecodeProblem, DEFAULT_MAX_PIXELS } from './types';
+import { deflatedMeta, fileMeta, inflateDeflatedFile, DEFLATED } from './dicom-inflate';
+import { walkDataSet } from './dicom-walk';
 import { DicomTag } from './dicom-tags';
 
 export interface DcmElement {
@@ -42,63 +43,28 @@ function dcmjs(): DcmjsApi {
 /** Errors after which a lenient re-read is safe (the data is complete, dcmjs is just strict about it). */
 const RECOVERABLE = /character set|meta length tag/i;
 
-const DEFLATED = '1.2.840.10008.1.2.1.99';
-
-/**
- * Deflated Explicit VR Little Endian: dcmjs would inflate the data set without any bound (a small file can claim
- * gigabytes). We inflate it ourselves with a cap and hand dcmjs an explicit little endian file instead.
- * Returns null when the file is not deflated (or its meta is too odd to rewrite; dcmjs then reads it as is).
- */
-function inflateDeflatedDataSet(bytes: Uint8Array, maxInflatedBytes: number): Uint8Array | null {
-  // (0002,0000) UL 4 <group length> right after "DICM"
-  if (bytes.length < 144 || bytes[132] !== 0x02 || bytes[133] !== 0x00 || bytes[134] !== 0x00 || bytes[135] !== 0x00) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const start = 144 + view.getUint32(140, true);
-  if (start > bytes.length) return null;
-  // find (0002,0010) UI in the meta group
-  for (let i = 144; i + 8 <= start; ) {
-    const group = view.getUint16(i, true);
-    const element = view.getUint16(i + 2, true);
-    const vr = String.fromCharCode(bytes[i + 4]!, bytes[i + 5]!);
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-    const length = long ? view.getUint32(i + 8, true) : view.getUint16(i + 6, true);
-    const valueAt = i + (long ? 12 : 8);
-    if (group !== 0x0002 || valueAt + length > start) return null;
-    if (element === 0x0010) {
-      const uid = new TextDecoder().decode(bytes.subarray(valueAt, valueAt + length)).replace(/[^0-9.]/g, '');
-      if (uid !== DEFLATED) return null;
-      let inflated: Buffer;
-      try {
-        inflated = inflateRawSync(bytes.subarray(start), { maxOutputLength: maxInflatedBytes });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-          throw new DecodeProblem(`deflated data set inflates to more than ${maxInflatedBytes} bytes`, { cause: err });
-        }
-        throw new DecodeProblem(`deflated data set is corrupt (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-      }
-      const out = new Uint8Array(start + inflated.length);
-      out.set(bytes.subarray(0, start));
-      // same length, NUL padded: '1.2.840.10008.1.2.1' (dcmjs strips anything but digits and dots)
-      const explicit = new TextEncoder().encode('1.2.840.10008.1.2.1');
-      out.fill(0, valueAt, valueAt + length);
-      out.set(explicit, valueAt);
-      out.set(inflated, start);
-      return out;
-    }
-    i = valueAt + length;
-  }
-  return null;
+export interface ParseOptions {
+  /** bounds Rows x Columns of a deflated data set before it is inflated further (default 100 MP) */
+  maxPixels?: number;
 }
 
-/** `maxInflatedBytes` bounds the inflated size of a deflated data set. */
-export function parseDicom(bytes: Uint8Array, maxInflatedBytes = 1 << 30): ParsedDicom {
-  const inflated = inflateDeflatedDataSet(bytes, maxInflatedBytes);
-  const parsed = parseDicomUnbounded(inflated ?? bytes);
-  if (inflated) {
-    const ts = parsed.meta[DicomTag.TransferSyntaxUID];
-    if (ts) ts.Value = [DEFLATED];
-  }
+export interface ParsedDicomFile extends ParsedDicom {
+  /**
+   * Bytes of pixel data the file holds, when that differs from what `dict` shows: a deflated data set is kept up
+   * to its first frame only (dicom-inflate.ts), the rest counted. Undefined: `dict`'s Pixel Data is all there is.
+   */
+  pixelBytes?: number | null;
+}
+
+/** Parses a Part 10 file; a deflated data set is inflated within the bound its header sets. */
+export async function parseDicom(bytes: Uint8Array, opts: ParseOptions = {}): Promise<ParsedDicomFile> {
+  const meta = deflatedMeta(bytes);
+  if (!meta) return parseDicomUnbounded(bytes);
+  const inflated = await inflateDeflatedFile(bytes, meta, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const parsed: ParsedDicomFile = parseDicomUnbounded(inflated.file);
+  const ts = parsed.meta[DicomTag.TransferSyntaxUID];
+  if (ts) ts.Value = [DEFLATED];
+  parsed.pixelBytes = inflated.pixelBytes;
   return parsed;
 }
 
@@ -122,17 +88,41 @@ function parseDicomUnbounded(bytes: Uint8Array): ParsedDicom {
         /* report the first error */
       }
     }
-    throw new DecodeProblem(`malformed DICOM file (${describeParseError(message)})`, { cause: err });
+    throw new DecodeProblem(describeParseError(bytes, message), { cause: err });
   } finally {
     api.log.setLevel(levels[0], false);
     validation.setLevel(levels[1], false);
   }
 }
 
-function describeParseError(message: string): string {
-  if (/TransferSyntaxUID|reading 'Value'/i.test(message)) return 'no transfer syntax in the file meta information';
-  if (/out of bounds|outside the bounds|beyond|RangeError|past end/i.test(message)) return `truncated: ${message}`;
-  return message;
+/**
+ * dcmjs's messages name its own internals ("coding.replace is not a function", "Request more than currently
+ * allocated buffer"): say instead where the file is damaged, found by walking the element headers ourselves.
+ */
+function describeParseError(bytes: Uint8Array, message: string): string {
+  if (/TransferSyntaxUID|reading 'Value'/i.test(message)) return 'malformed DICOM file (no transfer syntax in the file meta information)';
+  if (!fileMeta(bytes)) return 'damaged DICOM file meta information (group 0002 cannot be read)';
+  const damage = dicomDamage(bytes);
+  if (damage) return damage;
+  if (/character set|coding/i.test(message)) return 'damaged DICOM header: unreadable Specific Character Set (0008,0005)';
+  if (/allocated buffer|out of bounds|outside the bounds|beyond|past end|offset/i.test(message)) {
+    return 'damaged DICOM header: an element runs past the end of its sequence or of the file';
+  }
+  return 'damaged DICOM header: the DICOM parser could not read it';
+}
+
+/**
+ * Where the element headers of a (not deflated) Part 10 file stop making sense, in user words; null when they
+ * read cleanly. dcmjs sometimes stops silently at damage (the data set then looks as if it had no pixel data).
+ */
+export function dicomDamage(bytes: Uint8Array): string | null {
+  const meta = fileMeta(bytes);
+  if (!meta || meta.ts === DEFLATED) return null;
+  const syntax = { explicit: meta.ts !== '1.2.840.10008.1.2', littleEndian: meta.ts !== '1.2.840.10008.1.2.2' };
+  const walked = walkDataSet(bytes, meta.start, syntax);
+  if (walked.kind === 'more') return `truncated DICOM file at byte ${walked.at}: ${walked.problem}`;
+  if (walked.kind === 'damaged') return `damaged DICOM header at byte ${walked.at}: ${walked.problem}`;
+  return null;
 }
 
 export function tag(dict: DcmDict, key: string): DcmElement | undefined {

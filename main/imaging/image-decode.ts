@@ -1,6 +1,7 @@
 // The public entry of the imaging domain: decode a radiograph file (DICOM, PNG or JPEG, told apart by content).
 
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { decodeDicom } from './dicom-decode';
 import { decodeJpegRaster, decodePng, isJpeg, isPng } from './raster-decode';
 import type { DecodedImage, DecodeOptions } from './types';
@@ -41,12 +42,40 @@ export async function decodeImageBuffer(bytes: Uint8Array, nameForErrors: string
   }
 }
 
+/** Files are read whole to be decoded; none larger (a radiograph is tens of MB). */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads a regular file whole, never more than its size when opened: a path that has become a named pipe or a
+ * device (/dev/zero) is refused instead of read for ever. O_NONBLOCK keeps a pipe's open from waiting.
+ */
+async function readRegular(path: string): Promise<Uint8Array> {
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new DecodeProblem('cannot read file (EISDIR): is a directory');
+    if (!st.isFile()) throw new DecodeProblem(`not a regular file (${st.isFIFO() ? 'named pipe' : st.isCharacterDevice() ? 'character device' : 'device or socket'})`);
+    if (st.size > MAX_FILE_BYTES) throw new DecodeProblem(`file too large to decode (${st.size} bytes)`);
+    const bytes = Buffer.alloc(st.size);
+    let at = 0;
+    while (at < st.size) {
+      const { bytesRead } = await fh.read(bytes, at, st.size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return at === st.size ? bytes : bytes.subarray(0, at);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads and decodes an image file. */
 export async function decodeImageFile(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegular(path);
   } catch (err) {
+    if (err instanceof DecodeProblem) throw new ImageDecodeError(path, err.message, { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
     throw new ImageDecodeError(path, `cannot read file${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

@@ -6,7 +6,8 @@ export { SUPPORTED_TRANSFER_SYNTAXES, describeTransferSyntax, transferSyntaxInfo
 export { DEFAULT_MAX_PIXELS, ImageDecodeError } from './types';
 export type { DecodedImage, DecodeOptions, ImageFormat, ImageIdentifiers, Photometric, SampleEncoding, WindowPreset } from './types';
 export { DicomTag } from './dicom-tags';
-export { parseDicom, binaryChunks, num, nums, str } from './dicom-parse';
+export { encapsulatedFramesPresent } from './dicom-decode';
+export { parseDicom, dicomDamage, binaryChunks, num, nums, str } from './dicom-parse';
 export type { DcmDict } from './dicom-parse';
 export { endsWithEndMarker, readJpegHeader } from './codestream-header';
 export { isPng } from './raster-decode';

@@ -5,6 +5,8 @@ import zlib from 'node:zlib';
 import {
   DicomTag as T,
   binaryChunks,
+  dicomDamage,
+  encapsulatedFramesPresent,
   describeTransferSyntax,
   endsWithEndMarker,
   isPng,
@@ -126,10 +128,10 @@ export function probeJpeg(head: Uint8Array, tail: Uint8Array): ProbedImage {
 }
 
 /** Parses the whole DICOM file (pixel data located, not decoded). */
-export function probeDicom(bytes: Uint8Array): ProbedImage {
+export async function probeDicom(bytes: Uint8Array): Promise<ProbedImage> {
   let parsed;
   try {
-    parsed = parseDicom(bytes);
+    parsed = await parseDicom(bytes);
   } catch (err) {
     throw new ProbeError((err as Error).message);
   }
@@ -137,8 +139,13 @@ export function probeDicom(bytes: Uint8Array): ProbedImage {
   const ts = str(meta, T.TransferSyntaxUID);
   const rows = num(dict, T.Rows);
   const columns = num(dict, T.Columns);
-  if (!rows || !columns) throw new ProbeError('DICOM object has no image (no Rows/Columns)');
   const pixelData = dict[T.PixelData];
+  if (!rows || !columns || !pixelData) {
+    // dcmjs may stop silently at a damaged element: say where, rather than "no pixel data"
+    const damage = dicomDamage(bytes);
+    if (damage) throw new ProbeError(damage);
+  }
+  if (!rows || !columns) throw new ProbeError('DICOM object has no image (no Rows/Columns)');
   if (!pixelData) throw new ProbeError('DICOM object has no pixel data');
   if (!ts) throw new ProbeError('no transfer syntax in the file meta information');
   const info = transferSyntaxInfo(ts);
@@ -147,14 +154,21 @@ export function probeDicom(bytes: Uint8Array): ProbedImage {
   const bitsAllocated = num(dict, T.BitsAllocated) ?? 16;
   const bitsStored = num(dict, T.BitsStored) ?? bitsAllocated;
   const frames = Math.max(1, num(dict, T.NumberOfFrames) ?? 1);
-  const chunks = binaryChunks(pixelData.Value);
-  const actual = chunks.reduce((n, c) => n + c.byteLength, 0);
+  // a deflated data set is kept up to its first frame; the parser counted the rest
+  const actual = parsed.pixelBytes ?? binaryChunks(pixelData.Value).reduce((n, c) => n + c.byteLength, 0);
+  const frameCount = (n: number) => (n === 1 ? '1 frame' : `${n} frames`);
   if (info.codec === 'native') {
-    const bits = rows * columns * samplesPerPixel * frames * bitsAllocated;
-    const expected = Math.ceil(bits / 8);
-    if (actual < expected) throw new ProbeError(`truncated pixel data (${actual} of ${expected} bytes)`);
+    const frameBytes = Math.ceil((rows * columns * samplesPerPixel * bitsAllocated) / 8);
+    const expected = frameBytes * frames;
+    if (actual < expected) {
+      const whole = Math.floor(actual / frameBytes);
+      throw new ProbeError(`truncated pixel data: the header declares ${frameCount(frames)} (${expected} bytes), the file holds ${actual} bytes (${frameCount(whole)})`);
+    }
   } else if (actual === 0) {
     throw new ProbeError('compressed pixel data is empty');
+  } else {
+    const present = encapsulatedFramesPresent(pixelData.Value, frames, info.codec);
+    if (present < frames) throw new ProbeError(`truncated pixel data: the header declares ${frameCount(frames)}, the file holds ${frameCount(present)}`);
   }
   const spacing = nums(dict, T.PixelSpacing);
   const imagerSpacing = nums(dict, T.ImagerPixelSpacing);

@@ -1,5 +1,6 @@
 // Imports as durable jobs (main/jobs): one at a time (group 'import'), resumable after a crash, a restart or a
 // cancel (a resume re-plans the same paths, skips what is stored, and keeps the earlier attempt's counts).
+import fs from 'node:fs/promises';
 import { ImportParams, RpcError, type Types } from '../../common/contract';
 import type { Db } from '../db/database';
 import { listJobRejections } from '../db/jobs-repo';
@@ -31,6 +32,23 @@ export function importJobKind(db: Db, verify: VerifyImage | undefined): JobKind<
       return { imported, duplicates, reports, ignored, rejected: result.rejected.length, ...(datasets ? { datasets } : {}) };
     },
   };
+}
+
+/**
+ * Refuses an import of paths that do not exist, before a job starts: a typo is an error to fix, not an import that
+ * "finished" with nothing in it. (Paths that vanish later are rejections of the running job.)
+ */
+export async function checkImportPaths(paths: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const p of paths) {
+    try {
+      await fs.stat(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      missing.push(code === 'ENOENT' || code === 'ENOTDIR' ? `${p}: no such file or folder` : `${p}: ${(err as Error).message}`);
+    }
+  }
+  if (missing.length) throw new RpcError('invalid_input', `cannot import: ${missing.join('; ')}`);
 }
 
 /** `imports.result`: the job's progress and, once it has stopped (done, or cancelled part-way), its summary. */

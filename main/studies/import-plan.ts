@@ -15,6 +15,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { datasetSidecar, sidecarsToRead, vindrImagePlace, type DatasetSidecar, type VindrImagePlace } from './datasets/sidecars';
+import { fileKind } from './file-read';
 import { METADATA_FILE_RE, parseMimicImagePath, parseMimicReportPath } from './mimic-metadata';
 
 export interface Candidate {
@@ -72,6 +73,9 @@ function isIgnored(file: string): boolean {
   return IGNORED_EXT.has(path.extname(lower));
 }
 
+/** Rejections that are files the import does not read, given by name (the summaries list them apart). */
+export const IGNORED_PREFIX = 'ignored: ';
+
 /** A file-system error as the words a user reads beside the path. */
 export function fileErrorReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
@@ -89,10 +93,18 @@ export function abortError(signal: AbortSignal): unknown {
 async function scan(
   paths: string[],
   signal: AbortSignal | undefined,
-  onFile: (c: Candidate) => void,
+  onFileFound: (c: Candidate, byName: boolean) => void,
   onUnreadable: (p: string, reason: string) => void,
 ): Promise<void> {
   const seenDirs = new Set<string>();
+  // a file given by name and again through its folder (or twice) is one file
+  const seenFiles = new Set<string>();
+  /** `key`: the file's path under its folder's real path (no system call per file in a walk) */
+  const onFile = (c: Candidate, byName: boolean, key: string) => {
+    if (seenFiles.has(key)) return;
+    seenFiles.add(key);
+    onFileFound(c, byName);
+  };
   const walk = async (dir: string, root: string): Promise<void> => {
     if (signal?.aborted) throw abortError(signal);
     let real: string;
@@ -127,7 +139,8 @@ async function scan(
         continue;
       }
       if (st.isDirectory()) await walk(full, root);
-      else if (st.isFile()) onFile({ path: full, root, size: st.size, mtimeMs: st.mtimeMs });
+      else if (st.isFile()) onFile({ path: full, root, size: st.size, mtimeMs: st.mtimeMs }, false, path.join(real, e.name));
+      else onUnreadable(full, `not a regular file (${fileKind(st)})`);
     }
   };
   for (const p of paths) {
@@ -140,7 +153,9 @@ async function scan(
       continue;
     }
     if (st.isDirectory()) await walk(abs, abs);
-    else onFile({ path: abs, root: path.dirname(abs), size: st.size, mtimeMs: st.mtimeMs });
+    // only regular files are read: /dev/zero or a named pipe would be read (or wait) for ever
+    else if (st.isFile()) onFile({ path: abs, root: path.dirname(abs), size: st.size, mtimeMs: st.mtimeMs }, true, await fs.realpath(abs));
+    else onUnreadable(abs, `not a regular file (${fileKind(st)})`);
   }
 }
 
@@ -159,7 +174,7 @@ export async function planImport(paths: string[], signal?: AbortSignal, onFound?
   await scan(
     paths,
     signal,
-    (c) => {
+    (c, byName) => {
       onFound?.(++found);
       if (METADATA_FILE_RE.test(c.path.replace(/\\/g, '/'))) {
         plan.metadataFiles.push(c.path);
@@ -183,7 +198,9 @@ export async function planImport(paths: string[], signal?: AbortSignal, onFound?
         return;
       }
       if (isIgnored(c.path)) {
-        plan.ignored++;
+        // skipped quietly in a folder; given by name, the user meant it: say why nothing came of it
+        if (byName) plan.unreadable.push({ path: c.path, reason: `${IGNORED_PREFIX}not an image (${path.extname(c.path) || path.basename(c.path)})` });
+        else plan.ignored++;
         return;
       }
       files.push({ kind: 'file', key: c.path, file: c });

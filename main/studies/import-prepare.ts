@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Db } from '../db/database';
 import { findImageByPathStat, findImageBySha } from '../db/images-repo';
 import { ImageDecodeError } from '../imaging';
-import { readHashed, MAX_WHOLE_FILE_BYTES } from './file-read';
+import { readHashed, readRegularFile, MAX_WHOLE_FILE_BYTES, UnreadableFileError } from './file-read';
 import { probeDicom, probeJpeg, probePng, ProbeError, type ProbedImage } from './image-probe';
 import { fileErrorReason, type Candidate, type FileUnit, type MimicUnit } from './import-plan';
 
@@ -36,11 +36,14 @@ export type PreparedUnit =
   | { kind: 'file'; unit: FileUnit; image: Prepared }
   | { kind: 'mimic'; unit: MimicUnit; images: Prepared[]; report: PreparedReport | null };
 
+/** A radiology report is a few KB; anything this large is not one. */
+const MAX_REPORT_BYTES = 16 * 2 ** 20;
+
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.dcm', '.dicom', '.dic']);
 
 /** The problem, without the path: a rejection is always shown beside its path. */
 export function rejectionReason(err: unknown): string {
-  if (err instanceof ProbeError) return err.message;
+  if (err instanceof ProbeError || err instanceof UnreadableFileError) return err.message;
   if (err instanceof ImageDecodeError) return err.reason;
   return fileErrorReason(err);
 }
@@ -50,7 +53,7 @@ export async function prepareImage(db: Db, c: Candidate, verify: VerifyImage | u
   try {
     const f = await readHashed(c.path, (kind, size) => kind === 'dicom' && size <= MAX_WHOLE_FILE_BYTES, signal);
     if (findImageBySha(db, f.sha256)) return { kind: 'duplicate', c, sha256: f.sha256 };
-    const probe = probeHashed(c.path, f);
+    const probe = await probeHashed(c.path, f);
     if (verify) await verify(c.path, probe, signal);
     return { kind: 'image', img: { c, sha256: f.sha256, probe } };
   } catch (err) {
@@ -59,7 +62,7 @@ export async function prepareImage(db: Db, c: Candidate, verify: VerifyImage | u
   }
 }
 
-function probeHashed(file: string, f: Awaited<ReturnType<typeof readHashed>>): ProbedImage {
+async function probeHashed(file: string, f: Awaited<ReturnType<typeof readHashed>>): Promise<ProbedImage> {
   const ext = path.extname(file).toLowerCase();
   switch (f.sniffed) {
     case 'dicom':
@@ -79,12 +82,12 @@ function probeHashed(file: string, f: Awaited<ReturnType<typeof readHashed>>): P
 
 async function prepareReport(c: Candidate): Promise<PreparedReport> {
   try {
-    const bytes = await fs.readFile(c.path);
+    const bytes = await readRegularFile(c.path, MAX_REPORT_BYTES);
     const text = bytes.toString('utf8');
     if (!text.trim()) return { error: 'empty report', path: c.path };
     return { text, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), path: c.path };
   } catch (err) {
-    return { error: fileErrorReason(err), path: c.path };
+    return { error: rejectionReason(err), path: c.path };
   }
 }
 

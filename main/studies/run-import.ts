@@ -176,7 +176,9 @@ async function importAs(opts: RunImportOptions, job: ImportJobLink): Promise<Imp
     }
 
     const { units } = plan;
-    total = units.reduce((n, u) => n + unitFileCount(u), 0);
+    // paths rejected while scanning count as handled, so that "n of n" and the bar agree with the summary
+    done = plan.unreadable.length;
+    total = done + units.reduce((n, u) => n + unitFileCount(u), 0);
     report('importing', `importing ${total} files`);
     const writeContext = { db, log, counts, dataset: opts.dataset, meta };
     // Units are prepared in parallel but written in plan order (a small reorder buffer), so that study ids

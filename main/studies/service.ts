@@ -3,7 +3,7 @@ import type { studiesProcedures } from '../../common/contract';
 import type { Db } from '../db/database';
 import type { JobRunner } from '../jobs/job-runner';
 import type { HandlersOf } from '../rpc/handlers';
-import { IMPORT_JOB, importResult } from './import-job';
+import { checkImportPaths, IMPORT_JOB, importResult } from './import-job';
 import { getStudy, listDatasets, listStudies } from './study-queries';
 
 export interface StudiesServiceDeps {
@@ -16,7 +16,10 @@ export function createStudiesService({ db, jobs }: StudiesServiceDeps): Handlers
     'datasets.list': () => listDatasets(db),
     'studies.list': (input) => listStudies(db, input),
     'studies.get': ({ id }) => getStudy(db, id),
-    'imports.start': (params) => ({ jobId: jobs.start(IMPORT_JOB, params) }),
+    'imports.start': async (params) => {
+      await checkImportPaths(params.paths);
+      return { jobId: jobs.start(IMPORT_JOB, params) };
+    },
     'imports.result': ({ jobId }) => importResult(db, jobs, jobId),
   };
 }

@@ -10,6 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { encodeEventText, encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
 import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
@@ -31,7 +32,10 @@ export interface HttpServerOptions {
 
 export interface RunningHttpServer {
   server: Server;
+  /** the first of `urls` */
   url: string;
+  /** every URL the server is reachable at (one per address, when listening on 0.0.0.0 or ::) */
+  urls: string[];
   /** URL with the token, to open in a browser */
   loginUrl: string;
   token: string;
@@ -52,6 +56,32 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.wasm': 'application/wasm',
 };
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * The host names a browser can reach the server by, as they appear in a Host header (IPv6 in brackets): for a
+ * wildcard listen address (0.0.0.0, ::) every address of this machine's interfaces (IPv4 only for 0.0.0.0, which
+ * does not accept IPv6), never the wildcard itself, which is no address to connect to.
+ */
+export function reachableHosts(host: string, interfaces = os.networkInterfaces()): string[] {
+  const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+  if (!WILDCARDS.has(host)) return [bracket(host)];
+  const names: string[] = [];
+  for (const list of Object.values(interfaces)) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv6' && host === '0.0.0.0') continue;
+      if (a.family === 'IPv6' && a.scopeid) continue; // link-local addresses need a zone, which a URL cannot carry
+      names.push(bracket(a.address));
+    }
+  }
+  // loopback first: the address to open on this machine
+  return [...new Set(names)].sort((a, b) => Number(isLoopback(b)) - Number(isLoopback(a)));
+}
+
+function isLoopback(name: string): boolean {
+  return name === 'localhost' || name.startsWith('127.') || name === '[::1]';
+}
 
 export function newSessionToken(): string {
   return randomBytes(24).toString('base64url');
@@ -111,12 +141,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const log = options.log ?? (() => {});
   const sseClients = new Set<ServerResponse>();
   let port = 0;
+  // Guards against DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example. Only the
+  // addresses the server is reachable at are accepted (for 0.0.0.0: this machine's addresses, not the wildcard).
+  const reachable = reachableHosts(host);
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]', ...reachable, ...(options.allowedHosts ?? [])].map((n) => n.toLowerCase()));
 
   const hostAllowed = (req: IncomingMessage): boolean => {
-    // Guards against DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
     const given = (req.headers.host ?? '').toLowerCase();
-    const names = ['127.0.0.1', 'localhost', '[::1]', host.toLowerCase(), ...(options.allowedHosts ?? [])];
-    return names.some((name) => given === `${name}:${port}` || given === name);
+    const at = given.lastIndexOf(':');
+    const name = at > given.lastIndexOf(']') ? given.slice(0, at) : given;
+    const givenPort = at > given.lastIndexOf(']') ? given.slice(at + 1) : null;
+    return names.has(name) && (givenPort === null || givenPort === String(port));
   };
 
   const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
@@ -211,11 +246,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     server.listen(options.port ?? 0, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  const displayHost = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${displayHost}:${port}/`;
+  const urls = reachable.map((name) => `http://${name}:${port}/`);
+  const url = urls[0] ?? `http://127.0.0.1:${port}/`;
   return {
     server,
     url,
+    urls,
     loginUrl: `${url}?token=${token}`,
     token,
     port,
