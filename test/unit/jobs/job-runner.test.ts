@@ -298,7 +298,7 @@ describe('import jobs', () => {
     const events: Types['JobProgress'][] = [];
     runner.subscribe((p) => events.push(p));
     const { jobId } = procedures['imports.start'].output.parse(await handlers['imports.start']({ paths: [root] }));
-    expect(() => handlers['imports.start']({ paths: [root] })).toThrow(expect.objectContaining({ code: 'busy' }));
+    await expect(handlers['imports.start']({ paths: [root] })).rejects.toMatchObject({ code: 'busy' });
     const early = procedures['imports.result'].output.parse(await handlers['imports.result']({ jobId }));
     expect(early.summary).toBeNull();
     await runner.wait(jobId);
