@@ -2,6 +2,7 @@
 // merged here into the one table that every transport (Electron IPC, browser-mode HTTP), the preload and the
 // surface tests derive from. A domain adds its procedures to its own file; nothing else changes.
 import type { z } from 'zod';
+import { annotationsEvents, annotationsProcedures } from './annotations';
 import { evaluationEvents, evaluationProcedures } from './evaluation';
 import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
 import { imagingEvents, imagingProcedures } from './imaging';
@@ -26,6 +27,7 @@ export * from './settings';
 export * from './studies';
 export * from './models';
 export * from './heatmaps';
+export * from './annotations';
 
 /** Merges domain tables, refusing a name two domains both claim. */
 function merge<T extends readonly Record<string, unknown>[]>(...tables: T): UnionToIntersection<T[number]> {
@@ -50,6 +52,7 @@ export const procedures = merge(
   evaluationProcedures,
   readerProcedures,
   trainingProcedures,
+  annotationsProcedures,
 ) satisfies ProcedureTable;
 
 export const events = merge(
@@ -62,6 +65,7 @@ export const events = merge(
   evaluationEvents,
   readerEvents,
   trainingEvents,
+  annotationsEvents,
 ) satisfies EventTable;
 
 export type Procedures = typeof procedures;

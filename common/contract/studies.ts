@@ -33,6 +33,12 @@ export const StudyListItem = z.object({
   imageCount: z.number().int(),
   firstImageId: Id.nullable(),
   reportSnippet: z.string().nullable(),
+  /** YYYYMMDD as the DICOM / MIMIC metadata give it, when known */
+  studyDate: z.string().nullable().optional(),
+  /** finding labels of the dataset (VinDr-CXR's image labels, MIMIC's CheXpert): present ones, then uncertain ones with '?' */
+  labels: z.array(z.string()).optional(),
+  /** with a report search: the report sentence that matched (the first positive one with the most search words) */
+  match: z.object({ index: z.number().int(), text: z.string() }).nullable().optional(),
 });
 
 export const Sentence = z.object({
@@ -66,6 +72,11 @@ export const Box = z.object({
   w: z.number(),
   h: z.number(),
   source: z.enum(['dataset', 'user']),
+  /**
+   * who drew it: the dataset's reader id (VinDr rad_id) for a dataset box, the user's name for a user box; null or
+   * absent: no reader (MS-CXR) or a consensus
+   */
+  reader: z.string().nullable().optional(),
 });
 
 export const Phrase = z.object({
@@ -126,8 +137,18 @@ export const studiesProcedures = {
       limit: z.number().int().min(1).max(1000).default(100),
       search: z.string().max(500).optional(),
       datasetId: Id.optional(),
+      /** report words count only where the finding they name is not stated absent ("No pleural effusion") */
+      positiveOnly: z.boolean().default(true),
+      /** the list's order: import order (default), study date, study key, or the number of finding labels */
+      sort: z.enum(['imported', 'date', 'key', 'labels']).default('imported'),
+      descending: z.boolean().default(false),
     }),
-    output: z.object({ total: z.number().int(), items: z.array(StudyListItem) }),
+    output: z.object({
+      total: z.number().int(),
+      items: z.array(StudyListItem),
+      /** the findings the positive-only filter applied to; [] when the search names none (or is negated) */
+      positiveOnly: z.array(z.string()).default([]),
+    }),
   },
   'studies.get': { input: z.object({ id: Id }), output: StudyDetail },
   'imports.start': { input: ImportParams, output: z.object({ jobId: z.string() }) },

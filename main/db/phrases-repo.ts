@@ -52,7 +52,7 @@ export function listPhrasesForStudy(db: Db, studyId: number): PhraseRow[] {
   if (!phrases.length) return [];
   const boxes = prepared(
     db,
-    `SELECT b.id, b.image_id AS imageId, b.phrase_id AS phraseId, b.x, b.y, b.w, b.h, b.source
+    `SELECT b.id, b.image_id AS imageId, b.phrase_id AS phraseId, b.x, b.y, b.w, b.h, b.source, b.reader
        FROM boxes b JOIN phrases p ON p.id = b.phrase_id WHERE p.study_id = ? ORDER BY b.id`,
   ).all(studyId) as BoxRow[];
   const byPhrase = new Map<number, BoxRow[]>();

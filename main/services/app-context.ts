@@ -20,6 +20,7 @@ import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
 import { createReaderService } from '../reader/service';
+import { createAnnotationsService, defaultUserName } from '../annotations/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -120,6 +121,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createHeatmapsService(grounding),
     ...createEvaluationService({ db, jobs, registry: models }),
     ...createReaderService({ db, dataDir: options.dataDir }),
+    ...createAnnotationsService({ db, defaultUser: defaultUserName(options.mode) }),
   };
 
   let closed: Promise<void> | null = null;

@@ -15,6 +15,7 @@ import { encodeEventText, encodeWire, WIRE_CONTENT_TYPE } from '../../common/wir
 import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
 import type { EventBus } from '../rpc/event-bus';
+import { sendLoginPage, wantsPage } from './login-page';
 
 export interface HttpServerOptions {
   dispatcher: Dispatcher;
@@ -210,6 +211,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
 
       const authorised = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token);
+      if (!authorised && wantsPage(req)) return sendLoginPage(res, req.method === 'HEAD');
       if (!authorised) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token; open the URL printed by `sightline serve`' } });
       if (sameToken(queryToken, token)) {
         res.setHeader('Set-Cookie', `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`);

@@ -10,6 +10,7 @@ import { upsertLabel } from '../../db/labels-repo';
 import { deleteBox, findPhrase, insertBox, insertPhrase, listPhraseBoxes, setPhraseSentence } from '../../db/phrases-repo';
 import { getReportForStudy } from '../../db/reports-repo';
 import { prepared } from '../../db/statements';
+import { CHEXPERT_ORIGIN, readChexpert } from './chexpert';
 import { readMsCxrCsvWithLines, readMsCxrJson, type DatasetProblem } from './ms-cxr';
 import { findSentence } from './sentence-match';
 import type { DatasetSidecar } from './sidecars';
@@ -35,8 +36,9 @@ interface TruthPhrase {
 
 /** The ground truth of one image, as the files give it. */
 export interface ImageTruth {
-  /** MS-CXR finds its image by dicom_id; VinDr by image_id (the file stem), preferring its own tree */
-  key: { kind: 'dicom-id'; dicomId: string } | { kind: 'vindr'; imageId: string; prefix: string };
+  /** MS-CXR finds its image by dicom_id; VinDr by image_id (the file stem), preferring its own tree; CheXpert's
+   * labels are of a whole MIMIC study (found by study_id) */
+  key: { kind: 'dicom-id'; dicomId: string } | { kind: 'vindr'; imageId: string; prefix: string } | { kind: 'mimic-study'; studyId: string };
   /** every row of this image, to report them when the image is not imported */
   rows: { file: string; line: number }[];
   phrases: TruthPhrase[];
@@ -76,7 +78,7 @@ export async function readDatasetTruth(
   const truth = new Map<string, ImageTruth>();
   const problems: DatasetProblem[] = [];
   const imageOf = (key: ImageTruth['key']): ImageTruth => {
-    const k = key.kind === 'dicom-id' ? `m:${key.dicomId}` : `v:${key.prefix}\u0000${key.imageId}`;
+    const k = key.kind === 'dicom-id' ? `m:${key.dicomId}` : key.kind === 'mimic-study' ? `s:${key.studyId}` : `v:${key.prefix}\u0000${key.imageId}`;
     let t = truth.get(k);
     if (!t) truth.set(k, (t = { key, rows: [], phrases: [], labels: [] }));
     return t;
@@ -93,6 +95,16 @@ export async function readDatasetTruth(
           const t = vindrImage(l.imageId);
           t.rows.push({ file: s.file, line: l.line });
           t.labels.push({ reader: l.reader, name: l.name, value: l.value });
+        }
+        continue;
+      }
+      if (s.kind === 'chexpert') {
+        const read = await readChexpert(s.file, signal);
+        problems.push(...read.problems);
+        for (const l of read.labels) {
+          const t = imageOf({ kind: 'mimic-study', studyId: l.studyId });
+          t.rows.push({ file: s.file, line: l.line });
+          t.labels.push({ reader: '', name: l.name, value: l.value });
         }
         continue;
       }
@@ -119,7 +131,7 @@ function addFinding(t: ImageTruth, file: string, f: VindrFinding): void {
 }
 
 /** The stored image the ground truth belongs to, or null when it was not imported. */
-function findImage(db: Db, key: ImageTruth['key']): { id: number; studyId: number } | null {
+function findImage(db: Db, key: Exclude<ImageTruth['key'], { kind: 'mimic-study' }>): { id: number; studyId: number } | null {
   const row =
     key.kind === 'dicom-id'
       ? prepared(
@@ -142,8 +154,27 @@ const sameBoxes = (stored: { x: number; y: number; w: number; h: number; reader:
     return s.x === x && s.y === y && s.w === w && s.h === h && s.reader === wanted[i].reader;
   });
 
+/**
+ * CheXpert labels of a MIMIC study, on every imported study with that study_id (a MIMIC-CXR-JPG and a MIMIC-CXR
+ * DICOM import of the same study). The CSV covers all of MIMIC-CXR, so a study that is not imported is no problem:
+ * its row is passed over without a count.
+ */
+function writeStudyLabels(db: Db, studyKey: string, t: ImageTruth, counts: DatasetCounts): boolean {
+  const studies = prepared(
+    db,
+    `SELECT s.id FROM studies s JOIN datasets d ON d.id = s.dataset_id WHERE s.study_key = ? AND d.kind = 'mimic-cxr-jpg'`,
+  ).pluck().all(studyKey) as number[];
+  for (const studyId of studies) {
+    for (const l of t.labels) {
+      if (upsertLabel(db, { studyId, imageId: null, source: CHEXPERT_ORIGIN, reader: '', name: l.name, value: l.value })) counts.labels++;
+    }
+  }
+  return studies.length > 0;
+}
+
 /** Writes one image's ground truth (call inside the unit's transaction); returns false when the image is missing. */
 export function writeImageTruth(db: Db, t: ImageTruth, counts: DatasetCounts): boolean {
+  if (t.key.kind === 'mimic-study') return writeStudyLabels(db, t.key.studyId, t, counts);
   const image = findImage(db, t.key);
   if (!image) {
     const id = t.key.kind === 'dicom-id' ? t.key.dicomId : t.key.imageId;

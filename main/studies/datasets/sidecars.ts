@@ -1,15 +1,18 @@
 // Which files of an imported tree are dataset ground truth the import reads (instead of skipping them quietly):
-// MS-CXR by file name anywhere, VinDr-CXR by `annotations/{annotations,image_labels}_{train,test}.csv`; and which
+// MS-CXR and MIMIC-CXR's CheXpert labels by file name anywhere, VinDr-CXR by `annotations/{annotations,image_labels}_{train,test}.csv`; and which
 // images belong to a VinDr tree (`<root>/{train,test}/{image_id}.dicom` beside those annotations).
 import path from 'node:path';
+import { DEMO_MIMIC_DATASET, DEMO_VINDR_DATASET } from '../../../common/demo-datasets';
+import { isChexpertFile } from './chexpert';
 import { MS_CXR_CSV_RE, MS_CXR_JSON_RE } from './ms-cxr';
 import { vindrSidecar, type VindrSidecar } from './vindr';
 
-export type DatasetSidecar = { kind: 'ms-cxr-csv' | 'ms-cxr-json'; file: string } | ({ kind: 'vindr' } & VindrSidecar);
+export type DatasetSidecar = { kind: 'ms-cxr-csv' | 'ms-cxr-json' | 'chexpert'; file: string } | ({ kind: 'vindr' } & VindrSidecar);
 
 export function datasetSidecar(file: string): DatasetSidecar | null {
   if (MS_CXR_CSV_RE.test(file)) return { kind: 'ms-cxr-csv', file };
   if (MS_CXR_JSON_RE.test(file)) return { kind: 'ms-cxr-json', file };
+  if (isChexpertFile(file)) return { kind: 'chexpert', file };
   const v = vindrSidecar(file);
   return v ? { kind: 'vindr', ...v } : null;
 }
@@ -22,10 +25,13 @@ export function datasetSidecar(file: string): DatasetSidecar | null {
  */
 export function sidecarsToRead(found: DatasetSidecar[]): { read: DatasetSidecar[]; skipped: string[] } {
   const csvStems = new Set(found.filter((s) => s.kind === 'ms-cxr-csv').map((s) => s.file.replace(/\.csv(\.gz)?$/i, '').toLowerCase()));
+  // CheXpert: PhysioNet ships the .csv.gz; one unpacked beside it is the same table, read once (the .csv)
+  const chexpertCsv = new Set(found.filter((s) => s.kind === 'chexpert' && !/\.gz$/i.test(s.file)).map((s) => s.file.toLowerCase()));
   const read: DatasetSidecar[] = [];
   const skipped: string[] = [];
   for (const s of found) {
     if (s.kind === 'ms-cxr-json' && csvStems.has(s.file.replace(/\.json$/i, '').toLowerCase())) skipped.push(s.file);
+    else if (s.kind === 'chexpert' && chexpertCsv.has(s.file.replace(/\.gz$/i, '').toLowerCase()) && /\.gz$/i.test(s.file)) skipped.push(s.file);
     else read.push(s);
   }
   return { read, skipped };
@@ -46,7 +52,9 @@ export function vindrImagePlace(file: string, roots: ReadonlySet<string>): Vindr
   return roots.has(root) ? { root, split } : null;
 }
 
-/** The dataset a VinDr tree's images go to: its own, so users can tell it from the rest of an import. */
+/** The dataset a VinDr tree's images go to: its own, so users can tell it from the rest of an import (the demo's
+ * "MIMIC-CXR (synthetic demo)" import puts its VinDr cases in "VinDr-CXR (synthetic demo)"). */
 export function vindrDatasetName(given: string | undefined): string {
+  if (given === DEMO_MIMIC_DATASET) return DEMO_VINDR_DATASET;
   return given ? `${given} · VinDr-CXR` : 'VinDr-CXR';
 }

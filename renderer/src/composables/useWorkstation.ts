@@ -4,6 +4,7 @@
 
 import { computed, onBeforeUnmount, onMounted, watch } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
+import { createDeferredActions } from '../lib/deferred-actions';
 import { comboFromEvent, worksInTextField, type Action } from '../lib/keymap';
 import { useDatasetStore } from '../stores/datasets';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
@@ -81,13 +82,21 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
     { immediate: true },
   );
 
-  // Open the first study once the list first loads, so the reader lands on an image.
+  // Open the first study with a report once the list first loads, so the reader lands on an image and its
+  // report. A search without matches closes the open study (it is not in the list any more); the next list
+  // with matches opens its first study again.
   watch(
     () => list.total,
     (total) => {
+      if (total === 0 && list.filtered && (list.selectedId !== null || study.detail)) {
+        list.clearSelection();
+        study.close();
+        autoSelected = false;
+        return;
+      }
       if (autoSelected || !total || list.selectedId !== null) return;
       autoSelected = true;
-      list.select(0);
+      list.select(list.firstWithReport());
     },
   );
 
@@ -176,6 +185,9 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
     }
   }
 
+  // a viewing key pressed while a study or image loads applies to that one once it is shown
+  const deferred = createDeferredActions<Action>(() => study.loading || viewer.loading, run);
+
   function onKeydown(e: KeyboardEvent): void {
     if (e.defaultPrevented || e.isComposing) return;
     const combo = comboFromEvent(e);
@@ -185,7 +197,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
     if (!action) return;
     if (anyModal.value && action !== 'dialog.close' && action !== 'help.toggle') return;
     e.preventDefault();
-    run(action);
+    deferred.dispatch(action);
   }
 
   onMounted(() => {
@@ -193,7 +205,10 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
     void datasets.load();
     if (list.total === null) void list.refresh();
   });
-  onBeforeUnmount(() => window.removeEventListener('keydown', onKeydown));
+  onBeforeUnmount(() => {
+    window.removeEventListener('keydown', onKeydown);
+    deferred.stop();
+  });
 
   return { run, onKeydown };
 }

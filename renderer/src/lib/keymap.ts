@@ -27,6 +27,10 @@ export type Action =
   | 'heatmap.toggle'
   | 'heatmap.colormap'
   | 'boxes.toggle'
+  | 'boxes.new'
+  | 'boxes.delete'
+  | 'boxes.undo'
+  | 'boxes.redo'
   | 'figure.export'
   | 'help.toggle'
   | 'search.focus'
@@ -59,6 +63,10 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'heatmap.toggle', keys: ['H'], label: 'Show / hide the heatmap', group: 'Grounding' },
   { action: 'heatmap.colormap', keys: ['C'], label: 'Next heatmap colormap', group: 'Grounding' },
   { action: 'boxes.toggle', keys: ['B'], label: 'Show / hide the ground-truth boxes', group: 'Grounding' },
+  { action: 'boxes.new', keys: ['N'], label: 'Box mode: draw a box for the active phrase (drag), click to select, drag to move / resize; Esc ends', group: 'Grounding' },
+  { action: 'boxes.delete', keys: ['Delete', 'Backspace'], label: 'Delete the selected box (yours; dataset boxes are read-only)', group: 'Grounding' },
+  { action: 'boxes.undo', keys: ['Ctrl+Z'], label: 'Undo the last box change', group: 'Grounding' },
+  { action: 'boxes.redo', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'], label: 'Redo a box change', group: 'Grounding' },
   { action: 'figure.export', keys: ['E'], label: 'Export the figure (PNG at the image’s resolution)', group: 'Grounding' },
   { action: 'help.toggle', keys: ['?', 'F1'], label: 'Keyboard shortcuts', group: 'General' },
   { action: 'search.focus', keys: ['/', 'Ctrl+F'], label: 'Search studies', group: 'General' },

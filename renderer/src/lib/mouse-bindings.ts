@@ -5,7 +5,8 @@
 export const MODIFIER_ORDER = ['Ctrl', 'Alt', 'Shift', 'Meta'] as const;
 
 /** Viewer tools a mouse gesture can drive. */
-export type ToolId = 'windowLevel' | 'pan' | 'zoom' | 'fit' | 'scroll';
+/** 'box': the box tool, which the left button drives in box mode (`n`), not a slot of the settings */
+export type ToolId = 'windowLevel' | 'pan' | 'zoom' | 'fit' | 'scroll' | 'box';
 export type MouseButton = 'left' | 'middle' | 'right' | 'wheel';
 /** 'drag' (press, move, release) or 'doubleClick'; the wheel has neither and ignores it. */
 export type MouseGesture = 'drag' | 'doubleClick';
@@ -30,6 +31,7 @@ export const toolLabels: Readonly<Record<ToolId, string>> = {
   zoom: 'Zoom around the cursor',
   fit: 'Fit image',
   scroll: 'Scroll through the study’s images',
+  box: 'Boxes: draw, select, move, resize (box mode, N)',
 };
 
 // ---- Gesture slots: what the settings let the user bind -------------------------------------------------------

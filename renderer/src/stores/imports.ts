@@ -5,6 +5,7 @@ import { api, events } from '../api';
 import { useDatasetStore } from './datasets';
 import { useStudyListStore } from './studies';
 import { useToastStore } from './toasts';
+import { DEMO_MIMIC_DATASET } from '../../../common/demo-datasets';
 
 type JobProgress = Types['JobProgress'];
 type ImportSummary = Types['ImportSummary'];
@@ -161,7 +162,7 @@ export const useImportStore = defineStore('imports', () => {
   async function startDemo(): Promise<boolean> {
     try {
       const info = await api.app.info({});
-      return await start([info.demoDir], 'demo');
+      return await start([info.demoDir], DEMO_MIMIC_DATASET);
     } catch (e) {
       useToastStore().error(e, 'Import demo data');
       return false;

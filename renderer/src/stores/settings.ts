@@ -1,10 +1,21 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { api } from '../api';
+import { clampReportFont, REPORT_FONT_DEFAULT } from '../lib/report-font';
 import { useToastStore } from './toasts';
 
 export type Theme = 'dark' | 'light';
 const THEME_CACHE = 'sightline.theme';
+const REPORT_FONT_KEY = 'sightline.reportFontSize';
+
+function storedReportFont(): number {
+  try {
+    const v = typeof localStorage !== 'undefined' ? localStorage.getItem(REPORT_FONT_KEY) : null;
+    return v === null ? REPORT_FONT_DEFAULT : clampReportFont(Number(v));
+  } catch {
+    return REPORT_FONT_DEFAULT;
+  }
+}
 
 function applyTheme(theme: Theme): void {
   document.documentElement.dataset.theme = theme;
@@ -21,6 +32,17 @@ export const useSettingsStore = defineStore('settings', () => {
   const theme = ref<Theme>(cached === 'light' ? 'light' : 'dark');
   const loaded = ref(false);
   applyTheme(theme.value);
+  /** the report panel's text size (px), kept in this browser's storage like the viewer's preferences */
+  const reportFontSize = ref(storedReportFont());
+
+  function setReportFontSize(px: number): void {
+    reportFontSize.value = clampReportFont(px);
+    try {
+      localStorage.setItem(REPORT_FONT_KEY, String(reportFontSize.value));
+    } catch {
+      /* private mode: this session only */
+    }
+  }
 
   async function load(): Promise<void> {
     try {
@@ -48,5 +70,5 @@ export const useSettingsStore = defineStore('settings', () => {
     }
   }
 
-  return { theme, loaded, load, setTheme };
+  return { theme, loaded, load, setTheme, reportFontSize, setReportFontSize };
 });

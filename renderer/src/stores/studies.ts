@@ -1,12 +1,14 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
+import { searchTerms } from '../../../common/search-terms';
 import { api } from '../api';
 import { createLatest } from '../lib/latest';
 import { pagesForRange, pagesToEvict } from '../lib/virtual-window';
 import { useToastStore } from './toasts';
 
 export type StudyItem = Types['StudyListItem'];
+export type StudySort = NonNullable<Parameters<typeof api.studies.list>[0]['sort']>;
 
 export const PAGE_SIZE = 200;
 /** ~100 pages x 200 rows: memory stays bounded while scrolling through 100,000 studies. */
@@ -19,6 +21,15 @@ export const MAX_CACHED_PAGES = 100;
 export const useStudyListStore = defineStore('studyList', () => {
   const search = ref('');
   const datasetId = ref<number | null>(null);
+  /** report search counts a finding's word only where the report does not call it absent (server-side) */
+  const positiveOnly = ref(true);
+  /** the findings the server filtered on for the current search ([] when the search names none) */
+  const positiveFindings = ref<string[]>([]);
+  /** the list's order (server-side, so paging and the keyboard follow it) */
+  const sort = ref<StudySort>('imported');
+  const descending = ref(false);
+  /** the search's words, for highlighting in the list and the report */
+  const terms = computed(() => searchTerms(search.value));
   const total = ref<number | null>(null);
   const pages = shallowRef(new Map<number, StudyItem[]>());
   /** bumped whenever `pages` changes, so row lookups re-render */
@@ -51,6 +62,9 @@ export const useStudyListStore = defineStore('studyList', () => {
         limit: PAGE_SIZE,
         search: search.value.trim() || undefined,
         datasetId: datasetId.value ?? undefined,
+        positiveOnly: positiveOnly.value,
+        sort: sort.value,
+        descending: descending.value,
       })
       .then((res) => {
         if (!gen.current) return false;
@@ -59,6 +73,7 @@ export const useStudyListStore = defineStore('studyList', () => {
         for (const p of pagesToEvict([...next.keys()], page, MAX_CACHED_PAGES)) next.delete(p);
         pages.value = next;
         total.value = res.total;
+        positiveFindings.value = res.positiveOnly ?? [];
         version.value++;
         if (selectedIndex.value < 0 && selectedId.value !== null) {
           const i = res.items.findIndex((s) => s.id === selectedId.value);
@@ -99,6 +114,21 @@ export const useStudyListStore = defineStore('studyList', () => {
   function setSearch(text: string): Promise<boolean> {
     if (text === search.value) return Promise.resolve(true);
     search.value = text;
+    return reset();
+  }
+
+  function setPositiveOnly(on: boolean): Promise<boolean> {
+    if (on === positiveOnly.value) return Promise.resolve(true);
+    positiveOnly.value = on;
+    return reset();
+  }
+
+  /** Order by a column; the same column again flips the direction. */
+  function setSort(by: StudySort, desc?: boolean): Promise<boolean> {
+    const nextDesc = desc ?? (by === sort.value ? !descending.value : by === 'date' || by === 'labels');
+    if (by === sort.value && nextDesc === descending.value) return Promise.resolve(true);
+    sort.value = by;
+    descending.value = nextDesc;
     return reset();
   }
 
@@ -150,6 +180,19 @@ export const useStudyListStore = defineStore('studyList', () => {
     return select(target);
   }
 
+  /** The first loaded row whose study has a report (the first screen opens it rather than a bare image); else 0. */
+  function firstWithReport(): number {
+    const page = pages.value.get(0) ?? [];
+    const i = page.findIndex((s) => s.reportSnippet !== null);
+    return i >= 0 ? i : 0;
+  }
+
+  /** Nothing selected (a search without matches: the viewer shows nothing rather than a study that is not listed). */
+  function clearSelection(): void {
+    selectedIndex.value = -1;
+    selectedId.value = null;
+  }
+
   const selectedItem = computed(() => (selectedIndex.value >= 0 ? itemAt(selectedIndex.value) : undefined));
   const cachedPageCount = computed(() => {
     void version.value;
@@ -159,6 +202,11 @@ export const useStudyListStore = defineStore('studyList', () => {
   return {
     search,
     datasetId,
+    positiveOnly,
+    positiveFindings,
+    sort,
+    descending,
+    terms,
     total,
     version,
     loading,
@@ -171,10 +219,14 @@ export const useStudyListStore = defineStore('studyList', () => {
     fetchPage,
     ensureRange,
     setSearch,
+    setPositiveOnly,
+    setSort,
     setDataset,
     refresh,
     select,
     selectId,
+    firstWithReport,
+    clearSelection,
     move,
   };
 });

@@ -58,8 +58,13 @@ export const useStudyStore = defineStore('study', () => {
       return;
     }
     pendingPosition = 'first';
-    const item = await useStudyListStore().move(1);
-    if (!item) pendingPosition = 'first';
+    const list = useStudyListStore();
+    const item = await list.move(1);
+    if (!item) {
+      pendingPosition = 'first';
+      // say so rather than doing nothing: the reader pressed → on the last image of the last study
+      if (list.total !== null && list.selectedIndex === list.total - 1) useToastStore().info('End of the list: this is the last image of the last study.');
+    }
   }
 
   /** Left arrow: previous image of the study, else the last image of the previous study. */
@@ -69,8 +74,12 @@ export const useStudyStore = defineStore('study', () => {
       return;
     }
     pendingPosition = 'last';
-    const item = await useStudyListStore().move(-1);
-    if (!item) pendingPosition = 'first';
+    const list = useStudyListStore();
+    const item = await list.move(-1);
+    if (!item) {
+      pendingPosition = 'first';
+      if (list.selectedIndex === 0) useToastStore().info('Start of the list: this is the first image of the first study.');
+    }
   }
 
   return { detail, loading, imageIndex, images, currentImage, load, close, selectImage, nextImage, prevImage, takePendingPosition };

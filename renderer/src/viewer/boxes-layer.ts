@@ -1,6 +1,8 @@
 // The boxes layer: the active phrase's ground-truth boxes on the current image (from the study detail), as SVG
-// rectangles in original-image pixels, drawn above the heatmap and its isolines (order 30). Dataset boxes are
-// solid, boxes a user drew are dashed.
+// rectangles in original-image pixels, drawn above the heatmap and its isolines (order 30). Every source is shown,
+// each in a colour of its own (boxSources: the legend's entries): dataset boxes solid (MS-CXR's green; each VinDr
+// reader a colour), boxes a user drew dashed. The box tool's selection gets handles; its draft (a box being drawn,
+// moved or resized) is drawn in place of the box it changes.
 
 import type { Types } from '../../../common/contract';
 import { BOX_COLOUR } from '../lib/grounding';
@@ -8,37 +10,124 @@ import { createSvgLayer, svgElement } from './svg-layer';
 import type { ViewportLayer } from './viewport';
 
 export type Box = Types['Box'];
+export type BoxGeometry = Pick<Box, 'x' | 'y' | 'w' | 'h'>;
+
+/** A box being drawn (id null) or changed (the id of the box it replaces until stored). */
+export interface BoxDraft extends BoxGeometry {
+  id: number | null;
+}
 
 export interface BoxesLayerState {
   boxes: readonly Box[];
   visible: boolean;
+  /** the box tool's selected box (handles drawn) */
+  selectedId?: number | null;
+  draft?: BoxDraft | null;
 }
 
 export { BOX_COLOUR };
 
+/** One source of boxes: who drew them, its colour, dashed for a user. */
+export interface BoxSource {
+  key: string;
+  label: string;
+  colour: string;
+  dashed: boolean;
+  count: number;
+}
+
+/** Dataset readers' colours after MS-CXR's green; users' after them (all readable over grey and the colormaps). */
+const READER_COLOURS = ['#4cc9f0', '#f4a261', '#e9c46a', '#f15bb5', '#9b5de5', '#00f5d4', '#fee440', '#ff8fab'];
+const USER_COLOURS = ['#ff6b6b', '#ffd166', '#c77dff', '#80ffdb', '#ffa94d', '#74c0fc'];
+
+/** A box's source key: `dataset`, `dataset:R8` (a reader), `user:alice`. */
+export function boxSourceKey(b: Pick<Box, 'source' | 'reader'>): string {
+  if (b.source === 'dataset') return b.reader ? `dataset:${b.reader}` : 'dataset';
+  return `user:${b.reader ?? 'user'}`;
+}
+
+const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+/**
+ * The sources of some boxes, in legend order: the dataset's (no reader) first, then its readers (R1, R2, R10), then
+ * users, each with its colour. Colours follow that order, so the same boxes always get the same colours.
+ */
+export function boxSources(boxes: readonly Pick<Box, 'source' | 'reader'>[]): BoxSource[] {
+  const counts = new Map<string, number>();
+  for (const b of boxes) counts.set(boxSourceKey(b), (counts.get(boxSourceKey(b)) ?? 0) + 1);
+  const keys = [...counts.keys()];
+  const readers = keys.filter((k) => k.startsWith('dataset:')).sort(byName);
+  const users = keys.filter((k) => k.startsWith('user:')).sort(byName);
+  const out: BoxSource[] = [];
+  if (counts.has('dataset')) out.push({ key: 'dataset', label: 'dataset', colour: BOX_COLOUR, dashed: false, count: counts.get('dataset')! });
+  readers.forEach((k, i) => out.push({ key: k, label: `reader ${k.slice(8)}`, colour: READER_COLOURS[i % READER_COLOURS.length], dashed: false, count: counts.get(k)! }));
+  users.forEach((k, i) => out.push({ key: k, label: k.slice(5), colour: USER_COLOURS[i % USER_COLOURS.length], dashed: true, count: counts.get(k)! }));
+  return out;
+}
+
+/** The eight resize handles of a box, in image pixels: [name, x, y]. */
+export type HandleName = 'nw' | 'n' | 'ne' | 'e' | 'se' | 's' | 'sw' | 'w';
+export function boxHandles(b: BoxGeometry): [HandleName, number, number][] {
+  const { x, y, w, h } = b;
+  return [
+    ['nw', x, y],
+    ['n', x + w / 2, y],
+    ['ne', x + w, y],
+    ['e', x + w, y + h / 2],
+    ['se', x + w, y + h],
+    ['s', x + w / 2, y + h],
+    ['sw', x, y + h],
+    ['w', x, y + h / 2],
+  ];
+}
+
+function rect(g: SVGGElement, b: BoxGeometry, attrs: Record<string, string | number>, colour: string, dashed: boolean, testId: string): void {
+  const common = { fill: 'none', 'vector-effect': 'non-scaling-stroke', x: b.x, y: b.y, width: b.w, height: b.h, ...attrs };
+  // a dark halo under the coloured outline keeps it visible on bright and dark regions alike
+  g.append(svgElement('rect', { ...common, stroke: 'rgba(0,0,0,0.55)', 'stroke-width': 3.5 }));
+  const r = svgElement('rect', { ...common, stroke: colour, 'stroke-width': 1.75, 'data-testid': testId });
+  if (dashed) r.setAttribute('stroke-dasharray', '6 4');
+  g.append(r);
+}
+
 export function createBoxesLayer(state: () => BoxesLayerState): ViewportLayer {
-  return createSvgLayer<readonly Box[]>({
+  // the content is rebuilt when the key changes (===): the same inputs give the same key object
+  let last: BoxesLayerState | null = null;
+  const current = (): BoxesLayerState => {
+    const s = state();
+    const same = last && last.boxes === s.boxes && last.visible === s.visible && (last.selectedId ?? null) === (s.selectedId ?? null) && (last.draft ?? null) === (s.draft ?? null);
+    return same ? last! : (last = s);
+  };
+  return createSvgLayer<BoxesLayerState>({
     id: 'boxes',
     order: 30,
     testId: 'boxes-layer',
     inputs() {
       const s = state();
-      return [s.boxes, s.visible];
+      return [s.boxes, s.visible, s.selectedId, s.draft];
     },
     key() {
-      const s = state();
-      return s.visible && s.boxes.length ? s.boxes : null;
+      const s = current();
+      return s.visible && (s.boxes.length || s.draft) ? s : null;
     },
-    build(g, boxes) {
-      for (const b of boxes) {
-        const common = { fill: 'none', 'vector-effect': 'non-scaling-stroke', 'data-box-id': b.id, 'data-source': b.source };
-        // a dark halo under the coloured outline keeps it visible on bright and dark regions alike
-        g.append(svgElement('rect', { ...common, x: b.x, y: b.y, width: b.w, height: b.h, stroke: 'rgba(0,0,0,0.55)', 'stroke-width': 3.5 }));
-        const rect = svgElement('rect', { ...common, x: b.x, y: b.y, width: b.w, height: b.h, stroke: BOX_COLOUR, 'stroke-width': 1.75, 'data-testid': 'gt-box' });
-        if (b.source === 'user') rect.setAttribute('stroke-dasharray', '6 4');
-        g.append(rect);
+    build(g, s) {
+      const colours = new Map(boxSources(s.boxes).map((src) => [src.key, src]));
+      for (const b of s.boxes) {
+        const src = colours.get(boxSourceKey(b))!;
+        const shown = s.draft && s.draft.id === b.id ? s.draft : b;
+        const selected = s.selectedId === b.id;
+        rect(g, shown, { 'data-box-id': b.id, 'data-source': b.source, 'data-reader': b.reader ?? '', 'data-selected': String(selected) }, src.colour, src.dashed, 'gt-box');
+        if (selected) {
+          for (const [name, hx, hy] of boxHandles(shown)) {
+            // a circle of fixed screen size: r in image pixels would scale with zoom, so a marker path is used
+            g.append(svgElement('path', { d: `M ${hx} ${hy} l 0.0001 0`, stroke: src.colour, 'stroke-width': 9, 'stroke-linecap': 'square', 'vector-effect': 'non-scaling-stroke', 'data-testid': 'box-handle', 'data-handle': name }));
+          }
+        }
       }
-      return { 'data-box-count': String(boxes.length) };
+      if (s.draft && s.draft.id === null) {
+        rect(g, s.draft, { 'data-box-id': 'draft' }, USER_COLOURS[0], true, 'box-draft');
+      }
+      return { 'data-box-count': String(s.boxes.length), 'data-selected-box': s.selectedId != null ? String(s.selectedId) : '' };
     },
   });
 }

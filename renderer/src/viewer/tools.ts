@@ -152,9 +152,13 @@ export function createScrollTool(): Tool {
   };
 }
 
-/** One instance of every tool, by id. */
-export function createTools(): Record<ToolId, Tool> {
+/** Until a viewer gives it the real one (viewer/box-tool.ts, which needs the stores): a box tool that does nothing. */
+const NO_BOX_TOOL: Tool = { id: 'box', cursor: null };
+
+/** One instance of every tool, by id; the box tool is passed in by the viewer that edits boxes. */
+export function createTools(box: Tool = NO_BOX_TOOL): Record<ToolId, Tool> {
   return {
+    box,
     windowLevel: createWindowLevelTool(),
     pan: createPanTool(),
     zoom: createZoomTool(),

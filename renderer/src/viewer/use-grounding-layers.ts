@@ -15,7 +15,7 @@ import { useHeatmapStore } from '../stores/heatmaps';
 import { usePhraseStore } from '../stores/phrase';
 import { useStudyStore } from '../stores/study';
 import type { LoadedImage } from '../stores/viewer';
-import { createBoxesLayer } from './boxes-layer';
+import { createBoxesLayer, type BoxDraft } from './boxes-layer';
 import { createHeatmapLayer } from './heatmap-layer';
 import { createIsolinesLayer } from './isolines-layer';
 import type { Viewport } from './viewport';
@@ -38,7 +38,7 @@ export function mainGroundingSource(): GroundingSource {
   return { heatmap: () => heatmaps.shown, status: () => heatmaps.status, phrase: () => phrase.active };
 }
 
-export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: () => LoadedImage | null, source: GroundingSource = mainGroundingSource()) {
+export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: () => LoadedImage | null, source: GroundingSource = mainGroundingSource(), edit?: () => { selectedId: number | null; draft: BoxDraft | null }) {
   const display = useHeatmapDisplayStore();
   const study = useStudyStore();
   const s = computed(() => display.settings);
@@ -67,7 +67,8 @@ export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: 
   }));
   viewport.addLayer(heatmapLayer);
   viewport.addLayer(createIsolinesLayer(() => ({ heatmap: heatmap.value, levels: levels.value })));
-  viewport.addLayer(createBoxesLayer(() => ({ boxes: boxes.value, visible: s.value.boxes })));
+  // the main viewer's box tool: its selection and the draft of a drag (the other panes show the stored boxes)
+  viewport.addLayer(createBoxesLayer(() => ({ boxes: boxes.value, visible: s.value.boxes, ...(edit?.() ?? {}) })));
 
   const status = computed<HeatmapLayerStatus>(() => {
     const st = source.status();

@@ -10,9 +10,11 @@ import { useKeymapStore } from '../stores/keymap';
 import { useSettingsStore } from '../stores/settings';
 import { useStudyStore } from '../stores/study';
 import { useViewerStore, type LoadedImage } from '../stores/viewer';
+import { useBoxesStore } from '../stores/boxes';
+import { createBoxTool } from './box-tool';
 import { createImageLayer } from './image-layer';
 import { probePixel, type PixelProbe } from './pixel-probe';
-import type { ToolContext, ToolPoint } from './tools';
+import { createTools, type ToolContext, type ToolPoint } from './tools';
 import { useGroundingLayers, type GroundingSource } from './use-grounding-layers';
 import { useToolInput } from './use-tool-input';
 import { useViewport } from './viewport';
@@ -41,7 +43,8 @@ export function useImagePane(o: ImagePaneOptions) {
   });
   const imageLayer = createImageLayer(() => ({ image: o.image(), center: viewer.center, width: viewer.width, invert: viewer.invert }));
   viewport.addLayer(imageLayer);
-  const grounding = useGroundingLayers(viewport, o.image, o.source);
+  const boxEdit = useBoxesStore();
+  const grounding = useGroundingLayers(viewport, o.image, o.source, o.source === undefined && o.tools !== false ? () => ({ selectedId: boxEdit.selectedId, draft: boxEdit.draft }) : undefined);
 
   const cursor = ref<PixelProbe | null>(null);
   const heatValue = computed(() => (cursor.value && grounding.heatmap.value ? grounding.valueAt(cursor.value.x, cursor.value.y) : null));
@@ -67,10 +70,13 @@ export function useImagePane(o: ImagePaneOptions) {
     // within the open study only: the wheel never jumps to another study
     scrollImage: (step) => study.selectImage(study.imageIndex + step),
   };
+  // the main viewer edits boxes: in box mode (`n`) its left button drives the box tool
+  const editsBoxes = o.tools !== false && o.source === undefined;
   const input = useToolInput({
     canvas: viewport.canvas,
     enabled: () => o.tools !== false && o.image() !== null,
-    toolFor: keymap.toolFor,
+    toolFor: (button, gesture, modifiers) => (editsBoxes && boxEdit.mode && button === 'left' && gesture === 'drag' && !modifiers.length ? 'box' : keymap.toolFor(button, gesture, modifiers)),
+    tools: editsBoxes ? createTools(createBoxTool()) : undefined,
     context: toolContext,
     onHover: hover,
   });

@@ -29,8 +29,9 @@ describe('sightline CLI', () => {
     expect(first.code, first.stderr).toBe(0);
     // 16 MIMIC-CXR-JPG studies with reports + 2 VinDr DICOMs; the dataset sidecars (CSV, JSON, JSONL) skipped quietly
     expect(first.stdout).toMatch(/^imported 18, skipped as duplicate 0, rejected 0, reports 16$/m);
-    // the MS-CXR and VinDr-CXR ground truth: 19 + 3 phrases, 22 + 7 boxes, 4 x 28 VinDr image labels
-    expect(first.stdout).toMatch(/^dataset phrases 22, boxes 29, labels 112, rows skipped 0$/m);
+    // the MS-CXR and VinDr-CXR ground truth: 19 + 3 phrases, 22 + 7 boxes, 4 x 28 VinDr image labels and the
+    // 65 filled cells of MIMIC's CheXpert CSV
+    expect(first.stdout).toMatch(/^dataset phrases 22, boxes 29, labels 177, rows skipped 0$/m);
     expect(first.stdout).not.toMatch(/rejected \//);
     const imported = 18;
 

@@ -162,7 +162,7 @@ describe('study list store (page cache over 100,000 studies)', () => {
     const list = useStudyListStore();
     await list.refresh();
     expect(list.total).toBe(100_000);
-    expect(mock.state.listCalls).toEqual([{ offset: 0, limit: PAGE_SIZE, search: undefined, datasetId: undefined }]);
+    expect(mock.state.listCalls).toEqual([{ offset: 0, limit: PAGE_SIZE, search: undefined, datasetId: undefined, positiveOnly: true, sort: 'imported', descending: false }]);
     expect(list.itemAt(0)?.studyKey).toBe('s000001');
     expect(list.itemAt(50_000)).toBeUndefined();
     list.ensureRange(49_990, 50_030);
@@ -388,7 +388,7 @@ describe('import store', () => {
     const imports = useImportStore();
     const list = useStudyListStore();
     expect(await imports.startDemo()).toBe(true);
-    expect(mock.api.imports.start).toHaveBeenCalledWith({ paths: ['/demo'], dataset: 'demo' });
+    expect(mock.api.imports.start).toHaveBeenCalledWith({ paths: ['/demo'], dataset: 'MIMIC-CXR (synthetic demo)' });
     expect(imports.running).toBe(true);
     mock.events.emit('job.progress', { jobId: 'other', kind: 'import', state: 'running', done: 99, total: 100, etaSeconds: 1, message: '', resumable: false });
     expect(imports.progress?.jobId ?? 'job-1').toBe('job-1');

@@ -275,7 +275,8 @@ describe('runImport: the bundled demo end to end', () => {
     const db = newDb();
     const r = await runImport({ db, paths: [path.join(repo, 'resources/demo')], dataset: 'demo' });
     expect(r.rejected).toEqual([]);
-    expect(r.datasets).toEqual({ phrases: 19 + 3, boxes: 22 + 7, labels: 3 * 28 + 28, skipped: 0, problems: [] });
+    // labels: VinDr 3 readers x 28 + the test consensus' 28, and the 65 filled cells of the CheXpert CSV
+    expect(r.datasets).toEqual({ phrases: 19 + 3, boxes: 22 + 7, labels: 3 * 28 + 28 + 65, skipped: 0, problems: [] });
     const { pairs } = await readMsCxrCsv(path.join(repo, 'resources/demo/ms-cxr/MS_CXR_Local_Alignment_v1.1.0.csv'));
     for (const pair of pairs) {
       const studyId = db.prepare('SELECT study_id FROM images WHERE dicom_id = ?').pluck().get(pair.dicomId) as number;

@@ -237,16 +237,17 @@ describe('runImport: dataset sidecar files', () => {
     const db = newDb();
     const r = await runImport({ db, paths: [root], dataset: 'demo' });
     expect(r.rejected).toEqual([]);
-    // MS-CXR CSVs and VinDr CSVs are read (empty here); the MS-CXR JSON beside its CSV and the rest are skipped
-    const read = Object.keys(sidecars).filter((k) => /MS_CXR.*\.csv$|vindr-cxr\/annotations\//.test(k));
-    expect(read).toHaveLength(6);
+    // MS-CXR CSVs, VinDr CSVs and the CheXpert CSV are read (empty but for one label); the MS-CXR JSON beside its
+    // CSV, the CheXpert .csv.gz beside its .csv and the rest are skipped
+    const read = Object.keys(sidecars).filter((k) => /MS_CXR.*\.csv$|vindr-cxr\/annotations\/|chexpert\.csv$/.test(k));
+    expect(read).toHaveLength(7);
     expect(r.ignored).toBe(Object.keys(sidecars).length - read.length);
     expect(ImportSummary.parse(r)).toEqual({
       imported: 3,
       duplicates: 0,
       rejected: [],
       reports: 1,
-      datasets: { phrases: 0, boxes: 0, labels: 0, skipped: 0, problems: [] },
+      datasets: { phrases: 0, boxes: 0, labels: 1, skipped: 0, problems: [] }, // S1's CheXpert Atelectasis
     });
     // the VinDr tree's DICOM is a dataset of its own
     expect(listDatasets(db)).toEqual([
@@ -275,11 +276,12 @@ describe('runImport: bundled demo data (synthetic world output)', () => {
     expect(r).toMatchObject({ imported: 18, duplicates: 0, reports: 16 });
     expect(images).toHaveLength(18);
     // everything else is a sidecar (the MIMIC metadata CSV is read, the 16 reports attached): README.md, the
-    // CheXpert CSV, MS-CXR CSV + JSON, 4 VinDr CSVs, the ImaGenome CSV, truth.jsonl, manifest.json; the MS-CXR CSV
-    // and the VinDr CSVs are read as ground truth (dataset-import.test.ts), the other 6 skipped quietly
+    // CheXpert CSV, MS-CXR CSV + JSON, 4 VinDr CSVs, the ImaGenome CSV, truth.jsonl, manifest.json; the MS-CXR CSV,
+    // the VinDr CSVs and the CheXpert CSV are read as ground truth (dataset-import.test.ts), the other 5 skipped
+    // quietly; labels: VinDr 3 x 28 + 28, CheXpert 65 filled cells
     expect(files.length - images.length - 16 - 1).toBe(11);
-    expect(r.ignored).toBe(6);
-    expect(r.datasets).toMatchObject({ phrases: 22, boxes: 29, labels: 112, skipped: 0 });
+    expect(r.ignored).toBe(5);
+    expect(r.datasets).toMatchObject({ phrases: 22, boxes: 29, labels: 112 + 65, skipped: 0 });
     expect(listDatasets(db)).toEqual([
       { id: 2, name: 'demo', studyCount: 16, imageCount: 16 },
       { id: 1, name: 'demo · VinDr-CXR', studyCount: 2, imageCount: 2 },

@@ -72,14 +72,15 @@ describe('listStudies', () => {
     const r = listStudies(db, { datasetId: vindr.id, limit: 10, offset: 45 });
     expect(r.total).toBe(50);
     expect(r.items.map((s) => s.dataset)).toEqual(Array(5).fill('vindr'));
-    expect(listStudies(db, { datasetId: 999 })).toEqual({ total: 0, items: [] });
+    expect(listStudies(db, { datasetId: 999 })).toEqual({ total: 0, items: [], positiveOnly: [] });
   });
 
   it('searches report text with FTS5 (prefixes, all terms, quoted phrases) and pages the hits', () => {
     const count = (sql: string) => db.prepare(sql).pluck().get() as number;
     const expectSame = (search: string, like: string[]) => {
       const where = like.map((l) => `text LIKE '%${l}%'`).join(' AND ');
-      const r = listStudies(db, { search, limit: 1000 });
+      // word matching as such: the positive-only filter is search-positive.test.ts's subject
+      const r = listStudies(db, { search, limit: 1000, positiveOnly: false });
       expect(r.total).toBe(count(`SELECT count(*) FROM reports WHERE ${where}`));
       expect(r.items).toHaveLength(r.total);
       return r;
@@ -92,8 +93,8 @@ describe('listStudies', () => {
     const paged = listStudies(db, { search: 'effusion', offset: 5, limit: 5 });
     const all = listStudies(db, { search: 'effusion', limit: 1000 });
     expect(paged.items.map((s) => s.id)).toEqual(all.items.slice(5, 10).map((s) => s.id));
-    expect(listStudies(db, { search: 'xylophone' })).toEqual({ total: 0, items: [] });
-    expect(listStudies(db, { search: '  ___ ... ' })).toEqual({ total: 0, items: [] });
+    expect(listStudies(db, { search: 'xylophone' })).toEqual({ total: 0, items: [], positiveOnly: [] });
+    expect(listStudies(db, { search: '  ___ ... ' })).toEqual({ total: 0, items: [], positiveOnly: [] });
     // FTS syntax in user input is quoted, never interpreted
     expect(() => listStudies(db, { search: 'effusion AND OR NOT (" *' })).not.toThrow();
     expect(() => listStudies(db, { search: 'NEAR(a b' })).not.toThrow();
@@ -130,7 +131,7 @@ describe('getStudy / studiesForCli', () => {
     expect(d.images.map((i) => i.viewPosition)).toEqual(['PA', 'LATERAL']);
     expect(d.report!.text.slice(sentence.start, sentence.end).replace(/\s+/g, ' ')).toBe(sentence.text);
     expect(d.phrases).toEqual([
-      { id: ph, text: sentence.text, sentenceId: sentence.id, category: 'Pleural effusion', boxes: [{ id: expect.any(Number), imageId: d.images[0].id, phraseId: ph, x: 1, y: 2, w: 3, h: 4, source: 'user' }] },
+      { id: ph, text: sentence.text, sentenceId: sentence.id, category: 'Pleural effusion', boxes: [{ id: expect.any(Number), imageId: d.images[0].id, phraseId: ph, x: 1, y: 2, w: 3, h: 4, source: 'user', reader: null }] },
     ]);
     expect(() => getStudy(db, 99999)).toThrow(expect.objectContaining({ code: 'not_found' }));
     expect(getImageRow(db, 99999)).toBeNull();
