@@ -75,11 +75,125 @@ export const LutBuildResult = LutSummary.pick({ id: true, name: true, version: t
 /** Which LUT: by id; by name (its newest version); or the default one of a model (the newest built in its frame). */
 export const LutRef = z.union([z.object({ id: Id }).strict(), z.object({ name: z.string().min(1) }).strict(), z.object({ model: z.string().min(1) }).strict()]);
 
-export const evaluationProcedures = {
+
+
+// ---------------------------------------------------------------------------------------------- benchmarks
+// method.md 5: MS-CXR-loc (the dataset's MS-CXR phrases standardised to "{location} {pathology}", pairs without a
+// location dropped) and VinDr-CXR (one pair per image, reader and class, prompts from the squared-W2-nearest LUT
+// region) per dataset, run as `benchmark-run` jobs over the grounding runtime, imported heatmaps or a reference row.
+
+export const BenchmarkName = z.enum(['MS-CXR-loc', 'VinDr-CXR']);
+export const ReferenceRow = z.enum(['oracle', 'lut', 'random']);
+export const RunMethod = z.enum(['model', 'imported', 'oracle', 'lut', 'random']);
+
+const classCount = z.object({ kept: count, all: count });
+
+/** A benchmark of one dataset: its pairs per class, before and after dropping those without a location. */
+export const BenchmarkSummary = z.object({
+  /** `<name>/<dataset>`: what `evaluation.runs.start` takes */
+  key: z.string(),
+  name: BenchmarkName,
+  dataset: z.string(),
+  pairs: count,
+  dropped: count,
+  classes: z.record(z.string(), classCount),
+  /** the prompts come from a LUT (VinDr-CXR): the run's model needs one */
+  needsLut: z.boolean(),
+  /** sources of imported heatmaps (`heatmaps.import`) with a map for at least one of the pairs, and how many */
+  imported: z.array(z.object({ source: z.string(), pairs: count })),
+});
+
+export const Interval = z.object({ mean: z.number().nullable(), ci_low: z.number().nullable(), ci_high: z.number().nullable() });
+const metricIntervals = { cnr: Interval, miou: Interval, auc: Interval };
+export const ClassResult = z.object({ n: count, ...metricIntervals });
+
+/** A run's summary, as `sightline evaluate --out` writes it (mIoU as a fraction; null for an undefined CI). */
+export const RunReport = z.object({
+  classes: z.record(z.string(), ClassResult),
+  average: ClassResult,
+  /** pairs the imported source has no map for */
+  unmatched: z.array(z.object({ dicom_id: z.string(), label_text: z.string(), category: z.string() })),
+  /**
+   * The text-dependence check (runs with sideSwap): over the pairs whose prompt names a side, the drop (as written
+   * minus side-swapped) of each metric, as class means with bootstrap CIs; a method that reads laterality drops.
+   */
+  side_swap: ClassResult.nullable().default(null),
+});
+
+export const RunSummary = z.object({
+  id: Id,
+  jobId: z.string().nullable(),
+  benchmark: BenchmarkName,
+  dataset: z.string(),
+  method: RunMethod,
+  label: z.string(),
+  pairCount: count,
+  scored: count,
+  /** from the job: running, done, cancelled, interrupted (resumable), failed; 'done' once the summary is stored */
+  state: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  report: RunReport.nullable(),
+});
+
+export const RunPair = z.object({
+  key: z.string(),
+  index: count,
+  phraseId: Id.nullable(),
+  imageId: Id.nullable(),
+  studyId: Id.nullable(),
+  dicom_id: z.string(),
+  label_text: z.string(),
+  category: z.string(),
+  prompt: z.string(),
+  heatmapId: Id.nullable(),
+  cnr: z.number().nullable(),
+  miou: z.number().nullable(),
+  auc: z.number().nullable(),
+  /** with sideSwap: the prompt with left <-> right and its scores (null when the prompt names no side) */
+  swapped_prompt: z.string().nullable(),
+  swapped_cnr: z.number().nullable(),
+  swapped_miou: z.number().nullable(),
+  swapped_auc: z.number().nullable(),
+});
+
+export const RunRecord = RunSummary.extend({ settings: z.record(z.string(), z.unknown()), pairs: z.array(RunPair) });
+
+export const RunStartRequest = z
+  .object({
+    /** a BenchmarkSummary key (`MS-CXR-loc/demo`), or a name when one dataset has that benchmark */
+    benchmark: z.string().min(1),
+    /** a bundle name (default: the model chosen in the settings, else the demo model) and its variant */
+    model: z.string().min(1).optional(),
+    variant: z.string().min(1).optional(),
+    /** a reference row instead of a model (needs no model; 'lut' uses the model's default LUT) */
+    reference: ReferenceRow.optional(),
+    /** score the heatmaps imported under this source name instead of running a model */
+    heatmaps: z.string().min(1).optional(),
+    /** also score every pair whose prompt names a side with left <-> right swapped (the text-dependence check) */
+    sideSwap: z.boolean().default(false),
+    /** the first N pairs only (a quick subset) */
+    limit: z.number().int().positive().optional(),
+    bootstrap: z.number().int().min(0).max(1_000_000).default(10000),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  })
+  .refine((r) => !(r.reference && r.heatmaps), { message: 'give a reference row or a heatmap source, not both' });
+
+export const benchmarkProcedures = {
+  'evaluation.benchmarks.list': { input: z.object({}).strict(), output: z.array(BenchmarkSummary) },
+  /** Starts a `benchmark-run` job (progress, cancel, resumable); the run's id at once. */
+  'evaluation.runs.start': { input: RunStartRequest, output: z.object({ runId: Id, jobId: z.string() }) },
+  'evaluation.runs.list': { input: z.object({}).strict(), output: z.array(RunSummary) },
+  'evaluation.runs.get': { input: z.object({ id: Id }).strict(), output: RunRecord },
+} as const satisfies ProcedureTable;
+
+const lutProcedures = {
   'evaluation.luts.list': { input: z.object({}).strict(), output: z.array(LutSummary) },
   'evaluation.luts.get': { input: LutRef, output: LutRecord },
   /** Builds a LUT as a `lut-build` job (reads the CSVs, stores a new version); the result is a LutBuildResult. */
   'evaluation.luts.build': { input: LutBuildRequest, output: z.object({ jobId: z.string() }) },
 } as const satisfies ProcedureTable;
+
+export const evaluationProcedures = { ...lutProcedures, ...benchmarkProcedures } as const satisfies ProcedureTable;
 
 export const evaluationEvents = {} as const satisfies EventTable;

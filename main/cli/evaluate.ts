@@ -1,12 +1,19 @@
 // `sightline evaluate`: grounding metrics (docs/method.md 5.1) of a folder of heatmaps against an MS-CXR CSV's
 // boxes, without a database: per pair CNR, mIoU and AUC, per class and the class-mean average with 95% bootstrap
-// CIs, the same numbers as the Python reference (training/sightline_eval/metrics.py). Exit status: 0 when a pair
-// was scored, 1 when none was or an input is bad (the message names the file), 2 usage.
+// CIs, the same numbers as the Python reference (training/sightline_eval/metrics.py). With --benchmark, a stored
+// benchmark (MS-CXR-loc, VinDr-CXR of an imported dataset) run in the data directory as the app runs it (a
+// `benchmark-run` job: a model, imported heatmaps or a reference row), the report in the same shape.
+// Exit status: 0 when a pair was scored, 1 when none was, an input is bad (the message names the file) or the run
+// failed or was cancelled, 2 usage.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { THRESHOLDS } from '../evaluation/metrics/score';
 import { evaluateFiles, EvaluationInputError, METRICS, type EvaluationReport, type Interval, type Metric } from '../evaluation/metrics/evaluate-files';
-import type { Command, Out } from './shared';
+import type { z } from 'zod';
+import { procedures } from '../../common/contract';
+import type { RunRecord } from '../../common/contract/evaluation';
+import { followJob, withContext, type Command, type Out } from './shared';
 
 export const evaluateCommand: Command = {
   name: 'evaluate',
@@ -15,7 +22,15 @@ export const evaluateCommand: Command = {
                               (dicom_id,label_text,file; .npy or 16-bit .png maps at the original image size)
                               paired by (dicom_id, label_text) with the CSV's pairs; prints CNR, mIoU and AUC per
                               class with 95% bootstrap CIs; --out writes every pair and summary as JSON;
-                              exit 0 something scored, 1 nothing or a bad input, 2 usage`,
+                              exit 0 something scored, 1 nothing or a bad input, 2 usage
+  evaluate --benchmark NAME [--model BUNDLE] [--variant V] [--reference oracle|lut|random]
+           [--imported SOURCE] [--limit N] [--side-swap] [--out r.json] [--bootstrap 10000] [--seed 0] [--data-dir D] [--json]
+                              run a stored benchmark (MS-CXR-loc or VinDr-CXR, or NAME/DATASET) in the data
+                              directory: ground every pair with the model (stored maps reused), or score the
+                              heatmaps imported as SOURCE, or a reference row (no model); --limit scores the first
+                              N pairs; --side-swap also scores each prompt naming a side with left <-> right
+                              swapped and reports the drop (text dependence); the run is kept (evaluation
+                              results page); Ctrl+C cancels (resumable)`,
   run: evaluate,
 };
 
@@ -33,6 +48,14 @@ async function evaluate(args: string[], out: Out): Promise<number> {
       options: {
         boxes: { type: 'string' },
         heatmaps: { type: 'string' },
+        benchmark: { type: 'string' },
+        model: { type: 'string' },
+        variant: { type: 'string' },
+        reference: { type: 'string' },
+        imported: { type: 'string' },
+        limit: { type: 'string' },
+        'side-swap': { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
         out: { type: 'string' },
         bootstrap: { type: 'string' },
         seed: { type: 'string' },
@@ -44,6 +67,18 @@ async function evaluate(args: string[], out: Out): Promise<number> {
     return 2;
   }
   const { values } = parsed;
+  if (values.benchmark !== undefined) {
+    if (values.boxes || values.heatmaps) {
+      out.error('sightline evaluate: --benchmark runs a stored benchmark; --boxes and --heatmaps score files; give one or the other');
+      return 2;
+    }
+    return runBenchmark(values, out);
+  }
+  const stray = (['model', 'variant', 'reference', 'imported', 'limit', 'data-dir'] as const).find((k) => values[k] !== undefined) ?? (values['side-swap'] ? 'side-swap' : undefined);
+  if (stray) {
+    out.error(`sightline evaluate: --${stray} goes with --benchmark`);
+    return 2;
+  }
   if (!values.boxes || !values.heatmaps) {
     out.error('sightline evaluate: give --boxes (an MS-CXR local alignment CSV) and --heatmaps (a folder with index.csv)');
     return 2;
@@ -85,16 +120,95 @@ async function evaluate(args: string[], out: Out): Promise<number> {
     process.removeListener('SIGINT', onSigint);
   }
 
+  writeReport(report, values.out, values.json, out);
+  return report.pairs.length > 0 ? 0 : 1;
+}
+
+function writeReport(report: EvaluationReport | BenchmarkReport, file: string | undefined, json: boolean, out: Out): void {
   const text = `${JSON.stringify(report, null, 1)}\n`;
-  if (values.out) {
-    const target = path.resolve(values.out);
+  if (file) {
+    const target = path.resolve(file);
     const tmp = `${target}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, target);
   }
-  if (values.json) out.log(text.trimEnd());
+  if (json) out.log(text.trimEnd());
   else for (const line of table(report)) out.log(line);
-  return report.pairs.length > 0 ? 0 : 1;
+}
+
+/** r.json of a benchmark run: the --boxes mode's shape, each pair with its prompt, the run's settings. */
+type BenchmarkReport = Pick<EvaluationReport, 'pairs' | 'classes' | 'average' | 'unmatched' | 'problems'> & {
+  side_swap?: EvaluationReport['average'];
+  settings: Record<string, unknown> & Pick<EvaluationReport['settings'], 'n_boot' | 'seed'> & { sizes_unchecked?: number };
+};
+
+async function runBenchmark(values: Record<string, string | boolean | undefined>, out: Out): Promise<number> {
+  const str = (k: string) => values[k] as string | undefined;
+  const numbers: Record<string, number | string> = {
+    bootstrap: integerFlag(str('bootstrap'), 'bootstrap', 10000, 1_000_000),
+    seed: integerFlag(str('seed'), 'seed', 0, 2 ** 32 - 1),
+    ...(str('limit') !== undefined ? { limit: integerFlag(str('limit'), 'limit', 0, 1_000_000) } : {}),
+  };
+  const bad = Object.values(numbers).find((v) => typeof v === 'string');
+  if (bad !== undefined) {
+    out.error(`sightline evaluate: ${bad}`);
+    return 2;
+  }
+  if (str('out') && !fs.existsSync(path.dirname(path.resolve(str('out')!)))) {
+    out.error(`sightline evaluate: --out ${str('out')}: its folder does not exist`);
+    return 2;
+  }
+  const request = procedures['evaluation.runs.start'].input.safeParse({
+    benchmark: str('benchmark'),
+    model: str('model'),
+    variant: str('variant'),
+    reference: str('reference'),
+    heatmaps: str('imported'),
+    sideSwap: Boolean(values['side-swap']),
+    ...numbers,
+  });
+  if (!request.success) {
+    const flag = (p: PropertyKey[]) => (p[0] === 'heatmaps' ? 'imported' : String(p[0] ?? 'arguments'));
+    out.error(`sightline evaluate: ${request.error.issues.map((i) => `--${flag(i.path)}: ${i.message}`).join('; ')}`);
+    return 2;
+  }
+  return withContext(str('data-dir'), out, async (context) => {
+    let started;
+    try {
+      started = await context.handlers['evaluation.runs.start'](request.data);
+    } catch (error) {
+      out.error(`sightline evaluate: ${(error as Error).message}`);
+      return (error as { code?: string }).code === 'internal' ? 1 : 2;
+    }
+    const end = await followJob(context, started.jobId, Boolean(values.json));
+    const run: z.output<typeof RunRecord> = await context.handlers['evaluation.runs.get']({ id: started.runId });
+    if (end.state !== 'done' || !run.report) {
+      out.error(`sightline evaluate: run ${run.id} ${end.state}: ${context.jobs.record(started.jobId)?.error ?? end.message} (${run.scored} of ${run.pairCount} pairs scored and kept; \`sightline jobs resume ${started.jobId}\` continues it)`);
+      return 1;
+    }
+    const scored = run.pairs.filter((p) => p.cnr !== null);
+    const report: BenchmarkReport = {
+      pairs: scored.map((p) => ({
+        dicom_id: p.dicom_id,
+        label_text: p.label_text,
+        category: p.category,
+        prompt: p.prompt,
+        cnr: p.cnr!,
+        miou: p.miou!,
+        auc: p.auc!,
+        ...(run.report!.side_swap ? { swapped_prompt: p.swapped_prompt, swapped_cnr: p.swapped_cnr, swapped_miou: p.swapped_miou, swapped_auc: p.swapped_auc } : {}),
+      })),
+      classes: run.report.classes,
+      average: run.report.average,
+      unmatched: { boxes_without_heatmap: run.report.unmatched, heatmaps_without_boxes: [] },
+      problems: [],
+      ...(run.report.side_swap ? { side_swap: run.report.side_swap } : {}),
+      settings: { run: run.id, label: run.label, ...(run.settings as { n_boot: number; seed: number }), thresholds: [...THRESHOLDS] },
+    };
+    if (!values.json) out.error(`${run.label} on ${run.settings.benchmark}: run ${run.id}, ${scored.length} pair(s) scored`);
+    writeReport(report, str('out'), Boolean(values.json), out);
+    return scored.length ? 0 : 1;
+  });
 }
 
 const DIGITS: Record<Metric, { scale: number; digits: number; title: string }> = {
@@ -110,7 +224,7 @@ function cell(v: Interval, m: Metric): string {
 }
 
 /** The short table: one line per class and the class-mean average, then what was not scored. */
-export function table(report: EvaluationReport): string[] {
+export function table(report: EvaluationReport | BenchmarkReport): string[] {
   const rows: string[][] = [['class', 'n', ...METRICS.map((m) => `${DIGITS[m].title} [95% CI]`)]];
   for (const [name, c] of Object.entries(report.classes)) rows.push([name, String(c.n), ...METRICS.map((m) => cell(c[m], m))]);
   rows.push(['class-mean average', String(report.average.n), ...METRICS.map((m) => cell(report.average[m], m))]);
@@ -126,6 +240,10 @@ export function table(report: EvaluationReport): string[] {
   for (const p of noMap.slice(0, 10)) lines.push(`  no heatmap for ${p.dicom_id}, "${p.label_text}" (${p.category})`);
   for (const p of report.problems.slice(0, 10)) lines.push(`  refused ${p.file} line ${p.line}${p.column ? ` (${p.column})` : ''}: ${p.message}`);
   if (noMap.length > 10 || noBoxes.length > 10 || report.problems.length > 10) lines.push('  (the first 10 of each; --out has them all)');
+  if ('side_swap' in report && report.side_swap) {
+    const d = report.side_swap;
+    lines.push(`side-swap check over ${d.n} pair(s) naming a side: drop (as written - swapped) CNR ${cell(d.cnr, 'cnr')}, mIoU % ${cell(d.miou, 'miou')}, AUC ${cell(d.auc, 'auc')}`);
+  }
   if (s.sizes_unchecked) lines.push(`warning: ${s.sizes_unchecked} pair(s) have no image_width/image_height in the CSV: their maps' sizes were not checked`);
   return lines;
 }

@@ -1,6 +1,7 @@
 // `evaluation.*`: this round the anatomy look-up tables (method.md 4.2) — list the stored ones, read one (by id,
 // by name: its newest version, or a model's default: the newest built in its frame), and build one as a
-// `lut-build` job (main/evaluation/lut/job.ts).
+// `lut-build` job (main/evaluation/lut/job.ts); the benchmarks of the stored datasets and their runs (`benchmark-run`
+// jobs, main/evaluation/benchmarks/).
 import { RpcError } from '../../common/contract';
 import type { evaluationProcedures } from '../../common/contract/evaluation';
 import type { Db } from '../db/database';
@@ -8,6 +9,7 @@ import { getLut, getLutByName, getNewestLutOfModel, listLuts } from '../db/luts-
 import type { JobRunner } from '../jobs/job-runner';
 import type { ModelRegistry } from '../models/registry';
 import type { HandlersOf } from '../rpc/handlers';
+import { getRunRecord, listBenchmarks, listRunSummaries, startBenchmarkRun } from './benchmarks/start';
 import { startLutBuild } from './lut/job';
 
 export interface EvaluationServiceDeps {
@@ -27,5 +29,9 @@ export function createEvaluationService(deps: EvaluationServiceDeps): HandlersOf
       throw new RpcError('not_found', `no ${what}`);
     },
     'evaluation.luts.build': (request) => startLutBuild(deps, request),
+    'evaluation.benchmarks.list': () => listBenchmarks(db),
+    'evaluation.runs.start': (request) => startBenchmarkRun(deps, request),
+    'evaluation.runs.list': () => listRunSummaries(deps),
+    'evaluation.runs.get': ({ id }) => getRunRecord(deps, id),
   };
 }

@@ -13,6 +13,7 @@ import { heatmapImportJobKind } from '../grounding/heatmap-import';
 import { createHeatmapsService, groundingJobKind } from '../grounding/service';
 import { installDemoLut } from '../evaluation/lut/demo';
 import { lutBuildJobKind } from '../evaluation/lut/job';
+import { benchmarkRunJobKind } from '../evaluation/benchmarks/run-job';
 import { createEvaluationService } from '../evaluation/service';
 import { modelAddJobKind, modelVerifyJobKind } from '../models/jobs';
 import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
@@ -108,6 +109,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(groundingJobKind(grounding));
   jobs.register(heatmapImportJobKind(grounding));
   jobs.register(lutBuildJobKind({ db, registry: models }));
+  jobs.register(benchmarkRunJobKind(grounding));
 
   const handlers: Handlers = {
     ...createSettingsService({

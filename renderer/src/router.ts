@@ -1,6 +1,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import WorkstationView from './views/WorkstationView.vue';
 import ReaderView from './reader/ReaderView.vue';
+import EvaluationView from './evaluation/EvaluationView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
 export const router = createRouter({
@@ -10,6 +11,8 @@ export const router = createRouter({
     { path: '/study/:id(\\d+)', name: 'study', component: WorkstationView },
     // reader studies: the blinded reading view (issue 11)
     { path: '/read', name: 'read', component: ReaderView },
+    // benchmark runs side by side (issue 10)
+    { path: '/evaluation', name: 'evaluation', component: EvaluationView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });

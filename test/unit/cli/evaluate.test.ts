@@ -1,12 +1,15 @@
 // `sightline evaluate` end to end through the CLI's entry (main/cli/main.ts `main`) on real files in a temp folder:
 // the `evaluate` pairs of test/vectors/eval-metrics.json written as an MS-CXR CSV and .npy maps (the existing
 // writer), scored and summarised exactly as the Python reference did (1e-9), with what could not be paired reported;
-// a map of the wrong size and usage errors give clear messages and exit codes.
+// a map of the wrong size and usage errors give clear messages and exit codes. `--benchmark` on a data directory with
+// the demo imported: a reference row, imported heatmaps and a model subset, r.json in the same shape.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/main';
+import { oracleMap } from '../../../main/evaluation/benchmarks/references';
+import { createAppContext } from '../../../main/services/app-context';
 import type { EvaluationReport } from '../../../main/evaluation/metrics/evaluate-files';
 import { npyBytes } from '../../../main/grounding/map-files';
 import { expectClose, heatmapOf, V, type VectorPair, type VectorSummary } from '../evaluation/metrics/vectors';
@@ -154,5 +157,88 @@ describe('sightline evaluate', () => {
     const boot = await sightline(['evaluate', '--boxes', csv, '--heatmaps', folder, '--bootstrap', 'many']);
     expect(boot.code).toBe(2);
     expect(boot.stderr).toContain('--bootstrap many: an integer from 0 to 1000000');
+  });
+});
+
+describe('sightline evaluate --benchmark (a data directory with the demo imported)', () => {
+  let dataDir: string;
+  const BENCH = JSON.parse(readFileSync(path.join(__dirname, '../../vectors/benchmark-demo.json'), 'utf8')) as {
+    mscxr: { dicom_id: string; label_text: string; boxes: [number, number, number, number][]; width: number; height: number; references: { oracle: Record<'cnr' | 'miou' | 'auc', number> } }[];
+  };
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-bench-'));
+    const context = await createAppContext({ dataDir, mode: 'browser', importDemo: true });
+    for (const job of context.jobs.list()) await context.jobs.wait(job.jobId);
+    await context.close();
+  }, 120_000);
+
+  it('runs a reference row and writes r.json in the --boxes shape', async () => {
+    const out = path.join(dataDir, 'oracle.json');
+    const r = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'oracle', '--bootstrap', '100', '--data-dir', dataDir, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/class-mean average\s+19 /);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(report)).toEqual(['pairs', 'classes', 'average', 'unmatched', 'problems', 'settings']);
+    expect(report.pairs).toHaveLength(19);
+    expect(Object.keys(report.pairs[0])).toEqual(['dicom_id', 'label_text', 'category', 'prompt', 'cnr', 'miou', 'auc']);
+    expect(report.settings).toMatchObject({ run: 1, method: 'oracle', benchmark: expect.stringMatching(/^MS-CXR-loc\//), n_boot: 100, seed: 0 });
+    for (const p of report.pairs) {
+      const v = BENCH.mscxr.find((q) => q.dicom_id === p.dicom_id && q.label_text === p.label_text)!;
+      expectClose(p.cnr, v.references.oracle.cnr, 1e-9, `${p.dicom_id} cnr`);
+    }
+  });
+
+  it('--side-swap adds the text-dependence check to r.json and the table', async () => {
+    const r = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'lut', '--side-swap', '--bootstrap', '50', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/side-swap check over 13 pair\(s\) naming a side: drop \(as written - swapped\) CNR \d\.\d\d \[/);
+    const json = JSON.parse((await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'lut', '--side-swap', '--limit', '2', '--bootstrap', '0', '--data-dir', dataDir, '--json'])).stdout);
+    expect(json.side_swap).toMatchObject({ n: expect.any(Number), cnr: { mean: expect.any(Number) } });
+    expect(json.pairs[0]).toHaveProperty('swapped_prompt');
+    expect((await sightline(['evaluate', '--boxes', 'x.csv', '--heatmaps', 'y', '--side-swap'])).stderr).toContain('--side-swap goes with --benchmark');
+  });
+
+  it('scores imported heatmaps, reporting the pairs without a map', async () => {
+    const folder = path.join(dataDir, 'imported');
+    mkdirSync(folder);
+    const picked = BENCH.mscxr.slice(0, 2);
+    const index = ['dicom_id,label_text,file'];
+    picked.forEach((p, k) => {
+      writeFileSync(path.join(folder, `${k}.npy`), npyBytes(oracleMap(p.boxes, p.height, p.width), p.height, p.width));
+      index.push(`${p.dicom_id},${quote(p.label_text)},${k}.npy`);
+    });
+    writeFileSync(path.join(folder, 'index.csv'), `${index.join('\n')}\n`);
+    expect((await sightline(['heatmaps', 'import', folder, '--source', 'oracle-files', '--data-dir', dataDir])).code).toBe(0);
+    const r = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--imported', 'oracle-files', '--bootstrap', '10', '--data-dir', dataDir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.pairs).toHaveLength(2);
+    expect(report.unmatched.boxes_without_heatmap).toHaveLength(17);
+    for (const p of report.pairs) {
+      const v = picked.find((q) => q.dicom_id === p.dicom_id && q.label_text === p.label_text)!;
+      for (const m of ['cnr', 'miou', 'auc'] as const) expectClose(p[m], v.references.oracle[m], 1e-6, `${p.dicom_id} ${m}`);
+    }
+  });
+
+  it('grounds a subset with the demo model', async () => {
+    const r = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--model', 'sightline-demo-ldm', '--limit', '2', '--bootstrap', '10', '--data-dir', dataDir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.pairs).toHaveLength(2);
+    expect(report.settings).toMatchObject({ method: 'model', model: 'sightline-demo-ldm', variant: 'frozen', limit: 2 });
+  }, 60_000);
+
+  it('usage and unknown names: exit 2 with the reason', async () => {
+    const unknown = await sightline(['evaluate', '--benchmark', 'ChestX-Det', '--data-dir', dataDir]);
+    expect(unknown.code).toBe(2);
+    // keys are <name>/<dataset>: the demo's dataset names are the import's
+    expect(unknown.stderr).toMatch(/no benchmark "ChestX-Det" \(known: MS-CXR-loc\/[^,]+, VinDr-CXR\/.+\)/);
+    const ref = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'best', '--data-dir', dataDir]);
+    expect(ref.code).toBe(2);
+    expect(ref.stderr).toContain('--reference');
+    expect((await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--boxes', 'x.csv'])).code).toBe(2);
+    const stray = await sightline(['evaluate', '--boxes', 'x.csv', '--heatmaps', 'y', '--model', 'm']);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('--model goes with --benchmark');
   });
 });

@@ -1,0 +1,110 @@
+// The benchmark results page in browser mode, end to end: a real `sightline serve` (the demo model through
+// onnxruntime-node on the CPU) and real Chromium. The demo is imported, the oracle reference row is run on
+// MS-CXR-loc (no model, fast) and the demo model on a 3-pair subset with the side-swap check; both appear side by side in Table 1 with the
+// best marked, the charts draw (ECharts on a canvas under the app's CSP), the pairs sort by CNR, a pair opens in the
+// viewer with its heatmap, and the table exports as LaTeX.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+import { expect, repoRoot, test } from './serve-fixture';
+
+const screens = path.join(repoRoot, 'test-results', 'screens');
+mkdirSync(screens, { recursive: true });
+const DEMO = 'sightline-demo-ldm';
+
+async function importDemo(page: Page): Promise<void> {
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  await page.getByTestId('import-button').click();
+  await page.getByTestId('import-demo').click();
+  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('import-done').click();
+}
+
+test('benchmark runs: a reference row and a model subset side by side, charts, pairs, viewer, export', async ({ served, page }) => {
+  test.setTimeout(420_000);
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  await page.goto(served.loginUrl);
+  await importDemo(page);
+
+  await page.getByTestId('evaluation-button').click();
+  await expect(page.getByTestId('evaluation-page')).toBeVisible();
+  const benchmark = page.getByTestId('benchmark-select');
+  await expect(benchmark.locator('option').first()).toHaveText(/^MS-CXR-loc\/.+ \(19 pairs\)$/);
+  await expect(benchmark.locator('option')).toHaveCount(2); // MS-CXR-loc and VinDr-CXR of the demo's two datasets
+
+  // the oracle row: no model, every pair
+  await page.getByTestId('method-select').selectOption('oracle');
+  await page.getByTestId('start-run').click();
+  const runs = page.getByTestId('runs-table').locator('tbody tr');
+  await expect(runs.first()).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(runs.first()).toContainText('19 / 19');
+
+  // the demo model on the first 3 pairs
+  await page.getByTestId('method-select').selectOption('model');
+  await page.getByTestId('limit-input').fill('3');
+  await page.getByTestId('side-swap').check();
+  await page.getByTestId('start-run').click();
+  await expect(runs).toHaveCount(2);
+  await expect(runs.first()).toContainText(`${DEMO} (frozen)`);
+  await expect(runs.first()).toHaveAttribute('data-state', 'done', { timeout: 300_000 });
+  await expect(runs.first()).toContainText('3 / 3');
+
+  // Table 1: both runs, classes then the average, the best of each column in bold
+  const table1 = page.getByTestId('table1');
+  await expect(table1.locator('tbody tr')).toHaveCount(2);
+  await expect(table1.locator('thead')).toContainText('Average');
+  expect(await table1.locator('td.best').count()).toBeGreaterThan(0);
+  await expect(table1.locator('tbody tr').first()).toContainText(/\d+\.\d\d \[-?\d+\.\d\d, -?\d+\.\d\d\]/);
+  // the model run has the side-swap check (2 of its 3 prompts name a side): its drop with a CI beside it
+  await expect(table1.locator('thead')).toContainText('Side-swap drop');
+  await expect(table1.locator(`tr[data-run="${await runs.first().getAttribute('data-run')}"]`).getByTestId('swap-cnr')).toHaveText(/^-?\d+\.\d\d \[/);
+
+  // the charts: ECharts draws its canvas with one bar series per run
+  const chart = page.getByTestId('chart-cnr');
+  await expect(chart).toHaveAttribute('data-series', '2');
+  const canvas = chart.locator('canvas').first();
+  await expect(canvas).toBeVisible();
+  const size = await canvas.evaluate((c: HTMLCanvasElement) => ({ w: c.width, h: c.height }));
+  expect(size.w).toBeGreaterThan(100);
+  expect(size.h).toBeGreaterThan(100);
+  const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+    return n;
+  });
+  expect(painted).toBeGreaterThan(1000);
+
+  // the model run's pairs, sorted by CNR (descending)
+  const modelRunId = await runs.first().getAttribute('data-run');
+  await page.getByTestId(`show-pairs-${modelRunId}`).click();
+  const rows = page.getByTestId('pairs-table').locator('tbody tr');
+  await expect(rows).toHaveCount(3);
+  const cnrs = async () => (await rows.locator('td:nth-child(6)').allTextContents()).map(Number);
+  const first = await cnrs();
+  expect(first).toEqual([...first].sort((a, b) => b - a));
+  await page.getByTestId('sort-cnr').click();
+  await expect.poll(cnrs).toEqual([...first].sort((a, b) => a - b));
+
+  await page.screenshot({ path: path.join(screens, 'evaluation.png'), fullPage: true });
+
+  // LaTeX export of Table 1
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-latex').click()]);
+  const tex = readFileSync((await download.path())!, 'utf8');
+  expect(tex).toContain('\\begin{tabular}');
+  expect(tex).toContain(`${DEMO} (frozen)`);
+
+  // a pair opens in the viewer: its study and image, the run's prompt grounded with the run's model (stored map)
+  const prompt = (await rows.first().locator('td:nth-child(4)').textContent())!.trim();
+  await rows.first().click();
+  await expect(page).toHaveURL(/#\/study\/\d+/);
+  const viewer = page.getByTestId('viewer-canvas');
+  await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(viewer).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 120_000 });
+  await expect(page.getByTestId('grounding-item').first()).toContainText(prompt);
+
+  expect(consoleErrors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e))).toEqual([]);
+});
