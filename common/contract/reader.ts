@@ -152,7 +152,54 @@ const Position = z.number().int().nonnegative();
 /** active, visible time on the item since the last report (the renderer excludes hidden-window and paused time) */
 const ActiveMs = z.number().nonnegative().max(86_400_000).default(0);
 
-export const ExportFormat = z.enum(['long', 'imrmc', 'mrmcaov']);
+/** events: the append-only event log (reader, position, case, arm, kind, detail JSON, at) */
+export const ExportFormat = z.enum(['long', 'imrmc', 'mrmcaov', 'events']);
+
+/** A case x arm's grounding metrics (case: 1-based, as in the exports); given from a benchmark run or computed. */
+export const ReaderPairMetric = z.object({ case: z.number().int().positive(), arm: z.string().min(1), cnr: z.number().nullable(), miou: z.number().nullable() });
+
+// Analysis numbers are null where undefined (too few values, no variation): JSON has no NaN.
+const Stat = z.number().nullable();
+export const ReaderSummaryStats = z.object({ n: z.number().int().nonnegative(), mean: Stat, sd: Stat, median: Stat, q1: Stat, q3: Stat, min: Stat, max: Stat });
+/** Spearman's rho, its t-test p and a Fisher-z CI with the Bonett-Wright standard error */
+export const ReaderCorrelation = z.object({ n: z.number().int().nonnegative(), rho: Stat, p: Stat, ciLow: Stat, ciHigh: Stat });
+
+export const ReaderAnalysis = z.object({
+  study: ReaderStudySummary.pick({ id: true, name: true, version: true }),
+  question: z.object({ key: z.string(), kind: z.enum(['scale', 'numeric']), min: z.number(), max: z.number() }),
+  /** 'given': metrics passed in (a benchmark run's); 'computed': scorePair on the study's frozen maps and the case's boxes */
+  metricsSource: z.enum(['given', 'computed']),
+  readers: z.array(z.string()),
+  arms: z.array(z.string()),
+  cases: z.number().int(),
+  /** per reader x arm; reader null: all readers together */
+  scores: z.array(ReaderSummaryStats.extend({ reader: z.string().nullable(), arm: z.string(), distribution: z.array(z.object({ value: z.number(), count: z.number().int() })) })),
+  /** score vs metric; reader null: the readers' mean score per case x arm. arm null: all arms together */
+  correlations: z.array(ReaderCorrelation.extend({ reader: z.string().nullable(), arm: z.string().nullable(), metric: z.enum(['cnr', 'miou']) })),
+  /** per case: mean score of armB - armA over the readers who scored both, its t CI, and rho against the metric deltas */
+  deltas: z.array(
+    z.object({ armA: z.string(), armB: z.string(), n: z.number().int(), mean: Stat, sd: Stat, ciLow: Stat, ciHigh: Stat, vsCnr: ReaderCorrelation, vsMiou: ReaderCorrelation }),
+  ),
+  /** units = case x arm (arm null: all arms), coders = readers */
+  agreement: z.array(
+    z.object({
+      arm: z.string().nullable(),
+      units: z.number().int(),
+      alphaOrdinal: Stat,
+      alphaInterval: Stat,
+      alphaNominal: Stat,
+      /** Shrout & Fleiss on the units every reader scored (null: fewer than 2 such units or readers) */
+      icc: z.object({ targets: z.number().int(), judges: z.number().int(), icc21: Stat, icc31: Stat, icc2k: Stat, icc3k: Stat }).nullable(),
+      kappas: z.array(z.object({ readerA: z.string(), readerB: z.string(), n: z.number().int(), linear: Stat, quadratic: Stat })),
+    }),
+  ),
+  /** active reading time (ms) of the answered items; reader / arm null: all */
+  times: z.array(ReaderSummaryStats.extend({ reader: z.string().nullable(), arm: z.string().nullable(), totalMs: z.number() })),
+  /** every answer with its pair's metrics: the scatter plots */
+  points: z.array(z.object({ reader: z.string(), arm: z.string(), case: z.number().int(), score: z.number(), cnr: Stat, miou: Stat, activeMs: z.number() })),
+  pairs: z.array(ReaderPairMetric),
+  warnings: z.array(z.string()),
+});
 
 export const readerProcedures = {
   // coordinator
@@ -160,6 +207,8 @@ export const readerProcedures = {
   'reader.listStudies': { input: z.object({}).strict(), output: z.array(ReaderStudySummary) },
   'reader.studyStatus': { input: z.object({ id: Id }), output: ReaderStudyStatus },
   'reader.exportStudy': { input: z.object({ id: Id, format: ExportFormat, question: QuestionKey.optional() }), output: z.object({ text: z.string(), rows: z.number().int() }) },
+  /** the statistics of a scale or numeric question (default: the first); metrics: per case x arm, else computed */
+  'reader.analysis': { input: z.object({ id: Id, question: QuestionKey.optional(), metrics: z.array(ReaderPairMetric).optional() }), output: ReaderAnalysis },
   /** what a design can pick from: images with dataset phrases, and the heatmap sources stored */
   'reader.designOptions': {
     input: z.object({ limit: z.number().int().positive().max(5000).default(200) }),

@@ -5,7 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { RpcError } from '../../common/contract';
-import { ExportFormat, ReaderDesign } from '../../common/contract/reader';
+import { ExportFormat, ReaderDesign, ReaderPairMetric } from '../../common/contract/reader';
+import { analysisTables } from '../reader/analysis/tables';
+import { jsonErrorOffset } from './json-error';
 import { withContext, type Command, type Out } from './shared';
 
 export const studyCommand: Command = {
@@ -17,8 +19,14 @@ export const studyCommand: Command = {
                               the reader studies, with their state
   study status --study ID [--data-dir D] [--json]
                               each reader's progress (answered / total, sitting, washout, active time)
-  study export --study ID --format long|imrmc|mrmcaov --out FILE [--question KEY] [--data-dir D]
-                              the answers as CSV (long: one row per reader x item x question)`,
+  study export --study ID --format long|imrmc|mrmcaov|events --out FILE [--question KEY] [--data-dir D]
+                              the answers as CSV (long: one row per reader x item x question; events: the
+                              event log)
+  study analyse --study ID [--question KEY] [--metrics FILE] [--out FILE] [--json] [--data-dir D]
+                              the statistics: scores per reader x arm, Spearman vs CNR / mIoU, paired arm deltas,
+                              Krippendorff's alpha, weighted kappa, ICC, reading time. --metrics: a JSON array of
+                              {case, arm, cnr, miou} (a benchmark run's); without it CNR / mIoU are computed from the
+                              study's frozen maps and the cases' dataset boxes. --out writes the tables (or JSON) there`,
   run: study,
 };
 
@@ -50,6 +58,26 @@ export function readDesign(file: string): Design | string {
 }
 type Design = z.output<typeof ReaderDesign>;
 
+/** A metrics file: a JSON array of {case, arm, cnr, miou}; a string is the problem, naming the file and entry. */
+export function readMetrics(file: string): z.output<typeof ReaderPairMetric>[] | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const at = jsonErrorOffset(text);
+    return `${file}: not valid JSON${at === null ? '' : ` at ${lineColumn(text, at)}`}: ${(error as Error).message}`;
+  }
+  const parsed = ReaderPairMetric.array().safeParse(json);
+  if (!parsed.success) return `${file}: ${parsed.error.issues.map((i) => `${i.path.length ? `entry ${i.path.join('.')}` : '(file)'}: ${i.message}`).join('; ')} (expected [{"case": 1, "arm": "...", "cnr": 0.5, "miou": 0.2}, ...])`;
+  return parsed.data;
+}
+
 function idOf(value: string | undefined): number | null {
   return value !== undefined && /^\d+$/.test(value) && Number(value) > 0 ? Number(value) : null;
 }
@@ -67,6 +95,7 @@ async function study(args: string[], out: Out): Promise<number> {
         format: { type: 'string' },
         out: { type: 'string' },
         question: { type: 'string' },
+        metrics: { type: 'string' },
         'data-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -129,7 +158,7 @@ async function study(args: string[], out: Out): Promise<number> {
     case 'export': {
       if (studyId === null) return fail('give --study ID (see `sightline study list`)');
       const format = ExportFormat.safeParse(values.format);
-      if (!format.success) return fail('give --format long, imrmc or mrmcaov');
+      if (!format.success) return fail('give --format long, imrmc or mrmcaov (answers), or events (the event log)');
       if (!values.out) return fail('give --out FILE');
       const file = values.out;
       return run(async (context) => {
@@ -139,7 +168,23 @@ async function study(args: string[], out: Out): Promise<number> {
         return 0;
       });
     }
+    case 'analyse':
+    case 'analyze': {
+      if (studyId === null) return fail('give --study ID (see `sightline study list`)');
+      const metrics = values.metrics === undefined ? undefined : readMetrics(values.metrics);
+      if (typeof metrics === 'string') return fail(metrics);
+      const file = values.out;
+      return run(async (context) => {
+        const a = await context.handlers['reader.analysis']({ id: studyId, ...(values.question ? { question: values.question } : {}), ...(metrics ? { metrics } : {}) });
+        const text = values.json ? JSON.stringify(a, null, 2) : analysisTables(a);
+        if (file) {
+          writeFileSync(file, text + '\n');
+          out.log(`wrote the analysis of study ${a.study.id} to ${file}`);
+        } else out.log(text);
+        return 0;
+      });
+    }
     default:
-      return fail(sub === undefined ? 'give a subcommand (create, list, status, export)' : `unknown subcommand (create, list, status, export)`);
+      return fail(sub === undefined ? 'give a subcommand (create, list, status, export, analyse)' : `unknown subcommand (create, list, status, export, analyse)`);
   }
 }

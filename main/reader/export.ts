@@ -1,11 +1,11 @@
 // The coordinator's view of a study (unblinded): per-reader progress, and the answers as CSV — long (one row per
 // reader x item x question, the latest answer), iMRMC (`readerID,caseID,modalityID,score`) and MRMCaov
-// (`reader,treatment,case,truth,rating`) for one scale or numeric question (datasets.md).
+// (`reader,treatment,case,truth,rating`) for one scale or numeric question (datasets.md), and the event log.
 import type { z } from 'zod';
 import { RpcError } from '../../common/contract';
 import type { ExportFormat, ReaderProgress } from '../../common/contract/reader';
 import type { Db } from '../db/database';
-import { getReaderStudy, latestAnswers, listArms, listItems, listReaders, sittingFinishedAt, type ReaderStudyRow } from '../db/reader-repo';
+import { getReaderStudy, latestAnswers, listArms, listEvents, listItems, listReaders, sittingFinishedAt, type ReaderStudyRow } from '../db/reader-repo';
 import type { Design } from './design';
 import { unlockTime } from './schedule';
 
@@ -53,6 +53,8 @@ const csv = (rows: unknown[][]) => rows.map((r) => r.map(csvField).join(',')).jo
 
 export const LONG_HEADER = ['reader', 'position', 'case', 'image_id', 'phrase', 'arm', 'question', 'answer', 'active_ms', 'first_answered_at', 'answered_at', 'changes'];
 
+export const EVENTS_HEADER = ['reader', 'position', 'case', 'arm', 'kind', 'detail', 'at'];
+
 export function exportStudy(db: Db, studyId: number, format: z.output<typeof ExportFormat>, question?: string): { text: string; rows: number } {
   const study = studyOf(db, studyId);
   const arms = new Map(listArms(db, studyId).map((a) => [a.id, a.name]));
@@ -66,6 +68,16 @@ export function exportStudy(db: Db, studyId: number, format: z.output<typeof Exp
       }
     }
     return { text: csv([LONG_HEADER, ...rows]), rows: rows.length };
+  }
+  if (format === 'events') {
+    for (const reader of listReaders(db, studyId)) {
+      const items = listItems(db, reader.id);
+      for (const e of listEvents(db, reader.id)) {
+        const it = e.position === null ? undefined : items[e.position];
+        rows.push([reader.name, e.position === null ? '' : e.position + 1, it ? it.caseIdx + 1 : '', it ? arms.get(it.armId) : '', e.kind, JSON.stringify(e.detail), e.at]);
+      }
+    }
+    return { text: csv([EVENTS_HEADER, ...rows]), rows: rows.length };
   }
   const q = question ? study.design.questions.find((x) => x.key === question) : study.design.questions.find((x) => x.kind === 'scale' || x.kind === 'numeric');
   if (!q || (q.kind !== 'scale' && q.kind !== 'numeric')) {

@@ -1,6 +1,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import WorkstationView from './views/WorkstationView.vue';
 import ReaderView from './reader/ReaderView.vue';
+import AnalysisView from './reader/AnalysisView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
@@ -11,6 +12,8 @@ export const router = createRouter({
     { path: '/study/:id(\\d+)', name: 'study', component: WorkstationView },
     // reader studies: the blinded reading view (issue 11)
     { path: '/read', name: 'read', component: ReaderView },
+    // a reader study's analysis, the coordinator's (unblinded) view
+    { path: '/studies/:id(\\d+)/analysis', name: 'reader-analysis', component: AnalysisView },
     // benchmark runs side by side (issue 10)
     { path: '/evaluation', name: 'evaluation', component: EvaluationView },
     { path: '/:rest(.*)*', redirect: '/' },
