@@ -3,9 +3,8 @@
 // 0.5, mean IoU of greedy IoU matches). Exit status: 0 done, 1 nothing to write or score, 2 usage or unknown names.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { procedures, RpcError } from '../../common/contract';
-import { withContext, type Command, type Out } from './shared';
+import { parseCommandArgs, withContext, type Command, type Out } from './shared';
 
 export const boxesCommand: Command = {
   name: 'boxes',
@@ -25,27 +24,18 @@ function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): 
 }
 
 async function boxes(args: string[], out: Out): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        dataset: { type: 'string' },
-        phrases: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        source: { type: 'string' },
-        a: { type: 'string' },
-        b: { type: 'string' },
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    out.error(`sightline boxes: ${(error as Error).message}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs('boxes', args, {
+    dataset: { type: 'string' },
+    phrases: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    source: { type: 'string' },
+    a: { type: 'string' },
+    b: { type: 'string' },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, out);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   if (rest.length) {

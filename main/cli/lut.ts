@@ -3,12 +3,11 @@
 // JSON (what training/sightline_eval reads). Exit status: 0 done, 1 the build failed (bad input: the message names
 // the file, line and column) or nothing found, 2 usage.
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { procedures, RpcError } from '../../common/contract';
 import type { LutRecord, LutSummary } from '../../common/contract/evaluation';
 import type { LutBuildOutcome } from '../evaluation/lut/job';
-import { followJob, withContext, type Command, type Out } from './shared';
+import { followJob, parseCommandArgs, withContext, type Command, type Out } from './shared';
 
 export const lutCommand: Command = {
   name: 'lut',
@@ -30,25 +29,17 @@ const usage = (out: Out, message: string) => {
 };
 
 async function lut(args: string[], out: Out): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        imagenome: { type: 'string' },
-        metadata: { type: 'string', multiple: true, default: [] },
-        mscxr: { type: 'string', multiple: true, default: [] },
-        model: { type: 'string' },
-        name: { type: 'string' },
-        out: { type: 'string' },
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    return usage(out, (error as Error).message);
-  }
+  const parsed = parseCommandArgs('lut', args, {
+    imagenome: { type: 'string' },
+    metadata: { type: 'string', multiple: true, default: [] },
+    mscxr: { type: 'string', multiple: true, default: [] },
+    model: { type: 'string' },
+    name: { type: 'string' },
+    out: { type: 'string' },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, out);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   if (sub === 'build') {

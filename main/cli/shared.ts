@@ -1,5 +1,6 @@
 // What every command of the `sightline` CLI shares: output, an app context for the command's duration, and
 // following a job of this process to its end.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Types } from '../../common/contract';
 import { createAppContext, type AppContext } from '../services/app-context';
 import { resolveDataDir } from '../services/data-dir';
@@ -11,6 +12,19 @@ export interface Command {
   name: string;
   usage: string;
   run(args: string[], out: Out): Promise<number>;
+}
+
+/**
+ * The command's flags and positionals (node's parseArgs, strict); a parse error is printed as `sightline <name>: ...`
+ * and gives null (the caller exits 2).
+ */
+export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(name: string, args: string[], options: O, out: Out) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options });
+  } catch (error) {
+    out.error(`sightline ${name}: ${(error as Error).message}`);
+    return null;
+  }
 }
 
 /** Runs `fn` with an app context on the data directory (no demo import), closing it afterwards. */

@@ -3,13 +3,12 @@
 // Needs no data directory: the standardiser is pure rules.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { CsvError, standardiseCsv } from '../evaluation/standardiser/csv';
 import { standardise } from '../evaluation/standardiser/engine';
 import { score, type LabelledSentence, type PR } from '../evaluation/standardiser/evaluate';
 import { PATHOLOGIES } from '../evaluation/standardiser/rules';
 import { repoRoot } from '../services/paths';
-import type { Command, Out } from './shared';
+import { parseCommandArgs, type Command, type Out } from './shared';
 
 export const standardizeCommand: Command = {
   name: 'standardize',
@@ -26,20 +25,11 @@ export const standardizeCommand: Command = {
 };
 
 async function standardize(args: string[], out: Out): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        category: { type: 'string' }, csv: { type: 'string' }, column: { type: 'string' }, 'category-column': { type: 'string' },
-        out: { type: 'string' }, evaluate: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    out.error(`sightline standardize: ${(error as Error).message}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs('standardize', args, {
+    category: { type: 'string' }, csv: { type: 'string' }, column: { type: 'string' }, 'category-column': { type: 'string' },
+    out: { type: 'string' }, evaluate: { type: 'boolean', default: false },
+  }, out);
+  if (!parsed) return 2;
   const { values: v, positionals } = parsed;
   if (v.evaluate) return evaluate(positionals, out);
   if (v.csv !== undefined) {

@@ -2,13 +2,12 @@
 // JSON (contract ReaderDesign); a bad one is refused naming the file, the line and column, or the field. Exit status:
 // 0 done, 1 refused by the study (a case x arm without a map, no such study), 2 usage or unreadable file.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { RpcError } from '../../common/contract';
 import { ExportFormat, ReaderDesign, ReaderPairMetric } from '../../common/contract/reader';
 import { analysisTables } from '../reader/analysis/tables';
 import { jsonErrorOffset } from './json-error';
-import { withContext, type Command, type Out } from './shared';
+import { parseCommandArgs, withContext, type Command, type Out } from './shared';
 
 export const studyCommand: Command = {
   name: 'study',
@@ -83,27 +82,18 @@ function idOf(value: string | undefined): number | null {
 }
 
 async function study(args: string[], out: Out): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        design: { type: 'string' },
-        revises: { type: 'string' },
-        study: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        question: { type: 'string' },
-        metrics: { type: 'string' },
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    out.error(`sightline study: ${(error as Error).message}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs('study', args, {
+    design: { type: 'string' },
+    revises: { type: 'string' },
+    study: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    question: { type: 'string' },
+    metrics: { type: 'string' },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, out);
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   const fail = (message: string, code = 2) => (out.error(`sightline study${sub ? ` ${sub}` : ''}: ${message}`), code);
