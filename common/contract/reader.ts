@@ -54,6 +54,21 @@ export const ReaderCaseSpec = z.union([
   z.object({ phraseId: Id }),
 ]);
 
+/** A practice case, read before the scored block by every reader in the given order; its answers are stored but
+ * left out of the exports and the analysis. After the reader answers it, the feedback is shown. */
+export const ReaderPracticeCase = z.object({
+  imageId: Id,
+  phrase: z.string().trim().min(1).max(1000),
+  /** the design arm (by name) whose map is shown */
+  arm: ArmName,
+  /** the expected answer to the first scale question, shown as feedback */
+  expected: z.number().int().optional(),
+  /** show the case's dataset boxes as feedback */
+  showBoxes: z.boolean().default(true),
+  /** a sentence of feedback */
+  note: z.string().trim().max(1000).optional(),
+});
+
 export const ReaderScheduleSpec = z.object({
   /** 'case': all arms of a case one after another; 'apart': a case's arms in different rounds of the schedule */
   blocks: z.enum(['case', 'apart']).default('case'),
@@ -76,6 +91,8 @@ export const ReaderDesign = z.object({
   allowChanges: z.boolean().default(true),
   /** reveal the ground-truth boxes to readers (never by default) */
   showBoxes: z.boolean().default(false),
+  /** practice cases with feedback, before the scored block */
+  practice: z.array(ReaderPracticeCase).max(50).default([]),
 });
 
 export const ReaderStudySummary = z.object({
@@ -119,6 +136,13 @@ export const ReaderItem = z.object({
   /** all required questions answered */
   complete: z.boolean(),
   boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() })),
+  /** a practice item (not scored) */
+  practice: z.boolean().default(false),
+  /** a practice item's feedback, once it is completely answered */
+  feedback: z
+    .object({ expected: z.number().nullable(), boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() })), note: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 
 export const ReaderState = z.object({
@@ -131,6 +155,8 @@ export const ReaderState = z.object({
   sitting: z.number().int().nonnegative(),
   sittings: z.number().int().positive(),
   allowChanges: z.boolean(),
+  /** the first `practice` positions are practice items (answered and total count them too) */
+  practice: z.number().int().nonnegative().default(0),
   /** the next sitting is locked until then (washout) */
   unlocksAt: z.string().nullable(),
   /** the item on screen (null when done or locked) */
@@ -209,11 +235,13 @@ export const readerProcedures = {
   'reader.exportStudy': { input: z.object({ id: Id, format: ExportFormat, question: QuestionKey.optional() }), output: z.object({ text: z.string(), rows: z.number().int() }) },
   /** the statistics of a scale or numeric question (default: the first); metrics: per case x arm, else computed */
   'reader.analysis': { input: z.object({ id: Id, question: QuestionKey.optional(), metrics: z.array(ReaderPairMetric).optional() }), output: ReaderAnalysis },
+  /** the design a study was created from (seed filled in): the design view's "edit" starts a new version from it */
+  'reader.studyDesign': { input: z.object({ id: Id }), output: ReaderDesign },
   /** what a design can pick from: images with dataset phrases, and the heatmap sources stored */
   'reader.designOptions': {
     input: z.object({ limit: z.number().int().positive().max(5000).default(200) }),
     output: z.object({
-      phrases: z.array(z.object({ phraseId: Id, imageId: Id, text: z.string(), boxes: z.number().int() })),
+      phrases: z.array(z.object({ phraseId: Id, imageId: Id, text: z.string(), boxes: z.number().int(), dataset: z.string(), category: z.string().nullable() })),
       sources: z.array(z.object({ kind: z.enum(['model', 'imported']), model: z.string(), variant: z.string(), heatmaps: z.number().int() })),
     }),
   },

@@ -24,7 +24,7 @@ export interface ReaderStudyRow {
 
 const STUDY_SELECT = `SELECT s.id, s.name, s.version, s.parent_id AS parentId, s.design, s.seed, s.scheduler_version AS schedulerVersion, s.state,
   s.created_at AS createdAt, s.frozen_at AS frozenAt,
-  (SELECT count(*) FROM reader_cases c WHERE c.study_id = s.id) AS cases,
+  (SELECT count(*) FROM reader_cases c WHERE c.study_id = s.id AND c.idx >= 0) AS cases,
   (SELECT count(*) FROM reader_arms a WHERE a.study_id = s.id) AS arms,
   (SELECT count(*) FROM readers r WHERE r.study_id = s.id) AS readers
   FROM reader_studies s`;
@@ -144,10 +144,14 @@ export interface ItemRow {
   phraseId: number | null;
   armId: number;
   armIdx: number;
+  /** 1: a practice item (its case's idx is negative), never exported or analysed */
+  practice: number;
 }
 
+// Practice cases are reader_cases rows with a negative idx (-1, -2, ... in the design's practice order): the scored
+// cases keep 0..n-1, which the exports and the analysis number from, and no column had to be added.
 const ITEM_SELECT = `SELECT i.reader_id AS readerId, i.position, i.sitting, i.token, i.active_ms AS activeMs, c.id AS caseId, c.idx AS caseIdx,
-  c.image_id AS imageId, c.phrase, c.phrase_id AS phraseId, a.id AS armId, a.idx AS armIdx
+  c.image_id AS imageId, c.phrase, c.phrase_id AS phraseId, a.id AS armId, a.idx AS armIdx, (c.idx < 0) AS practice
   FROM reader_items i JOIN reader_cases c ON c.id = i.case_id JOIN reader_arms a ON a.id = i.arm_id`;
 
 export function listItems(db: Db, readerId: number): ItemRow[] {
@@ -248,8 +252,9 @@ export function listArms(db: Db, studyId: number): ArmRow[] {
   return prepared(db, 'SELECT id, idx, name, kind, token FROM reader_arms WHERE study_id = ? ORDER BY idx').all(studyId) as ArmRow[];
 }
 
+/** The scored cases (practice cases left out). */
 export function listCases(db: Db, studyId: number): { id: number; idx: number; imageId: number; phrase: string }[] {
-  return prepared(db, 'SELECT id, idx, image_id AS imageId, phrase FROM reader_cases WHERE study_id = ? ORDER BY idx').all(studyId) as {
+  return prepared(db, 'SELECT id, idx, image_id AS imageId, phrase FROM reader_cases WHERE study_id = ? AND idx >= 0 ORDER BY idx').all(studyId) as {
     id: number;
     idx: number;
     imageId: number;
@@ -296,12 +301,14 @@ export function datasetBoxes(db: Db, phraseId: number, imageId: number): { x: nu
   }[];
 }
 
-export function phrasesWithBoxes(db: Db, limit: number): { phraseId: number; imageId: number; text: string; boxes: number }[] {
+type PhraseOption = { phraseId: number; imageId: number; text: string; boxes: number; dataset: string; category: string | null };
+export function phrasesWithBoxes(db: Db, limit: number): PhraseOption[] {
   return prepared(
     db,
-    `SELECT p.id AS phraseId, b.image_id AS imageId, p.text, count(*) AS boxes FROM phrases p JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset'
+    `SELECT p.id AS phraseId, b.image_id AS imageId, p.text, count(*) AS boxes, d.name AS dataset, p.category
+      FROM phrases p JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset' JOIN studies s ON s.id = p.study_id JOIN datasets d ON d.id = s.dataset_id
       GROUP BY p.id, b.image_id ORDER BY p.id, b.image_id LIMIT ?`,
-  ).all(limit) as { phraseId: number; imageId: number; text: string; boxes: number }[];
+  ).all(limit) as PhraseOption[];
 }
 
 export function heatmapSources(db: Db): { kind: 'model' | 'imported'; model: string; variant: string; heatmaps: number }[] {

@@ -67,6 +67,24 @@ function resolveCases(db: Db, design: Design): ResolvedCase[] {
   return out;
 }
 
+/** The practice cases: images that exist, a design arm each, an expected score on the scale, none also scored. */
+function resolvePractice(db: Db, design: Design, cases: ResolvedCase[]): (ResolvedCase & { armIdx: number })[] {
+  const scored = new Set(cases.map((c) => `${c.imageId}\u0000${c.phrase}`));
+  const scale = design.questions.find((q) => q.kind === 'scale');
+  return (design.practice ?? []).map((p, i) => {
+    const where = `practice[${i}]`;
+    const image = getImageRow(db, p.imageId);
+    if (!image) throw new RpcError('invalid_input', `${where}: no image ${p.imageId}`);
+    const armIdx = design.arms.findIndex((a) => a.name === p.arm);
+    if (armIdx < 0) throw new RpcError('invalid_input', `${where}: no arm "${p.arm}" in the design`);
+    if (scored.has(`${p.imageId}\u0000${p.phrase}`)) throw new RpcError('invalid_input', `${where}: image ${p.imageId} + "${p.phrase}" is also a scored case`);
+    if (p.expected !== undefined && (!scale || scale.kind !== 'scale' || p.expected < scale.min || p.expected > scale.max)) {
+      throw new RpcError('invalid_input', scale ? `${where}: expected ${p.expected} is outside the scale ${scale.key} (${scale.kind === 'scale' ? `${scale.min}-${scale.max}` : ''})` : `${where}: an expected score needs a scale question`);
+    }
+    return { imageId: p.imageId, phrase: p.phrase, phraseId: phraseOnImage(db, p.imageId, p.phrase), rows: image.rows, columns: image.columns, armIdx };
+  });
+}
+
 /** The case's ground-truth boxes as a 0/1 float32 map over the whole image (pixel centres inside a box are 1). */
 export function boxMap(c: Pick<ResolvedCase, 'rows' | 'columns'>, boxes: { x: number; y: number; w: number; h: number }[]) {
   const scale = Math.min(1, BOX_MAP_SIDE / Math.max(c.rows, c.columns));
@@ -122,8 +140,14 @@ export function createStudy(db: Db, dataDir: string, design: Design, revises?: n
       throw new RpcError('invalid_input', `question ${q.key}: ${q.anchors.length} anchors for ${q.max - q.min + 1} values`);
   }
   const cases = resolveCases(db, design);
+  const practice = resolvePractice(db, design, cases);
   const stimuli: Stimulus[][] = [];
   const problems: string[] = [];
+  const practiceStimuli = practice.map((c, pi) => {
+    const s = stimulusOf(db, dataDir, c, design.arms[c.armIdx]);
+    if (typeof s === 'string') problems.push(`practice case ${pi + 1} (image ${c.imageId}, "${c.phrase}"), arm "${design.arms[c.armIdx].name}": ${s}`);
+    return s;
+  });
   cases.forEach((c, ci) => {
     stimuli.push(
       design.arms.map((arm) => {
@@ -167,11 +191,22 @@ export function createStudy(db: Db, dataDir: string, design: Design, revises?: n
         });
         return caseId;
       });
+      const practiceIds = practice.map((c, pi) => {
+        const caseId = insertReaderCase(db, { studyId, idx: -(pi + 1), imageId: c.imageId, phrase: c.phrase, phraseId: c.phraseId });
+        const s = practiceStimuli[pi] as Stimulus;
+        const file = path.join(studyFolder(studyId), `practice-${pi}.f32`);
+        fs.writeFileSync(path.join(dataDir, file), s.bytes);
+        const { bytes: _bytes, ...row } = s;
+        insertStimulus(db, { ...row, caseId, armId: armIds[c.armIdx], file, sha256: createHash('sha256').update(s.bytes).digest('hex') });
+        return { caseId, armId: armIds[c.armIdx] };
+      });
       design.readers.forEach((name, idx) => {
         const readerId = insertReader(db, { studyId, idx, name });
+        // practice first, in the design's order, for every reader; then the reader's seeded schedule
+        practiceIds.forEach((p, position) => insertItem(db, { readerId, position, ...p, sitting: 0, token: token() }));
         const items = readerSchedule({ seed, cases: cases.length, arms: design.arms.length, readerIndex: idx, ...design.schedule });
-        items.forEach((it, position) =>
-          insertItem(db, { readerId, position, caseId: caseIds[it.caseIndex], armId: armIds[it.armIndex], sitting: it.sitting, token: token() }),
+        items.forEach((it, k) =>
+          insertItem(db, { readerId, position: practice.length + k, caseId: caseIds[it.caseIndex], armId: armIds[it.armIndex], sitting: it.sitting, token: token() }),
         );
       });
       return studyId;
@@ -180,4 +215,11 @@ export function createStudy(db: Db, dataDir: string, design: Design, revises?: n
     if (made.folder) fs.rmSync(made.folder, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The design a study was created from, as stored (its seed filled in). */
+export function studyDesign(db: Db, id: number): Design {
+  const s = getReaderStudy(db, id);
+  if (!s) throw new RpcError('not_found', `no reader study ${id}`);
+  return s.design as Design;
 }

@@ -27,14 +27,16 @@ export function progressOf(db: Db, studyId: number, now: Date): z.output<typeof 
     }
     const required = study.design.questions.filter((q) => q.required).map((q) => q.key);
     const complete = items.map((it) => required.every((k) => byItem.get(it.position)?.has(k)));
+    // progress counts the scored items only ("23 / 300"); practice is before them
+    const scored = items.filter((it) => !it.practice);
     const nextIndex = complete.indexOf(false);
     const next = nextIndex < 0 ? items.length : nextIndex;
     const sitting = items[Math.min(next, items.length - 1)].sitting;
     const unlock = next < items.length && sitting > 0 ? unlockTime(sittingFinishedAt(db, reader.id, sitting - 1), study.design.schedule.washoutDays) : null;
     return {
       reader: reader.name,
-      answered: complete.filter(Boolean).length,
-      total: items.length,
+      answered: scored.filter((it) => complete[it.position]).length,
+      total: scored.length,
       sitting,
       sittings: items[items.length - 1].sitting + 1,
       unlocksAt: unlock && unlock > now ? unlock.toISOString() : null,
@@ -64,6 +66,7 @@ export function exportStudy(db: Db, studyId: number, format: z.output<typeof Exp
       const items = listItems(db, reader.id);
       for (const a of latestAnswers(db, reader.id)) {
         const it = items[a.position];
+        if (it.practice) continue; // practice answers are kept in the database, never exported
         rows.push([reader.name, a.position + 1, it.caseIdx + 1, it.imageId, it.phrase, arms.get(it.armId), a.question, a.value, a.activeMs, a.firstAnsweredAt, a.answeredAt, a.changes]);
       }
     }
@@ -88,6 +91,7 @@ export function exportStudy(db: Db, studyId: number, format: z.output<typeof Exp
     for (const a of latestAnswers(db, reader.id)) {
       if (a.question !== q.key) continue;
       const it = items[a.position];
+      if (it.practice) continue;
       // every case is a phrase with its finding present: truth 1 (iMRMC truth rows are the caller's to add when
       // a design mixes in negative cases, which this version does not)
       rows.push(format === 'imrmc' ? [reader.name, it.caseIdx + 1, arms.get(it.armId), a.value] : [reader.name, arms.get(it.armId), it.caseIdx + 1, 1, a.value]);

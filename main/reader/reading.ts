@@ -117,6 +117,19 @@ function itemView(db: Db, c: Context, it: ItemRow): z.output<typeof ReaderItem> 
     flagged: flag === true,
     complete: c.complete[it.position],
     boxes: c.design.showBoxes && it.phraseId !== null ? datasetBoxes(db, it.phraseId, it.imageId) : [],
+    practice: it.practice === 1,
+    feedback: it.practice === 1 && c.complete[it.position] ? feedbackOf(db, c, it) : null,
+  };
+}
+
+/** A practice item's feedback (given only once it is answered, so it cannot steer the answer). */
+function feedbackOf(db: Db, c: Context, it: ItemRow): NonNullable<z.output<typeof ReaderItem>['feedback']> {
+  // practice case -1 is the design's practice[0]
+  const spec = (c.design.practice ?? [])[-it.caseIdx - 1];
+  return {
+    expected: spec?.expected ?? null,
+    boxes: spec?.showBoxes !== false && it.phraseId !== null ? datasetBoxes(db, it.phraseId, it.imageId) : [],
+    note: spec?.note ?? null,
   };
 }
 
@@ -133,6 +146,7 @@ function stateOf(deps: ReadingDeps, c: Context, position: number | null): State 
     sitting: currentSitting(c),
     sittings: c.items[c.items.length - 1].sitting + 1,
     allowChanges: c.design.allowChanges,
+    practice: c.items.filter((it) => it.practice === 1).length,
     unlocksAt,
     item: shown ? itemView(deps.db, c, shown) : null,
   };

@@ -7,7 +7,7 @@ import type { Db } from '../db/database';
 import { heatmapSources, listReaderStudies, phrasesWithBoxes, type ReaderStudyRow } from '../db/reader-repo';
 import type { HandlersOf } from '../rpc/handlers';
 import { analyseStudy } from './analysis/study';
-import { createStudy } from './design';
+import { createStudy, studyDesign } from './design';
 import { exportStudy, progressOf, studyOf } from './export';
 import { activity, answer, gotoItem, readerState, signIn, stimulus, type ReadingDeps } from './reading';
 
@@ -32,6 +32,7 @@ export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof 
     'reader.studyStatus': ({ id }) => ({ ...summary(studyOf(db, id)), progress: progressOf(db, id, reading.now()) }),
     'reader.exportStudy': ({ id, format, question }) => exportStudy(db, id, format, question),
     'reader.analysis': ({ id, question, metrics }) => analyseStudy(db, dataDir, id, { question, metrics }),
+    'reader.studyDesign': ({ id }) => studyDesign(db, id),
     'reader.designOptions': ({ limit }) => ({ phrases: phrasesWithBoxes(db, limit), sources: heatmapSources(db) }),
     'reader.openStudies': () =>
       listReaderStudies(db)

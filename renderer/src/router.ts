@@ -2,6 +2,8 @@ import { createRouter, createWebHashHistory } from 'vue-router';
 import WorkstationView from './views/WorkstationView.vue';
 import ReaderView from './reader/ReaderView.vue';
 import AnalysisView from './reader/AnalysisView.vue';
+import DesignView from './reader/DesignView.vue';
+import StudiesView from './reader/StudiesView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
@@ -12,6 +14,9 @@ export const router = createRouter({
     { path: '/study/:id(\\d+)', name: 'study', component: WorkstationView },
     // reader studies: the blinded reading view (issue 11)
     { path: '/read', name: 'read', component: ReaderView },
+    // reader studies, the coordinator's list and design view (?from=ID: a new version of study ID)
+    { path: '/studies', name: 'reader-studies', component: StudiesView },
+    { path: '/studies/new', name: 'reader-design', component: DesignView },
     // a reader study's analysis, the coordinator's (unblinded) view
     { path: '/studies/:id(\\d+)/analysis', name: 'reader-analysis', component: AnalysisView },
     // benchmark runs side by side (issue 10)

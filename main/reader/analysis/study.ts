@@ -43,11 +43,12 @@ export function analyseStudy(db: Db, dataDir: string, studyId: number, options: 
   for (const reader of readers) {
     const items = listItems(db, reader.id);
     for (const it of items) {
+      if (it.practice) continue; // practice items are not scored
       const k = pairKey(it.caseIdx, armName.get(it.armId)!);
       if (!itemOfPair.has(k)) itemOfPair.set(k, { readerId: reader.id, token: it.token, caseIdx: it.caseIdx, imageId: it.imageId, phraseId: it.phraseId });
     }
     for (const a of latestAnswers(db, reader.id)) {
-      if (a.question !== q.key) continue;
+      if (a.question !== q.key || items[a.position].practice) continue;
       if (typeof a.value !== 'number' || !Number.isFinite(a.value)) {
         ignored++;
         continue;
