@@ -157,7 +157,11 @@ export const RunPair = z.object({
   swapped_auc: z.number().nullable(),
 });
 
-export const RunRecord = RunSummary.extend({ settings: z.record(z.string(), z.unknown()), pairs: z.array(RunPair) });
+/** A pair as `evaluation.runs.get` shows it: `corrected` when its prompt is a user's correction (the run's settings
+ * name the corrections it used, by id). */
+export const RunPairView = RunPair.extend({ corrected: z.boolean() });
+
+export const RunRecord = RunSummary.extend({ settings: z.record(z.string(), z.unknown()), pairs: z.array(RunPairView) });
 
 export const RunStartRequest = z
   .object({
@@ -172,7 +176,9 @@ export const RunStartRequest = z
     heatmaps: z.string().min(1).optional(),
     /** also score every pair whose prompt names a side with left <-> right swapped (the text-dependence check) */
     sideSwap: z.boolean().default(false),
-    /** the first N pairs only (a quick subset) */
+    /** a named subset of the benchmark's pairs (`evaluation.subsets.save`); its rule is stored with the run */
+    subset: z.string().min(1).optional(),
+    /** the first N pairs only (a quick subset; after `subset`) */
     limit: z.number().int().positive().optional(),
     bootstrap: z.number().int().min(0).max(1_000_000).default(10000),
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
@@ -194,6 +200,135 @@ const lutProcedures = {
   'evaluation.luts.build': { input: LutBuildRequest, output: z.object({ jobId: z.string() }) },
 } as const satisfies ProcedureTable;
 
-export const evaluationProcedures = { ...lutProcedures, ...benchmarkProcedures } as const satisfies ProcedureTable;
+// ---------------------------------------------------------------------------------------------- subsets
+// A named subset of a benchmark's pairs: a pair is in when it meets every part given (its class is one of `classes`,
+// its dataset split one of `splits`, its key one of `pairs`). The rule is resolved when a run starts and stored
+// with the run, so a subset changed later does not change a run made with it.
+
+export const SubsetName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[\p{L}\p{N} ._-]+$/u, 'a subset name has letters, digits, spaces and . _ - only');
+
+export const SubsetRule = z.object({
+  classes: z.array(z.string().min(1)).min(1).max(100).optional(),
+  /** VinDr-CXR: train / test (the folder the image is in); MS-CXR's split is not stored by the importer */
+  splits: z.array(z.string().min(1)).min(1).max(10).optional(),
+  /** pair keys (RunPair.key): e.g. the pairs the results page's per-pair table shows */
+  pairs: z.array(z.string().min(1)).min(1).max(200_000).optional(),
+});
+
+export const SubsetSaveRequest = SubsetRule.extend({ benchmark: z.string().min(1), name: SubsetName })
+  .strict()
+  .refine((r) => r.classes || r.splits || r.pairs, { message: 'give classes, splits or pairs' });
+
+export const Subset = SubsetRule.extend({
+  id: Id,
+  name: z.string(),
+  /** the benchmark key */
+  benchmark: z.string(),
+  user: z.string(),
+  createdAt: z.string(),
+  /** pairs of the benchmark it selects now (with a location) */
+  size: count,
+});
+
+const subsetProcedures = {
+  /** Saves a subset (a subset of the same name on the benchmark is replaced); unknown classes, splits or keys refused. */
+  'evaluation.subsets.save': { input: SubsetSaveRequest, output: Subset },
+  'evaluation.subsets.list': { input: z.object({ benchmark: z.string().min(1).optional() }).strict(), output: z.array(Subset) },
+  'evaluation.subsets.delete': { input: z.object({ id: Id }).strict(), output: z.object({ deleted: z.boolean() }) },
+} as const satisfies ProcedureTable;
+
+// ---------------------------------------------------------------------------------------------- prompts
+// The standardiser over RPC, and users' corrections of a phrase's prompt, which win over the standardiser's in the
+// benchmarks (method.md 4.1's vocabulary: 8 pathologies, 27 locations).
+
+export const PATHOLOGIES = ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Lung Opacity', 'Pleural Effusion', 'Pneumonia', 'Pneumothorax'] as const;
+export const Pathology = z.enum(PATHOLOGIES);
+
+/** The 27 locations: {left, right, bilateral} x {"", apical, upper, middle, lower, costophrenic, pleural, base}
+ * ("bilateral base" written "bibasilar"), lingular, cardiomegaly, pulmonary. */
+export const LOCATIONS: readonly string[] = [
+  ...['left', 'right', 'bilateral'].flatMap((side) =>
+    ['', 'apical', 'upper', 'middle', 'lower', 'costophrenic', 'pleural', 'base'].map((zone) => (side === 'bilateral' && zone === 'base' ? 'bibasilar' : `${side} ${zone}`.trim())),
+  ),
+  'lingular',
+  'cardiomegaly',
+  'pulmonary',
+];
+export const Location = z.string().refine((l) => LOCATIONS.includes(l), { message: 'not one of the 27 locations (docs/method.md 4.1)' });
+
+/** One pathology a sentence names (main/evaluation/standardiser/engine.ts). */
+export const StandardisedFinding = z.object({
+  pathology: z.string(),
+  prompt: z.string().nullable(),
+  locations: z.array(z.string()),
+  /** stated absent (including resolved) */
+  negated: z.boolean(),
+  /** absent because it resolved */
+  resolved: z.boolean(),
+  /** hedged ("possible", "cannot exclude") and never stated for certain */
+  uncertain: z.boolean(),
+});
+
+/** The standardiser's output: the sentence's main finding (pathology null when it names none) and every finding. */
+export const Standardised = StandardisedFinding.extend({ pathology: z.string().nullable(), findings: z.array(StandardisedFinding) });
+
+export const StandardiseRequest = z.object({ text: z.string().min(1).max(20_000), category: Pathology.optional() }).strict();
+
+/** A user's prompt for a phrase; the newest not reverted wins over the standardiser's. */
+export const PromptCorrection = z.object({
+  id: Id,
+  phraseId: Id,
+  prompt: z.string(),
+  locations: z.array(Location).max(LOCATIONS.length),
+  pathology: Pathology,
+  user: z.string(),
+  /** the standardiser rules version (rules.json) and its prompt that this correction overrides */
+  rulesVersion: z.number().int(),
+  overridden: z.string().nullable(),
+  createdAt: z.string(),
+  revertedAt: z.string().nullable(),
+  revertedBy: z.string().nullable(),
+});
+
+/** Locations in the user's order, each once; none: the phrase has no location (MS-CXR-loc drops it). */
+export const PromptCorrectRequest = PromptCorrection.pick({ phraseId: true, locations: true, pathology: true })
+  .strict()
+  .refine((r) => new Set(r.locations).size === r.locations.length, { message: 'a location is given twice', path: ['locations'] });
+
+/** A phrase's prompt: the standardiser's, the correction in force (if any), and the one that wins. */
+export const PhrasePrompt = z.object({
+  phraseId: Id,
+  studyId: Id,
+  text: z.string(),
+  category: z.string().nullable(),
+  origin: z.string(),
+  standardised: Standardised.pick({ prompt: true, locations: true, pathology: true, negated: true }),
+  correction: PromptCorrection.nullable(),
+  /** the correction's prompt when there is one, else the standardiser's (null: absent or no pathology) */
+  prompt: z.string().nullable(),
+  corrected: z.boolean(),
+});
+
+export const PromptListRequest = z
+  .object({ studyId: Id.optional(), phraseIds: z.array(Id).max(10_000).optional(), correctedOnly: z.boolean().default(false) })
+  .strict();
+
+const promptProcedures = {
+  /** The prompt standardiser (docs/method.md 4.1) on a sentence; `category` when the pathology is given. */
+  'evaluation.standardize': { input: StandardiseRequest, output: Standardised },
+  /** Stores a correction of a phrase's prompt (who: the annotations user name; when; the rules version it overrides). */
+  'evaluation.prompts.correct': { input: PromptCorrectRequest, output: PhrasePrompt },
+  /** The phrases of a study, or the given ones, or (neither) every corrected phrase, with their prompts. */
+  'evaluation.prompts.list': { input: PromptListRequest, output: z.array(PhrasePrompt) },
+  /** Undo: the correction in force is marked reverted (kept); the one before it, or the standardiser's, wins again. */
+  'evaluation.prompts.revert': { input: z.object({ phraseId: Id }).strict(), output: PhrasePrompt },
+} as const satisfies ProcedureTable;
+
+export const evaluationProcedures = { ...lutProcedures, ...benchmarkProcedures, ...subsetProcedures, ...promptProcedures } as const satisfies ProcedureTable;
 
 export const evaluationEvents = {} as const satisfies EventTable;

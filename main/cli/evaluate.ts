@@ -24,13 +24,16 @@ export const evaluateCommand: Command = {
                               class with 95% bootstrap CIs; --out writes every pair and summary as JSON;
                               exit 0 something scored, 1 nothing or a bad input, 2 usage
   evaluate --benchmark NAME [--model BUNDLE] [--variant V] [--reference oracle|lut|random]
-           [--imported SOURCE] [--limit N] [--side-swap] [--out r.json] [--bootstrap 10000] [--seed 0] [--data-dir D] [--json]
+           [--imported SOURCE] [--subset NAME] [--limit N] [--side-swap] [--out r.json] [--bootstrap 10000] [--seed 0] [--data-dir D] [--json]
                               run a stored benchmark (MS-CXR-loc or VinDr-CXR, or NAME/DATASET) in the data
                               directory: ground every pair with the model (stored maps reused), or score the
-                              heatmaps imported as SOURCE, or a reference row (no model); --limit scores the first
-                              N pairs; --side-swap also scores each prompt naming a side with left <-> right
+                              heatmaps imported as SOURCE, or a reference row (no model); --subset runs a saved
+                              subset of the pairs; --limit scores the first N pairs; --side-swap also scores each prompt naming a side with left <-> right
                               swapped and reports the drop (text dependence); the run is kept (evaluation
-                              results page); Ctrl+C cancels (resumable)`,
+                              results page); Ctrl+C cancels (resumable)
+  evaluate --benchmark NAME --save-subset NAME [--classes C,C] [--splits train,test] [--pairs KEY,KEY] [--data-dir D]
+                              save a named subset of the benchmark's pairs (every part given must hold; a subset of
+                              that name is replaced); the results page saves the pairs its table shows the same way`,
   run: evaluate,
 };
 
@@ -54,6 +57,11 @@ async function evaluate(args: string[], out: Out): Promise<number> {
         reference: { type: 'string' },
         imported: { type: 'string' },
         limit: { type: 'string' },
+        subset: { type: 'string' },
+        'save-subset': { type: 'string' },
+        classes: { type: 'string' },
+        splits: { type: 'string' },
+        pairs: { type: 'string' },
         'side-swap': { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         out: { type: 'string' },
@@ -72,9 +80,15 @@ async function evaluate(args: string[], out: Out): Promise<number> {
       out.error('sightline evaluate: --benchmark runs a stored benchmark; --boxes and --heatmaps score files; give one or the other');
       return 2;
     }
+    if (values['save-subset'] !== undefined) return saveSubset(values, out);
+    const loose = (['classes', 'splits', 'pairs'] as const).find((k) => values[k] !== undefined);
+    if (loose) {
+      out.error(`sightline evaluate: --${loose} goes with --save-subset`);
+      return 2;
+    }
     return runBenchmark(values, out);
   }
-  const stray = (['model', 'variant', 'reference', 'imported', 'limit', 'data-dir'] as const).find((k) => values[k] !== undefined) ?? (values['side-swap'] ? 'side-swap' : undefined);
+  const stray = (['model', 'variant', 'reference', 'imported', 'limit', 'subset', 'save-subset', 'classes', 'splits', 'pairs', 'data-dir'] as const).find((k) => values[k] !== undefined) ?? (values['side-swap'] ? 'side-swap' : undefined);
   if (stray) {
     out.error(`sightline evaluate: --${stray} goes with --benchmark`);
     return 2;
@@ -164,6 +178,7 @@ async function runBenchmark(values: Record<string, string | boolean | undefined>
     variant: str('variant'),
     reference: str('reference'),
     heatmaps: str('imported'),
+    subset: str('subset'),
     sideSwap: Boolean(values['side-swap']),
     ...numbers,
   });
@@ -208,6 +223,33 @@ async function runBenchmark(values: Record<string, string | boolean | undefined>
     if (!values.json) out.error(`${run.label} on ${run.settings.benchmark}: run ${run.id}, ${scored.length} pair(s) scored`);
     writeReport(report, str('out'), Boolean(values.json), out);
     return scored.length ? 0 : 1;
+  });
+}
+
+/** --save-subset: stores a named subset of the benchmark (evaluation.subsets.save) and prints it. */
+async function saveSubset(values: Record<string, string | boolean | undefined>, out: Out): Promise<number> {
+  const list = (k: string) => (values[k] === undefined ? undefined : String(values[k]).split(',').map((x) => x.trim()).filter(Boolean));
+  const request = procedures['evaluation.subsets.save'].input.safeParse({
+    benchmark: values.benchmark,
+    name: values['save-subset'],
+    classes: list('classes'),
+    splits: list('splits'),
+    pairs: list('pairs'),
+  });
+  if (!request.success) {
+    out.error(`sightline evaluate: ${request.error.issues.map((i) => `${i.path.length ? `--${i.path[0] === 'name' ? 'save-subset' : String(i.path[0])}: ` : ''}${i.message}`).join('; ')}`);
+    return 2;
+  }
+  return withContext(values['data-dir'] as string | undefined, out, async (context) => {
+    try {
+      const saved = await context.handlers['evaluation.subsets.save'](request.data);
+      if (values.json) out.log(JSON.stringify(saved, null, 1));
+      else out.log(`subset "${saved.name}" of ${saved.benchmark} saved: ${saved.size} pair(s) with a location; run it with --benchmark ${saved.benchmark} --subset "${saved.name}"`);
+      return 0;
+    } catch (error) {
+      out.error(`sightline evaluate: ${(error as Error).message}`);
+      return 2;
+    }
   });
 }
 

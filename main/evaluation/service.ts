@@ -1,7 +1,7 @@
 // `evaluation.*`: this round the anatomy look-up tables (method.md 4.2) — list the stored ones, read one (by id,
 // by name: its newest version, or a model's default: the newest built in its frame), and build one as a
 // `lut-build` job (main/evaluation/lut/job.ts); the benchmarks of the stored datasets and their runs (`benchmark-run`
-// jobs, main/evaluation/benchmarks/).
+// jobs, main/evaluation/benchmarks/); the standardiser and users' prompt corrections (main/evaluation/prompts.ts).
 import { RpcError } from '../../common/contract';
 import type { evaluationProcedures } from '../../common/contract/evaluation';
 import type { Db } from '../db/database';
@@ -11,6 +11,9 @@ import type { ModelRegistry } from '../models/registry';
 import type { HandlersOf } from '../rpc/handlers';
 import { getRunRecord, listBenchmarks, listRunSummaries, startBenchmarkRun } from './benchmarks/start';
 import { startLutBuild } from './lut/job';
+import { deleteSubsetOf, listSubsetsOf, saveSubsetOf } from './benchmarks/subsets';
+import { correctPrompt, listPrompts, revertPrompt } from './prompts';
+import { standardise } from './standardiser/engine';
 
 export interface EvaluationServiceDeps {
   db: Db;
@@ -33,5 +36,12 @@ export function createEvaluationService(deps: EvaluationServiceDeps): HandlersOf
     'evaluation.runs.start': (request) => startBenchmarkRun(deps, request),
     'evaluation.runs.list': () => listRunSummaries(deps),
     'evaluation.runs.get': ({ id }) => getRunRecord(deps, id),
+    'evaluation.subsets.save': (request) => saveSubsetOf(db, request),
+    'evaluation.subsets.list': ({ benchmark }) => listSubsetsOf(db, benchmark),
+    'evaluation.subsets.delete': ({ id }) => deleteSubsetOf(db, id),
+    'evaluation.standardize': ({ text, category }) => standardise(text, category ?? null),
+    'evaluation.prompts.correct': (request) => correctPrompt(db, request),
+    'evaluation.prompts.list': (request) => listPrompts(db, request),
+    'evaluation.prompts.revert': ({ phraseId }) => revertPrompt(db, phraseId),
   };
 }

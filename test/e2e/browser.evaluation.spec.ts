@@ -83,7 +83,7 @@ test('benchmark runs: a reference row and a model subset side by side, charts, p
   await page.getByTestId(`show-pairs-${modelRunId}`).click();
   const rows = page.getByTestId('pairs-table').locator('tbody tr');
   await expect(rows).toHaveCount(3);
-  const cnrs = async () => (await rows.locator('td:nth-child(6)').allTextContents()).map(Number);
+  const cnrs = async () => (await rows.getByTestId('pair-cnr').allTextContents()).map(Number);
   const first = await cnrs();
   expect(first).toEqual([...first].sort((a, b) => b - a));
   await page.getByTestId('sort-cnr').click();
@@ -98,8 +98,8 @@ test('benchmark runs: a reference row and a model subset side by side, charts, p
   expect(tex).toContain(`${DEMO} (frozen)`);
 
   // a pair opens in the viewer: its study and image, the run's prompt grounded with the run's model (stored map)
-  const prompt = (await rows.first().locator('td:nth-child(4)').textContent())!.trim();
-  await rows.first().click();
+  const prompt = (await rows.first().getByTestId('pair-prompt').textContent())!.trim();
+  await rows.first().locator('td').first().click();
   await expect(page).toHaveURL(/#\/study\/\d+/);
   const viewer = page.getByTestId('viewer-canvas');
   await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -107,4 +107,75 @@ test('benchmark runs: a reference row and a model subset side by side, charts, p
   await expect(page.getByTestId('grounding-item').first()).toContainText(prompt);
 
   expect(consoleErrors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e))).toEqual([]);
+});
+
+test('prompt corrections and subsets: the prompt of a pair corrected and undone, the pairs shown saved as a subset and run', async ({ served, page }) => {
+  test.setTimeout(240_000);
+  await page.goto(served.loginUrl);
+  await importDemo(page);
+  await page.getByTestId('evaluation-button').click();
+  await page.getByTestId('method-select').selectOption('oracle');
+  await page.getByTestId('start-run').click();
+  const runs = page.getByTestId('runs-table').locator('tbody tr');
+  await expect(runs.first()).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const runId = await runs.first().getAttribute('data-run');
+  await page.getByTestId(`show-pairs-${runId}`).click();
+  const rows = page.getByTestId('pairs-table').locator('tbody tr');
+  await expect(rows).toHaveCount(19);
+
+  // correct the first pair's prompt: locations from the vocabulary, pathology from the 8; the phrase's other pairs follow
+  const row = rows.first();
+  const scored = (await row.getByTestId('pair-prompt').textContent())!.trim();
+  const editor = row.getByTestId('prompt-editor');
+  await expect(editor.getByTestId('prompt-text')).toHaveText(scored);
+  await editor.getByTestId('prompt-edit').click();
+  const chips = editor.getByTestId('prompt-location');
+  while ((await chips.count()) > 0) await chips.first().getByRole('button').click();
+  await editor.getByTestId('prompt-add-location').selectOption('bibasilar');
+  await editor.getByTestId('prompt-add-location').selectOption('lingular');
+  await editor.getByTestId('prompt-pathology').selectOption('Atelectasis');
+  await expect(editor.getByTestId('prompt-preview')).toHaveText('bibasilar and lingular atelectasis');
+  await editor.getByTestId('prompt-save').click();
+  await expect(editor.getByTestId('prompt-text')).toHaveText('bibasilar and lingular atelectasis');
+  await expect(editor.getByTestId('prompt-corrected')).toBeVisible();
+  await expect(page).not.toHaveURL(/#\/study\//); // editing does not open the pair
+  await expect(row.getByTestId('pair-prompt')).toHaveText(scored); // the run keeps what it scored
+
+  // the next run scores the correction and marks it
+  await page.getByTestId('start-run').click();
+  await expect(runs).toHaveCount(2);
+  await expect(runs.first()).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await page.getByTestId(`show-pairs-${await runs.first().getAttribute('data-run')}`).click();
+  await expect(page.getByTestId('pairs-table').getByTestId('pair-prompt').filter({ hasText: 'bibasilar and lingular atelectasis' }).first()).toBeVisible();
+
+  // undo: the standardiser's prompt again
+  const corrected = rows.filter({ has: page.getByTestId('prompt-corrected') }).first();
+  await corrected.getByTestId('prompt-undo').click();
+  await expect(rows.filter({ has: page.getByTestId('prompt-corrected') })).toHaveCount(0);
+
+  // the pairs of one class, saved as a subset, then run on it
+  const cls = page.getByTestId('pairs-class-filter');
+  const firstClass = (await cls.locator('option').nth(1).getAttribute('value'))!;
+  await cls.selectOption(firstClass);
+  const shown = await rows.count();
+  expect(shown).toBeGreaterThan(0);
+  expect(shown).toBeLessThan(19);
+  await page.getByTestId('subset-name').fill('e2e class');
+  await page.getByTestId('subset-save').click();
+  await expect(page.getByTestId('evaluation-notice')).toContainText(`subset "e2e class" saved: ${shown} pairs`);
+  await page.getByTestId('subset-select').selectOption('e2e class');
+  await page.getByTestId('start-run').click();
+  await expect(runs).toHaveCount(3);
+  await expect(runs.first()).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(runs.first()).toContainText(`${shown} / ${shown}`);
+
+  // the report panel's dataset phrases carry the same editors (folded): a pair opened in the viewer shows its phrase's
+  const phraseText = (await rows.first().locator('td').nth(2).textContent())!.trim();
+  await rows.first().locator('td').first().click();
+  await expect(page).toHaveURL(/#\/study\/\d+/);
+  const prompts = page.getByTestId('phrase-prompts');
+  await prompts.locator('summary').click();
+  const item = prompts.locator('li').filter({ hasText: phraseText }).first();
+  await expect(item.getByTestId('prompt-editor')).toBeVisible();
+  await expect(item.getByTestId('prompt-text')).not.toHaveText('');
 });

@@ -5,8 +5,10 @@
 // - VinDr-CXR: one pair per (image, reader, class) of the evaluated classes, each box's location the squared-W2
 //   nearest LUT region in the model frame, de-duplicated in box order and joined with " and " (vindr.py).
 // Pairs come in a stable order (phrase id, image id, reader), so that a subset (`limit`) and a resume are the same
-// pairs every time.
+// pairs every time. A user's correction of a phrase's prompt (main/evaluation/prompts.ts) wins over both: its
+// locations and prompt replace the computed ones (no location: the pair is dropped), and the pair says so.
 import type { Db } from '../../db/database';
+import { activeCorrections, type CorrectionRow } from '../../db/prompts-repo';
 import { prepared } from '../../db/statements';
 import { MS_CXR_ORIGIN, VINDR_ORIGIN } from '../../studies/datasets/import-datasets';
 import type { Lut } from '../lut/build';
@@ -32,6 +34,10 @@ export interface BenchmarkPair {
   boxes: Box[];
   width: number;
   height: number;
+  /** the dataset split (VinDr-CXR: the train / test folder of the image), null when not known */
+  split: string | null;
+  /** the user's correction the prompt comes from, or null: the standardiser's / the LUT's */
+  correctionId: number | null;
 }
 
 export interface Benchmark {
@@ -43,6 +49,8 @@ export interface Benchmark {
   /** per class: pairs kept and all pairs before dropping */
   classes: Record<string, { kept: number; all: number }>;
   dropped: number;
+  /** phrase id -> the correction used for it (kept and dropped pairs): what a run stores to be repeatable */
+  corrections: Record<string, number>;
 }
 
 /** VinDr-CXR's local labels evaluated, and the MS-CXR category each stands for (vindr.py VINDR_TO_CATEGORY). */
@@ -77,6 +85,7 @@ interface BoxRow {
   imageId: number;
   dicomId: string | null;
   imageKey: string;
+  path: string;
   rows: number;
   columns: number;
   reader: string | null;
@@ -90,7 +99,7 @@ function boxRows(db: Db, origin: string, dataset: string): BoxRow[] {
   return prepared(
     db,
     `SELECT p.id AS phraseId, p.text, p.category, p.study_id AS studyId, i.id AS imageId, i.dicom_id AS dicomId, i.image_key AS imageKey,
-       i.rows, i.columns, b.reader, b.x, b.y, b.w, b.h
+       i.path, i.rows, i.columns, b.reader, b.x, b.y, b.w, b.h
      FROM phrases p JOIN studies s ON s.id = p.study_id JOIN datasets d ON d.id = s.dataset_id
        JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset' JOIN images i ON i.id = b.image_id
      WHERE p.origin = ? AND d.name = ? ORDER BY p.id, i.id, ifnull(b.reader, ''), b.id`,
@@ -109,8 +118,11 @@ function group(rows: readonly BoxRow[], keyOf: (r: BoxRow) => string): { key: st
   return [...groups].map(([key, rs]) => ({ key, rows: rs }));
 }
 
-function basePair(key: string, r: BoxRow, category: string, rows: readonly BoxRow[]): Omit<BenchmarkPair, 'location' | 'prompt'> {
+function basePair(key: string, r: BoxRow, category: string, rows: readonly BoxRow[]): Omit<BenchmarkPair, 'location' | 'prompt' | 'correctionId'> {
+  // VinDr-CXR's tree is <root>/{train,test}/<image_id>.dicom; MS-CXR's split column is not stored on import
+  const folder = r.path.replace(/\\/g, '/').split('/').slice(-2, -1)[0]?.toLowerCase() ?? '';
   return {
+    split: folder === 'train' || folder === 'test' ? folder : null,
     key,
     phraseId: r.phraseId,
     imageId: r.imageId,
@@ -128,8 +140,15 @@ function msCxrPairs(rows: readonly BoxRow[]): BenchmarkPair[] {
   return group(rows, (r) => `${r.phraseId}:${r.imageId}`).map(({ key, rows: rs }) => {
     const category = rs[0].category ?? '';
     const location = extractLocation(rs[0].text, category || null);
-    return { ...basePair(key, rs[0], category, rs), location, prompt: location ? composePrompt(location, category) : null };
+    return { ...basePair(key, rs[0], category, rs), location, prompt: location ? composePrompt(location, category) : null, correctionId: null };
   });
+}
+
+/** The correction wins: its locations and prompt (none: no location, so the pair is dropped). */
+function corrected(p: BenchmarkPair, c: CorrectionRow | undefined): BenchmarkPair {
+  if (!c) return p;
+  const location = c.locations.length ? c.locations.join(' and ') : null;
+  return { ...p, category: p.category || c.pathology, location, prompt: location ? c.prompt : null, correctionId: c.id };
 }
 
 function vindrPairs(rows: readonly BoxRow[], lut: Lut | null): BenchmarkPair[] {
@@ -137,14 +156,14 @@ function vindrPairs(rows: readonly BoxRow[], lut: Lut | null): BenchmarkPair[] {
   return group(evaluated, (r) => `${r.phraseId}:${r.imageId}:${r.reader ?? ''}`).map(({ key, rows: rs }) => {
     const category = VINDR_TO_CATEGORY[rs[0].text];
     // without a LUT only the counts are known (every box gets a location once there is one)
-    if (!lut) return { ...basePair(key, rs[0], category, rs), location: null, prompt: null };
+    if (!lut) return { ...basePair(key, rs[0], category, rs), location: null, prompt: null, correctionId: null };
     const locations: string[] = [];
     for (const b of rs) {
       const location = boxLocation(lut, [b.x, b.y, b.x + b.w, b.y + b.h], b.rows, b.columns);
       if (!locations.includes(location)) locations.push(location);
     }
     const location = locations.join(' and ');
-    return { ...basePair(key, rs[0], category, rs), location, prompt: composePrompt(location, category) };
+    return { ...basePair(key, rs[0], category, rs), location, prompt: composePrompt(location, category), correctionId: null };
   });
 }
 
@@ -178,13 +197,15 @@ export function resolveBenchmark(db: Db, wanted: string): { key: string; name: B
 /**
  * The benchmark's pairs: all of them with `keepUnlocated`, else only those with a prompt. VinDr-CXR needs the LUT of
  * the model it is run with for its prompts; without one (`lut` null) only its counts are right, and its pairs have
- * no prompt.
+ * no prompt. `corrections` (phrase id -> correction): those in force by default; a run passes the ones it started
+ * with, so that a resume scores the same prompts.
  */
-export function loadBenchmark(db: Db, key: string, lut: Lut | null, keepUnlocated = false): Benchmark {
+export function loadBenchmark(db: Db, key: string, lut: Lut | null, keepUnlocated = false, corrections?: ReadonlyMap<number, CorrectionRow>): Benchmark {
   const { name, dataset } = resolveBenchmark(db, key);
   const rows = boxRows(db, ORIGIN[name], dataset);
-  const all = name === 'MS-CXR-loc' ? msCxrPairs(rows) : vindrPairs(rows, lut);
-  const located = (p: BenchmarkPair) => p.prompt !== null || (name === 'VinDr-CXR' && !lut);
+  const fixes = corrections ?? activeCorrections(db);
+  const all = (name === 'MS-CXR-loc' ? msCxrPairs(rows) : vindrPairs(rows, lut)).map((p) => corrected(p, fixes.get(p.phraseId)));
+  const located = (p: BenchmarkPair) => p.prompt !== null || (name === 'VinDr-CXR' && !lut && p.correctionId === null);
   const classes: Benchmark['classes'] = {};
   for (const p of all) {
     const c = (classes[p.category] ??= { kept: 0, all: 0 });
@@ -192,5 +213,7 @@ export function loadBenchmark(db: Db, key: string, lut: Lut | null, keepUnlocate
     if (located(p)) c.kept++;
   }
   const kept = all.filter(located);
-  return { key: `${name}/${dataset}`, name, dataset, pairs: keepUnlocated ? all : kept, classes, dropped: all.length - kept.length };
+  const used: Record<string, number> = {};
+  for (const p of all) if (p.correctionId !== null) used[String(p.phraseId)] = p.correctionId;
+  return { key: `${name}/${dataset}`, name, dataset, pairs: keepUnlocated ? all : kept, classes, dropped: all.length - kept.length, corrections: used };
 }

@@ -10,6 +10,7 @@ import type { RunReport } from '../../../common/contract/evaluation';
 import { finishRun, getRun, insertRunPair, listRunPairs, type RunPairRow } from '../../db/benchmarks-repo';
 import { getHeatmap, findHeatmap } from '../../db/heatmaps-repo';
 import { getLut } from '../../db/luts-repo';
+import { correctionsById } from '../../db/prompts-repo';
 import { applyThreshold } from '../../grounding/aggregate';
 import { IMPORTED_VARIANT } from '../../grounding/heatmap-import';
 import { readHeatmapBytes } from '../../grounding/heatmap-store';
@@ -21,6 +22,7 @@ import { summariseResults } from '../metrics/evaluate-files';
 import { scorePair } from '../metrics/score';
 import { loadBenchmark, SIDE_RE, swapSides, type BenchmarkPair } from './definitions';
 import { lutMap, oracleMap, randomMap } from './references';
+import { applySubset, type SubsetRule } from './subsets';
 
 export const BENCHMARK_RUN_JOB = 'benchmark-run';
 /** at most this many phrases per grounding call (the grounding job's own limit) */
@@ -44,7 +46,11 @@ export interface RunSettings {
   heatmaps: string | null;
   lutId: number | null;
   limit: number | null;
+  /** a named subset (main/evaluation/benchmarks/subsets.ts) and its rule when the run started */
+  subset?: { name: string; rule: SubsetRule } | null;
   sideSwap: boolean;
+  /** phrase id -> the prompt correction used (main/evaluation/prompts.ts) */
+  corrections?: Record<string, number>;
   n_boot: number;
   seed: number;
   [key: string]: unknown;
@@ -69,8 +75,10 @@ export function benchmarkRunJobKind(deps: Deps): JobKind<BenchmarkRunParams, Ben
       const s = run.settings as RunSettings;
       const lut = s.lutId === null ? null : (getLut(db, s.lutId)?.lut ?? null);
       if (s.lutId !== null && !lut) throw new BenchmarkRunError(`the run's LUT ${s.lutId} was deleted`);
-      const benchmark = loadBenchmark(db, s.benchmark, lut);
-      const pairs = s.limit ? benchmark.pairs.slice(0, s.limit) : benchmark.pairs;
+      // the corrections the run started with (none for runs stored before corrections existed), not today's
+      const benchmark = loadBenchmark(db, s.benchmark, lut, false, correctionsById(db, Object.values(s.corrections ?? {})));
+      const selected = s.subset ? applySubset(benchmark.pairs, s.subset.rule) : benchmark.pairs;
+      const pairs = s.limit ? selected.slice(0, s.limit) : selected;
       const indexOf = new Map(pairs.map((p, i) => [p.key, i]));
       const done = new Set(listRunPairs(db, runId).map((p) => p.key));
       const byImage = new Map<number, BenchmarkPair[]>();

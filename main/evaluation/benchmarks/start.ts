@@ -15,6 +15,7 @@ import type { JobRunner } from '../../jobs/job-runner';
 import { DEMO_MODEL_NAME, type LoadedBundle, type ModelRegistry } from '../../models/registry';
 import { BenchmarkError, benchmarkKeys, loadBenchmark } from './definitions';
 import { BENCHMARK_RUN_JOB, type RunSettings } from './run-job';
+import { applySubset, findSubset } from './subsets';
 
 export interface BenchmarkDeps {
   db: Db;
@@ -74,8 +75,10 @@ export function startBenchmarkRun(deps: BenchmarkDeps, request: z.output<typeof 
   const lut = lutNeeded ? getNewestLutOfModel(db, model) : null;
   if (lutNeeded && !lut) throw new RpcError('invalid_input', `no LUT in the frame of the model "${model}" (${method === 'lut' ? 'the location-only row' : 'VinDr-CXR prompts'} need one: sightline lut build --model ${model})`);
   const benchmark = wrap(() => loadBenchmark(db, probe.key, lut?.lut ?? null));
-  const pairCount = request.limit ? Math.min(request.limit, benchmark.pairs.length) : benchmark.pairs.length;
-  if (!pairCount) throw new RpcError('invalid_input', `${benchmark.key} has no pair with a location to score`);
+  const subset = request.subset === undefined ? null : wrap(() => findSubset(db, benchmark.key, request.subset!));
+  const selected = subset ? applySubset(benchmark.pairs, subset.rule) : benchmark.pairs;
+  const pairCount = request.limit ? Math.min(request.limit, selected.length) : selected.length;
+  if (!pairCount) throw new RpcError('invalid_input', `${benchmark.key}${subset ? `, subset "${subset.name}",` : ''} has no pair with a location to score`);
   const label =
     method === 'model' ? `${model} (${variant})` : method === 'imported' ? `imported: ${request.heatmaps}` : REFERENCE_LABELS[method as keyof typeof REFERENCE_LABELS];
   if (request.sideSwap && method === 'imported') throw new RpcError('invalid_input', 'imported heatmaps are of the dataset phrases: there is no side-swapped map to check them with');
@@ -91,10 +94,14 @@ export function startBenchmarkRun(deps: BenchmarkDeps, request: z.output<typeof 
     lutId: lut?.id ?? null,
     lut: lut ? `${lut.name} v${lut.version}` : null,
     limit: request.limit ?? null,
+    // the subset's rule as it was when the run started (a resume applies this, not the subset's later edits)
+    subset,
     sideSwap: request.sideSwap,
     n_boot: request.bootstrap,
     seed: request.seed,
     dropped: benchmark.dropped,
+    // the users' prompt corrections in force when the run started (phrase id -> correction id): a resume uses these
+    corrections: benchmark.corrections,
     classes: benchmark.classes,
     ci: '95% percentile bootstrap over pairs (docs/method.md 5.1)',
     map: 'model-frame map after the variant Otsu threshold, nearest-resized onto the centre square, NaN outside',
@@ -120,5 +127,7 @@ export function listRunSummaries(deps: BenchmarkDeps) {
 export function getRunRecord(deps: BenchmarkDeps, id: number): z.output<typeof RunRecord> {
   const r = getRun(deps.db, id);
   if (!r) throw new RpcError('not_found', `no benchmark run ${id}`);
-  return { ...runSummary(deps.jobs, r), settings: r.settings, pairs: listRunPairs(deps.db, id) };
+  const corrections = (r.settings.corrections ?? {}) as Record<string, number>;
+  const pairs = listRunPairs(deps.db, id).map((p) => ({ ...p, corrected: p.phraseId !== null && String(p.phraseId) in corrections }));
+  return { ...runSummary(deps.jobs, r), settings: r.settings, pairs };
 }

@@ -2,27 +2,16 @@
 // negation / resolution / uncertainty (docs/method.md 4.1). Rules are data (rules.json); this file and
 // training/sightline_eval/locations.py interpret them step for step (main/evaluation/README.md "## Standardiser");
 // test/vectors/standardiser-*.json hold both engines to the same outputs.
+import type { z } from 'zod';
+import type { Standardised as StandardisedShape, StandardisedFinding as StandardisedFindingShape } from '../../../common/contract/evaluation';
 import { composePrompt, locationMarks, mergeSides, sideZoneMentions, spell, STRONG, tokenize, type Mark } from './locations';
 import { LEXICON, longest, PATHOLOGIES, RULES, TIER, type CueKind, type LexRoles, type MentionState } from './rules';
 
-export interface StandardisedFinding {
-  pathology: string;
-  prompt: string | null;
-  locations: string[];
-  /** stated absent (including resolved) */
-  negated: boolean;
-  /** absent because it resolved */
-  resolved: boolean;
-  /** hedged ("possible", "cannot exclude") and never stated for certain */
-  uncertain: boolean;
-}
-
-export interface Standardised extends Omit<StandardisedFinding, 'pathology'> {
-  /** one of the 8 MS-CXR categories, or null when the sentence names none (and none was given) */
-  pathology: string | null;
-  /** every pathology the sentence names, in order of first mention */
-  findings: StandardisedFinding[];
-}
+/** One pathology a sentence names; the shapes are the contract's (`evaluation.standardize` returns them). */
+export type StandardisedFinding = z.output<typeof StandardisedFindingShape>;
+/** pathology: one of the 8 MS-CXR categories, or null when the sentence names none (and none was given);
+ * findings: every pathology the sentence names, in order of first mention */
+export type Standardised = z.output<typeof StandardisedShape>;
 
 type Match = { a: number; b: number; r: LexRoles };
 type Range = [number, number];

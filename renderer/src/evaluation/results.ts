@@ -2,11 +2,11 @@
 // class-mean average the CNR and mIoU with 95% CIs; the best mean of each column marked), the per-pair table's
 // sort, and the exports (CSV, JSON, LaTeX). mIoU is stored as a fraction and shown in percent.
 import type { z } from 'zod';
-import type { Interval, RunPair, RunRecord, RunSummary } from '../../../common/contract/evaluation';
+import type { Interval, RunPairView, RunRecord, RunSummary } from '../../../common/contract/evaluation';
 
 export type Run = z.output<typeof RunSummary>;
 export type RunDetail = z.output<typeof RunRecord>;
-export type Pair = z.output<typeof RunPair>;
+export type Pair = z.output<typeof RunPairView>;
 type Iv = z.output<typeof Interval>;
 
 export const AVERAGE = 'Average';
@@ -78,6 +78,12 @@ export function formatCell(cell: Cell, m: TableMetric, withCi = true): string {
   return withCi && cell.low !== null && cell.high !== null ? `${f(cell.mean)} [${f(cell.low)}, ${f(cell.high)}]` : f(cell.mean);
 }
 
+/** The pairs of a class ('' all) whose phrase, prompt or image id contains `text` (case-insensitive). */
+export function filterPairs(pairs: readonly Pair[], category: string, text: string): Pair[] {
+  const t = text.trim().toLowerCase();
+  return pairs.filter((p) => (!category || p.category === category) && (!t || [p.label_text, p.prompt, p.dicom_id].some((s) => s.toLowerCase().includes(t))));
+}
+
 /** Pairs sorted by CNR (unscored pairs last), descending unless `ascending`. */
 export function sortPairs(pairs: readonly Pair[], key: 'cnr' | 'miou' | 'auc' | 'index', ascending: boolean): Pair[] {
   const sign = ascending ? 1 : -1;
@@ -114,7 +120,7 @@ export function tableCsv(runs: readonly Run[]): string {
 
 /** A run's pairs as CSV (the per-pair table). */
 export function pairsCsv(run: RunDetail): string {
-  const cols = ['dicom_id', 'label_text', 'category', 'prompt', 'cnr', 'miou', 'auc'] as const;
+  const cols = ['dicom_id', 'label_text', 'category', 'prompt', 'corrected', 'cnr', 'miou', 'auc'] as const;
   return `${[cols.join(','), ...run.pairs.map((p) => cols.map((c) => csvField(p[c])).join(','))].join('\n')}\n`;
 }
 

@@ -3,12 +3,13 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { z } from 'zod';
-import type { BenchmarkSummary, RunStartRequest } from '../../../common/contract/evaluation';
+import type { BenchmarkSummary, RunStartRequest, Subset, SubsetSaveRequest } from '../../../common/contract/evaluation';
 import { api, events } from '../api';
 import type { Run, RunDetail } from './results';
 
 export type Benchmark = z.output<typeof BenchmarkSummary>;
 export type StartRequest = z.input<typeof RunStartRequest>;
+export type SubsetItem = z.output<typeof Subset>;
 
 export const useEvaluationStore = defineStore('evaluation', () => {
   const benchmarks = ref<Benchmark[]>([]);
@@ -17,6 +18,10 @@ export const useEvaluationStore = defineStore('evaluation', () => {
   const detail = shallowRef<RunDetail | null>(null);
   const error = ref<string | null>(null);
   const starting = ref(false);
+  /** the saved subsets of every benchmark */
+  const subsets = ref<SubsetItem[]>([]);
+  /** what the last subset save said (its name and size) */
+  const notice = ref<string | null>(null);
   let off: (() => void) | null = null;
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -25,7 +30,11 @@ export const useEvaluationStore = defineStore('evaluation', () => {
 
   async function load(): Promise<void> {
     try {
-      [benchmarks.value, runs.value] = await Promise.all([api.evaluation['benchmarks.list']({}), api.evaluation['runs.list']({})]);
+      [benchmarks.value, runs.value, subsets.value] = await Promise.all([
+        api.evaluation['benchmarks.list']({}),
+        api.evaluation['runs.list']({}),
+        api.evaluation['subsets.list']({}),
+      ]);
       error.value = null;
       // a run is compared by default the first time it is seen finished
       for (const r of runs.value) {
@@ -97,9 +106,22 @@ export const useEvaluationStore = defineStore('evaluation', () => {
     await load();
   }
 
+  async function saveSubset(request: z.input<typeof SubsetSaveRequest>): Promise<boolean> {
+    try {
+      const saved = await api.evaluation['subsets.save'](request as z.output<typeof SubsetSaveRequest>);
+      notice.value = `subset "${saved.name}" saved: ${saved.size} pairs of ${saved.benchmark}`;
+      error.value = null;
+      subsets.value = await api.evaluation['subsets.list']({});
+      return true;
+    } catch (e) {
+      error.value = (e as Error).message;
+      return false;
+    }
+  }
+
   function toggle(id: number): void {
     compared.value = compared.value.includes(id) ? compared.value.filter((x) => x !== id) : [...compared.value, id];
   }
 
-  return { benchmarks, runs, compared, comparedRuns, running, detail, error, starting, load, listen, stop, start, show, toggle, control };
+  return { benchmarks, runs, subsets, notice, compared, comparedRuns, running, detail, error, starting, load, listen, stop, start, show, toggle, control, saveSubset };
 });

@@ -1,7 +1,7 @@
 // The results page's pure part (renderer/src/evaluation/results.ts): Table 1 with the best mean of each column
 // marked, the per-pair sort (unscored last), and the CSV / LaTeX exports.
 import { describe, expect, it } from 'vitest';
-import { AVERAGE, comparisonTable, formatCell, pairsCsv, sortPairs, tableCsv, tableLatex, type Pair, type Run, type RunDetail } from '../../../../renderer/src/evaluation/results';
+import { AVERAGE, comparisonTable, filterPairs, formatCell, pairsCsv, sortPairs, tableCsv, tableLatex, type Pair, type Run, type RunDetail } from '../../../../renderer/src/evaluation/results';
 
 const iv = (mean: number, lo: number, hi: number) => ({ mean, ci_low: lo, ci_high: hi });
 const cls = (n: number, cnr: number, miou: number) => ({ n, cnr: iv(cnr, cnr - 0.5, cnr + 0.5), miou: iv(miou, miou - 0.1, miou + 0.1), auc: iv(0.8, 0.7, 0.9) });
@@ -56,7 +56,7 @@ describe('comparisonTable', () => {
 
 describe('sortPairs / pairsCsv', () => {
   const pair = (index: number, cnr: number | null): Pair => ({
-    key: `k${index}`, index, phraseId: 1, imageId: 1, studyId: 1, dicom_id: `d${index}`, label_text: 'left, "small" effusion', category: 'Pleural Effusion', prompt: 'left pleural effusion', heatmapId: null, cnr, miou: cnr === null ? null : 0.5, auc: cnr === null ? null : 0.9, swapped_prompt: null, swapped_cnr: null, swapped_miou: null, swapped_auc: null,
+    key: `k${index}`, index, phraseId: 1, imageId: 1, studyId: 1, dicom_id: `d${index}`, label_text: 'left, "small" effusion', category: 'Pleural Effusion', prompt: 'left pleural effusion', heatmapId: null, cnr, miou: cnr === null ? null : 0.5, auc: cnr === null ? null : 0.9, swapped_prompt: null, swapped_cnr: null, swapped_miou: null, swapped_auc: null, corrected: index === 2,
   });
   const pairs = [pair(0, 1), pair(1, null), pair(2, 3), pair(3, -1)];
   it('sorts by CNR descending by default, unscored pairs last either way', () => {
@@ -67,8 +67,17 @@ describe('sortPairs / pairsCsv', () => {
   it('writes the pairs as CSV with quoting', () => {
     const detail = { ...a, settings: {}, pairs } as RunDetail;
     const lines = pairsCsv(detail).trim().split('\n');
-    expect(lines[0]).toBe('dicom_id,label_text,category,prompt,cnr,miou,auc');
-    expect(lines[1]).toBe('d0,"left, ""small"" effusion",Pleural Effusion,left pleural effusion,1,0.5,0.9');
-    expect(lines[2]).toBe('d1,"left, ""small"" effusion",Pleural Effusion,left pleural effusion,,,');
+    expect(lines[0]).toBe('dicom_id,label_text,category,prompt,corrected,cnr,miou,auc');
+    expect(lines[1]).toBe('d0,"left, ""small"" effusion",Pleural Effusion,left pleural effusion,false,1,0.5,0.9');
+    expect(lines[2]).toBe('d1,"left, ""small"" effusion",Pleural Effusion,left pleural effusion,false,,,');
+    expect(lines[3]).toContain(',true,3,');
+  });
+  it('filters by class and by text in the phrase, prompt or image id', () => {
+    const mixed = [...pairs, { ...pair(4, 2), category: 'Edema', prompt: 'pulmonary edema', label_text: 'mild edema' }];
+    expect(filterPairs(mixed, '', '').map((p) => p.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(filterPairs(mixed, 'Edema', '').map((p) => p.index)).toEqual([4]);
+    expect(filterPairs(mixed, '', 'PULMONARY').map((p) => p.index)).toEqual([4]);
+    expect(filterPairs(mixed, '', 'd3').map((p) => p.index)).toEqual([3]);
+    expect(filterPairs(mixed, 'Pleural Effusion', 'edema')).toEqual([]);
   });
 });
