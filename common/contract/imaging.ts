@@ -35,6 +35,12 @@ export const PixelData = PixelFormat.extend({
   imageId: Id,
   /** the samples, little-endian, in `encoding` */
   data: z.instanceof(Uint8Array),
+  /**
+   * DICOM Patient Orientation (0020,0020): the patient directions of the rows and of the columns ('L', 'F', 'RP', ...),
+   * as stored; null when the file has none (PNG, JPEG) or an invalid one; absent from a server that predates it.
+   * The viewer's R/L markers come from it.
+   */
+  patientOrientation: z.tuple([z.string(), z.string()]).nullable().optional(),
 });
 
 export const imagingProcedures = {

@@ -92,6 +92,8 @@ export const StudyDetail = z.object({
   dataset: z.string(),
   subject: z.string().nullable(),
   studyKey: z.string(),
+  /** YYYYMMDD as the DICOM / MIMIC metadata give it, when known (the viewer's corner) */
+  studyDate: z.string().nullable().optional(),
   images: z.array(ImageSummary),
   report: Report.nullable(),
   phrases: z.array(Phrase),

@@ -4,7 +4,7 @@ import { endsWithEndMarker, jpegAssumeRgb, readJ2kHeader, readJpegHeader, unwrap
 import type { CodecFrame } from './dicom-codecs';
 import { decodeJpeg2000, decodeJpeg8, decodeJpegLossless, decodeJpegLs } from './dicom-codecs';
 import type { DcmDict } from './dicom-parse';
-import { binaryChunks, concatChunks, dicomDamage, explicitVrMismatch, num, nums, parseDicom, sequenceItems, str, strs } from './dicom-parse';
+import { binaryChunks, concatChunks, dicomDamage, explicitVrMismatch, num, nums, parseDicom, patientOrientation, sequenceItems, str, strs } from './dicom-parse';
 import type { ColourModel, GreyPixels, RawSamples } from './pixel-samples';
 import { colourToGrey, minMax, readNativeSamples, toStoredValues, ybr422ToGrey } from './pixel-samples';
 import { decodeRleFrame } from './rle-decode';
@@ -285,6 +285,7 @@ export async function decodeDicom(bytes: Uint8Array, opts: DecodeOptions = {}): 
     pixelSpacing: readSpacing(dict),
     modality,
     viewPosition: str(dict, T.ViewPosition),
+    patientOrientation: patientOrientation(dict),
     sopClassUid,
     transferSyntaxUid,
     identifiers: {

@@ -180,6 +180,19 @@ export function strs(dict: DcmDict, key: string): string[] {
   return v.map((item) => (typeof item === 'string' ? item.trim() : String(item ?? '')));
 }
 
+/**
+ * Patient Orientation (0020,0020): the patient directions of the rows and of the columns (e.g. ['L', 'F'] for a
+ * PA chest stored in the standard way). Each value is 1-3 of the letters A P R L H F; anything else (a lone
+ * value, lower case junk, an empty value) is null, so the viewer falls back to the view position.
+ */
+export function patientOrientation(dict: DcmDict): [string, string] | null {
+  const values = strs(dict, DicomTag.PatientOrientation)
+    .flatMap((v) => v.split('\\'))
+    .map((v) => v.trim().toUpperCase());
+  if (values.length !== 2 || !values.every((v) => /^[APRLHF]{1,3}$/.test(v))) return null;
+  return [values[0]!, values[1]!];
+}
+
 export function sequenceItems(dict: DcmDict, key: string): DcmDict[] {
   const v = dict[key]?.Value;
   if (!Array.isArray(v)) return [];

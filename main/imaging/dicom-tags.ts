@@ -12,6 +12,7 @@ export const DicomTag = {
   PatientID: '00100020',
   ImagerPixelSpacing: '00181164',
   ViewPosition: '00185101',
+  PatientOrientation: '00200020',
   StudyInstanceUID: '0020000D',
   SeriesInstanceUID: '0020000E',
   SamplesPerPixel: '00280002',

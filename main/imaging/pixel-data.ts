@@ -46,7 +46,7 @@ export function createPixelSource(decode: (file: string) => Promise<DecodedImage
 
 function toPixelData(imageId: number, image: DecodedImage): PixelData {
   // parse() keeps only PixelFormat's fields (and checks them): the pixels themselves are not looked at
-  return { ...PixelFormat.parse(image), imageId, data: littleEndianBytes(image.pixels) };
+  return { ...PixelFormat.parse(image), imageId, data: littleEndianBytes(image.pixels), patientOrientation: image.patientOrientation };
 }
 
 /** Images are referenced in place, so the usual trouble is a moved file or an unmounted drive: say so. */

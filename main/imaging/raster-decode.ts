@@ -50,6 +50,7 @@ function rasterImage(format: 'png' | 'jpeg', rows: number, columns: number, pixe
     pixelSpacing: null,
     modality: null,
     viewPosition: null,
+    patientOrientation: null,
     sopClassUid: null,
     transferSyntaxUid: null,
     identifiers: {

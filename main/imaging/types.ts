@@ -33,6 +33,8 @@ export interface DecodedImage extends PixelFormat {
   pixelSpacing: [number, number] | null;
   modality: string | null;
   viewPosition: string | null;
+  /** Patient Orientation (0020,0020): the patient directions of the rows and the columns, e.g. ['L', 'F']; null when absent or not valid */
+  patientOrientation: [string, string] | null;
   sopClassUid: string | null;
   transferSyntaxUid: string | null;
   identifiers: ImageIdentifiers;

@@ -251,6 +251,7 @@ export function getStudy(db: Db, id: number): StudyDetail {
     dataset: s.dataset,
     subject: s.subject,
     studyKey: s.studyKey,
+    studyDate: s.studyDate ?? null,
     images: listImagesOfStudy(db, id).map((row) => pickShape(ImageSummarySchema, row)),
     report: getReportForStudy(db, id),
     phrases: listPhrasesForStudy(db, id),

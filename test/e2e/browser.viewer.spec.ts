@@ -71,7 +71,8 @@ test('OHIF mouse by default, the classic mapping as a remembered preset', async 
 
   // the cheat sheet lists the mapping in effect
   await page.keyboard.press('?');
-  await expect(page.getByTestId('mouse-gesture').filter({ hasText: 'Left-drag' })).toContainText('Window/level');
+  await expect(page.getByTestId('mouse-gesture').filter({ hasText: /^\s*Left-drag/ })).toContainText('Window/level');
+  await expect(page.getByTestId('mouse-gesture').filter({ hasText: 'Shift+Left-drag' })).toContainText('Magnifier');
   await expect(page.getByTestId('mouse-gesture').filter({ hasText: 'Wheel' }).first()).toBeVisible();
   await page.keyboard.press('Escape');
 
@@ -210,4 +211,99 @@ test('room for the image at 1280x720: narrower panels, collapsible and resizable
   await page.keyboard.press('f');
   await expect(page.getByTestId('report-panel')).toBeVisible();
   console.log(`viewer share of the width at 1280x720 (%): ${JSON.stringify(figures)}`);
+});
+
+test('rotate and flip (every layer and the R/L markers follow, reset restores), the mm ruler, the magnifier', async ({ page }) => {
+  const canvas = await openViewer(page);
+  await page.getByTestId('study-row').nth(2).click(); // a MIMIC PA view with pixel spacing
+  await expect(canvas).toHaveAttribute('data-state', 'ready');
+  const left = page.getByTestId('orientation-left');
+  const right = page.getByTestId('orientation-right');
+  await expect(left).toHaveText('R');
+  // the corner names the study date (MIMIC metadata's StudyDate) before the view
+  const rowDate = await page.getByTestId('study-row').nth(2).getByTestId('row-date').innerText();
+  await expect(page.getByTestId('image-info')).toContainText(`${rowDate} · PA`);
+  await canvas.click({ position: { x: 5, y: 5 } });
+
+  // Shift+H mirrors left-right: the patient's right is now on the right edge
+  const frames = Number(await canvas.getAttribute('data-render-count'));
+  await page.keyboard.press('Shift+H');
+  await expect(left).toHaveText('L');
+  await expect(right).toHaveText('R');
+  await expect(page.getByTestId('view-orient')).toHaveText('mirrored');
+  await expect.poll(async () => Number(await canvas.getAttribute('data-render-count'))).toBeGreaterThan(frames);
+  await page.getByTestId('main-pane').screenshot({ path: path.join(screens, 'viewer-flipped.png') });
+  // r rotates right: the head goes to the right edge (mirrored: the top is the patient's left)
+  await page.keyboard.press('Shift+H');
+  await page.keyboard.press('r');
+  await expect(left).toHaveText('F');
+  await expect(right).toHaveText('H');
+  await expect(page.getByTestId('orientation-top')).toHaveText('R');
+  await expect(page.getByTestId('view-orient')).toHaveText('rotated 90°');
+  await page.getByTestId('main-pane').screenshot({ path: path.join(screens, 'viewer-rotated.png') });
+  await page.keyboard.press('l');
+  await page.keyboard.press('v');
+  await expect(left).toHaveText('R');
+  await expect(page.getByTestId('orientation-top')).toHaveText('F');
+  await page.keyboard.press('Space');
+  await expect(left).toHaveText('R');
+  await expect(page.getByTestId('view-orient')).toHaveCount(0);
+  await expect(page.getByTestId('orientation-top')).toHaveCount(0);
+
+  // the ruler: M; a JPEG has no pixel spacing: lengths in px, and the note says so
+  await page.keyboard.press('m');
+  await expect(page.getByTestId('ruler-mode')).toHaveAttribute('data-unit', 'px');
+  await expect(page.getByTestId('ruler-mode')).toContainText('no pixel spacing');
+  // a DICOM of the demo (VinDr) has one: a left-drag measures in mm; rotated, the measurement stays on the image
+  await page.getByTestId('study-row').nth(0).click();
+  await expect(canvas).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('ruler-mode')).toHaveAttribute('data-unit', 'mm');
+  const box = (await canvas.boundingBox())!;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx - 100, cy);
+  await page.mouse.down();
+  await page.mouse.move(cx + 100, cy, { steps: 8 });
+  await page.mouse.up();
+  const measure = page.getByTestId('ruler-measure');
+  await expect(measure).toHaveCount(1);
+  await expect(measure).toHaveAttribute('data-unit', 'mm');
+  const mm = Number(await measure.getAttribute('data-length'));
+  // its length on screen (the SVG line, CSS px) at the zoom shown, times the spacing
+  const line = measure.locator('line').first();
+  const onScreen = Math.hypot(
+    Number(await line.getAttribute('x2')) - Number(await line.getAttribute('x1')),
+    Number(await line.getAttribute('y2')) - Number(await line.getAttribute('y1')),
+  );
+  const zoomPct = Number((await page.getByTestId('zoom-readout').innerText()).replace(/\D+/g, ''));
+  const info = await page.getByTestId('image-info').innerText();
+  const spacing = Number(/([\d.]+)(?: x [\d.]+)? mm\/px/.exec(info)![1]);
+  expect(onScreen).toBeGreaterThan(50); // 200 px when drawn; the fitted view may have been resized since
+  expect(Math.abs(mm - (onScreen / (zoomPct / 100)) * spacing) / mm).toBeLessThan(0.02);
+  await expect(measure.locator('text')).toHaveText(/^\d+\.\d mm$/);
+  await page.keyboard.press('r');
+  // rotated right about the centre: the horizontal measurement is now vertical
+  await expect.poll(async () => Math.abs(Number(await line.getAttribute('x1')) - Number(await line.getAttribute('x2')))).toBeLessThan(1);
+  await page.getByTestId('main-pane').screenshot({ path: path.join(screens, 'viewer-ruler.png') });
+  await page.keyboard.press('Space');
+  // a click on it deletes it
+  await page.mouse.click(cx, cy);
+  await expect(measure).toHaveCount(0);
+  await page.keyboard.press('m');
+  await expect(page.getByTestId('ruler-mode')).toHaveCount(0);
+
+  // the magnifier: a loupe while Shift+left is held
+  await page.mouse.move(cx, cy);
+  await page.keyboard.down('Shift');
+  await page.mouse.down();
+  await page.mouse.move(cx + 30, cy + 20, { steps: 3 });
+  const loupe = page.getByTestId('magnifier');
+  await expect(loupe).toBeVisible();
+  await expect(loupe).toHaveAttribute('data-magnification', '3');
+  await page.getByTestId('main-pane').screenshot({ path: path.join(screens, 'viewer-magnifier.png') });
+  const w0 = await wl(page);
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await expect(loupe).toHaveCount(0);
+  expect(await wl(page)).toEqual(w0); // it did not change the window
 });

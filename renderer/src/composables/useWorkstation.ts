@@ -16,6 +16,7 @@ import { useStudyListStore } from '../stores/studies';
 import { useStudyStore } from '../stores/study';
 import { useUiStore } from '../stores/ui';
 import { useViewerStore } from '../stores/viewer';
+import type { OrientOp } from '../lib/view-transform';
 import type { ViewerControls } from '../viewer/tools';
 import { useFigureExport } from './useFigureExport';
 import { useGrounding } from './useGrounding';
@@ -131,6 +132,18 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
         break;
       case 'view.zoomOut':
         v?.zoomBy(0.8);
+        break;
+      case 'view.rotateRight':
+      case 'view.rotateLeft':
+      case 'view.flipHorizontal':
+      case 'view.flipVertical':
+        v?.reorient(action.slice(5) as OrientOp);
+        break;
+      case 'measure.ruler':
+        v?.toggleRuler();
+        break;
+      case 'measure.clear':
+        v?.clearMeasures();
         break;
       case 'preset.1':
       case 'preset.2':

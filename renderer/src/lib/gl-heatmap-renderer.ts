@@ -17,6 +17,8 @@ export interface HeatmapRenderParams {
   /** image origin in device pixels from the canvas top-left */
   tx: number;
   ty: number;
+  /** the inverse of the display orientation (lib/view-transform.ts inverseOrientMatrix); default identity */
+  unorient?: readonly [number, number, number, number];
   geometry: HeatmapGeometry;
   lower: number;
   min: number;
@@ -54,6 +56,7 @@ uniform highp sampler2D u_lut;  // RGBA8, 256 x 1
 uniform ivec2 u_size;           // W, H
 uniform ivec4 u_rect;           // left, top, width, height (original pixels)
 uniform vec3 u_view;            // scale, tx, ty (device px, top-left origin)
+uniform vec4 u_unorient;      // inverse display orientation (rotate/flip) row-major: lib/view-transform.ts
 uniform float u_canvasHeight;
 uniform vec4 u_style;           // lower, min, max, opacity
 uniform bool u_bilinear;
@@ -67,7 +70,8 @@ float texel(ivec2 p) {
 
 void main() {
   vec2 frag = vec2(gl_FragCoord.x, u_canvasHeight - gl_FragCoord.y);
-  vec2 img = (frag - u_view.yz) / u_view.x;
+  vec2 o = (frag - u_view.yz) / u_view.x;
+  vec2 img = vec2(dot(u_unorient.xy, o), dot(u_unorient.zw, o));
   vec2 q = img - vec2(u_rect.xy);
   vec2 extent = vec2(u_rect.zw);
   if (q.x < 0.0 || q.y < 0.0 || q.x >= extent.x || q.y >= extent.y) discard;
@@ -92,7 +96,7 @@ void main() {
   outColor = vec4(texelFetch(u_lut, ivec2(k, 0), 0).rgb, u_style.w);
 }`;
 
-const UNIFORMS = ['u_map', 'u_lut', 'u_size', 'u_rect', 'u_view', 'u_canvasHeight', 'u_style', 'u_bilinear'] as const;
+const UNIFORMS = ['u_map', 'u_lut', 'u_size', 'u_rect', 'u_view', 'u_unorient', 'u_canvasHeight', 'u_style', 'u_bilinear'] as const;
 
 export class GlHeatmapRenderer {
   private program: WebGLProgram;
@@ -193,6 +197,8 @@ export class GlHeatmapRenderer {
     gl.uniform2i(u.u_size, this.size[0], this.size[1]);
     gl.uniform4i(u.u_rect, p.geometry.left, p.geometry.top, p.geometry.width, p.geometry.height);
     gl.uniform3f(u.u_view, p.scale, p.tx, p.ty);
+    const m = p.unorient ?? [1, 0, 0, 1];
+    gl.uniform4f(u.u_unorient, m[0], m[1], m[2], m[3]);
     gl.uniform1f(u.u_canvasHeight, gl.canvas.height);
     gl.uniform4f(u.u_style, p.lower, p.min, p.max, Math.min(1, Math.max(0, p.opacity)));
     gl.uniform1i(u.u_bilinear, p.sampling === 'bilinear' ? 1 : 0);

@@ -16,6 +16,8 @@ export interface RenderParams {
   /** image origin in device pixels from the canvas top-left */
   tx: number;
   ty: number;
+  /** the inverse of the display orientation (lib/view-transform.ts inverseOrientMatrix); default identity */
+  unorient?: readonly [number, number, number, number];
   center: number;
   width: number;
   invert: boolean;
@@ -39,6 +41,7 @@ precision highp ${sampler};
 uniform highp ${sampler} u_image;
 uniform ivec2 u_size;         // columns, rows
 uniform vec3 u_view;          // scale, tx, ty (device px, top-left origin)
+uniform vec4 u_unorient;      // inverse display orientation (rotate/flip) row-major: lib/view-transform.ts
 uniform float u_canvasHeight; // device px
 uniform float u_slope;
 uniform float u_intercept;
@@ -73,7 +76,8 @@ float voi(float m) {
 
 void main() {
   vec2 frag = vec2(gl_FragCoord.x, u_canvasHeight - gl_FragCoord.y);
-  vec2 img = (frag - u_view.yz) / u_view.x;
+  vec2 o = (frag - u_view.yz) / u_view.x;
+  vec2 img = vec2(dot(u_unorient.xy, o), dot(u_unorient.zw, o));
   vec2 size = vec2(u_size);
   if (img.x < 0.0 || img.y < 0.0 || img.x >= size.x || img.y >= size.y) {
     outColor = vec4(u_background, 1.0);
@@ -98,7 +102,7 @@ interface Program {
   uniforms: Record<string, WebGLUniformLocation | null>;
 }
 
-const UNIFORMS = ['u_image', 'u_size', 'u_view', 'u_canvasHeight', 'u_slope', 'u_intercept', 'u_center', 'u_width', 'u_invert', 'u_background'];
+const UNIFORMS = ['u_image', 'u_size', 'u_view', 'u_unorient', 'u_canvasHeight', 'u_slope', 'u_intercept', 'u_center', 'u_width', 'u_invert', 'u_background'];
 
 /** The viewer's WebGL2 context (one per canvas: the viewport creates it, every WebGL layer draws into it). */
 export function createGlContext(canvas: HTMLCanvasElement): WebGL2RenderingContext {
@@ -219,6 +223,8 @@ export class GlImageRenderer {
     gl.uniform1i(u.u_image, 0);
     gl.uniform2i(u.u_size, this.size[0], this.size[1]);
     gl.uniform3f(u.u_view, p.scale, p.tx, p.ty);
+    const m = p.unorient ?? [1, 0, 0, 1];
+    gl.uniform4f(u.u_unorient, m[0], m[1], m[2], m[3]);
     gl.uniform1f(u.u_canvasHeight, h);
     gl.uniform1f(u.u_slope, p.slope);
     gl.uniform1f(u.u_intercept, p.intercept);

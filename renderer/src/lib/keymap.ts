@@ -12,6 +12,12 @@ export type Action =
   | 'view.reset'
   | 'view.zoomIn'
   | 'view.zoomOut'
+  | 'view.rotateRight'
+  | 'view.rotateLeft'
+  | 'view.flipHorizontal'
+  | 'view.flipVertical'
+  | 'measure.ruler'
+  | 'measure.clear'
   | 'preset.1'
   | 'preset.2'
   | 'preset.3'
@@ -55,6 +61,13 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'view.reset', keys: ['Space'], label: 'Reset view (zoom, pan, window/level, invert)', group: 'Viewer' },
   { action: 'view.zoomIn', keys: ['+'], label: 'Zoom in', group: 'Viewer' },
   { action: 'view.zoomOut', keys: ['-'], label: 'Zoom out', group: 'Viewer' },
+  // OHIF's keys for rotation and the vertical flip; its `h` (horizontal flip) is the heatmap toggle here
+  { action: 'view.rotateRight', keys: ['R'], label: 'Rotate 90° clockwise', group: 'Viewer' },
+  { action: 'view.rotateLeft', keys: ['L'], label: 'Rotate 90° counter-clockwise', group: 'Viewer' },
+  { action: 'view.flipHorizontal', keys: ['Shift+H'], label: 'Flip horizontally (mirror left-right)', group: 'Viewer' },
+  { action: 'view.flipVertical', keys: ['V'], label: 'Flip vertically', group: 'Viewer' },
+  { action: 'measure.ruler', keys: ['M'], label: 'Ruler mode: drag to measure a length (mm), click one to delete it; M again ends', group: 'Viewer' },
+  { action: 'measure.clear', keys: ['Shift+M'], label: 'Delete the image’s measurements', group: 'Viewer' },
   { action: 'layout.maximise', keys: ['F'], label: 'Maximise the viewer (panels aside) / restore', group: 'Viewer' },
   { action: 'layout.studies', keys: ['['], label: 'Show / hide the study list', group: 'Viewer' },
   { action: 'layout.report', keys: [']'], label: 'Show / hide the report', group: 'Viewer' },

@@ -6,7 +6,8 @@ export const MODIFIER_ORDER = ['Ctrl', 'Alt', 'Shift', 'Meta'] as const;
 
 /** Viewer tools a mouse gesture can drive. */
 /** 'box': the box tool, which the left button drives in box mode (`n`), not a slot of the settings */
-export type ToolId = 'windowLevel' | 'pan' | 'zoom' | 'fit' | 'scroll' | 'box';
+/** 'ruler': a length in mm (the left button in ruler mode, `M`, or any drag slot); 'magnify': a loupe while held */
+export type ToolId = 'windowLevel' | 'pan' | 'zoom' | 'fit' | 'scroll' | 'box' | 'ruler' | 'magnify';
 export type MouseButton = 'left' | 'middle' | 'right' | 'wheel';
 /** 'drag' (press, move, release) or 'doubleClick'; the wheel has neither and ignores it. */
 export type MouseGesture = 'drag' | 'doubleClick';
@@ -32,11 +33,13 @@ export const toolLabels: Readonly<Record<ToolId, string>> = {
   fit: 'Fit image',
   scroll: 'Scroll through the study’s images',
   box: 'Boxes: draw, select, move, resize (box mode, N)',
+  ruler: 'Ruler: drag to measure a length (mm), click one to delete it',
+  magnify: 'Magnifier (3x loupe while held)',
 };
 
 // ---- Gesture slots: what the settings let the user bind -------------------------------------------------------
 
-export type MouseSlotId = 'leftDrag' | 'middleDrag' | 'rightDrag' | 'wheel' | 'ctrlWheel' | 'doubleClick';
+export type MouseSlotId = 'leftDrag' | 'middleDrag' | 'rightDrag' | 'shiftLeftDrag' | 'wheel' | 'ctrlWheel' | 'doubleClick';
 
 export interface MouseSlot {
   id: MouseSlotId;
@@ -48,11 +51,12 @@ export interface MouseSlot {
   tools: readonly ToolId[];
 }
 
-const DRAG_TOOLS: readonly ToolId[] = ['windowLevel', 'pan', 'zoom'];
+const DRAG_TOOLS: readonly ToolId[] = ['windowLevel', 'pan', 'zoom', 'ruler', 'magnify'];
 export const mouseSlots: readonly MouseSlot[] = [
   { id: 'leftDrag', label: 'Left-drag', button: 'left', gesture: 'drag', tools: DRAG_TOOLS },
   { id: 'middleDrag', label: 'Middle-drag', button: 'middle', gesture: 'drag', tools: DRAG_TOOLS },
   { id: 'rightDrag', label: 'Right-drag', button: 'right', gesture: 'drag', tools: DRAG_TOOLS },
+  { id: 'shiftLeftDrag', label: 'Shift+Left-drag', button: 'left', gesture: 'drag', modifiers: ['Shift'], tools: DRAG_TOOLS },
   { id: 'wheel', label: 'Wheel', button: 'wheel', gesture: 'drag', tools: ['scroll', 'zoom'] },
   { id: 'ctrlWheel', label: 'Ctrl+Wheel', button: 'wheel', gesture: 'drag', modifiers: ['Ctrl'], tools: ['zoom', 'scroll'] },
   { id: 'doubleClick', label: 'Double-click', button: 'left', gesture: 'doubleClick', tools: ['fit'] },
@@ -67,12 +71,12 @@ export const mousePresets: Readonly<Record<MousePresetId, { label: string; slots
   // OHIF's default: left W/L, middle pan, right zoom, wheel scrolls images; Ctrl+wheel zooms.
   ohif: {
     label: 'OHIF (radiology default)',
-    slots: { leftDrag: 'windowLevel', middleDrag: 'pan', rightDrag: 'zoom', wheel: 'scroll', ctrlWheel: 'zoom', doubleClick: 'fit' },
+    slots: { leftDrag: 'windowLevel', middleDrag: 'pan', rightDrag: 'zoom', shiftLeftDrag: 'magnify', wheel: 'scroll', ctrlWheel: 'zoom', doubleClick: 'fit' },
   },
   // The viewer's first mapping: right W/L, left and middle pan, wheel zooms at the cursor.
   classic: {
     label: 'Sightline classic',
-    slots: { leftDrag: 'pan', middleDrag: 'pan', rightDrag: 'windowLevel', wheel: 'zoom', ctrlWheel: null, doubleClick: 'fit' },
+    slots: { leftDrag: 'pan', middleDrag: 'pan', rightDrag: 'windowLevel', shiftLeftDrag: 'magnify', wheel: 'zoom', ctrlWheel: null, doubleClick: 'fit' },
   },
 };
 

@@ -4,6 +4,7 @@
 
 import { ref, type Ref } from 'vue';
 import { GlHeatmapRenderer } from '../lib/gl-heatmap-renderer';
+import { inverseOrientMatrix } from '../lib/view-transform';
 import type { ColormapName } from '../lib/colormaps';
 import type { LoadedHeatmap, Sampling } from '../lib/heatmap';
 import type { FrameContext, LayerHost, ViewportLayer } from './viewport';
@@ -64,6 +65,7 @@ export function createHeatmapLayer(state: () => HeatmapLayerState): HeatmapLayer
           scale: t.scale * dpr,
           tx: t.tx * dpr,
           ty: t.ty * dpr,
+          unorient: inverseOrientMatrix(t.orient),
           geometry: s.heatmap.geometry,
           lower: s.lower,
           min: s.range[0],

@@ -3,6 +3,7 @@
 
 import { ref, type Ref } from 'vue';
 import { GlImageRenderer } from '../lib/gl-image-renderer';
+import { inverseOrientMatrix } from '../lib/view-transform';
 import type { LoadedImage } from '../stores/viewer';
 import type { FrameContext, LayerHost, ViewportLayer } from './viewport';
 
@@ -52,6 +53,7 @@ export function createImageLayer(state: () => ImageLayerState): ImageLayer {
           scale: t.scale * dpr,
           tx: t.tx * dpr,
           ty: t.ty * dpr,
+          unorient: inverseOrientMatrix(t.orient),
           center,
           width,
           invert,

@@ -4,7 +4,7 @@
 
 import { watch, type Ref } from 'vue';
 import { followTransform, sameTransform, type ViewSize } from '../lib/view-sync';
-import type { ViewTransform } from '../lib/view-transform';
+import { sameOrient, type ViewOrient, type ViewTransform } from '../lib/view-transform';
 
 /** What linking needs of a viewport (viewer/viewport.ts has it). */
 export interface LinkableViewport {
@@ -12,7 +12,7 @@ export interface LinkableViewport {
   readonly size: Readonly<Ref<ViewSize>>;
   readonly fitted: Readonly<Ref<boolean>>;
   setTransform(t: ViewTransform): void;
-  fit(): void;
+  fit(orient?: ViewOrient): void;
 }
 
 /** Links `b` to `a` (b takes a's view first); returns the unlink. */
@@ -23,7 +23,9 @@ export function linkViewports(a: LinkableViewport, b: LinkableViewport): () => v
     if (f.width <= 0 || f.height <= 0 || t.width <= 0 || t.height <= 0) return;
     if (from.fitted.value) {
       // both fit their own size (equal sizes: equal transforms); fitting one that is fitted would echo back
-      if (!to.fitted.value) to.fit();
+      // (with the same orientation: a rotated fit has other extents)
+      const orient = from.transform.value.orient;
+      if (!to.fitted.value || !sameOrient(orient, to.transform.value.orient)) to.fit(orient);
       return;
     }
     const next = followTransform(from.transform.value, f, t);

@@ -2,6 +2,7 @@
 // transform is the view transform (image -> CSS pixels), so its content is built once in original-image pixels
 // and only the transform changes when the user zooms or pans. Strokes use vector-effect: non-scaling-stroke.
 
+import { svgMatrix } from '../lib/view-transform';
 import type { FrameContext, LayerHost, ViewportLayer } from './viewport';
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -59,8 +60,7 @@ export function createSvgLayer<K>(options: SvgLayerOptions<K>): ViewportLayer {
         builtKey = key;
         built = true;
       }
-      const { scale: s, tx, ty } = frame.transform;
-      g.setAttribute('transform', `matrix(${s} 0 0 ${s} ${tx} ${ty})`);
+      g.setAttribute('transform', svgMatrix(frame.transform));
       svg.style.display = '';
       svg.setAttribute('data-state', 'shown');
     },

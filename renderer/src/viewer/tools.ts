@@ -6,7 +6,7 @@
 // object here and one more ToolId, nothing else.
 
 import type { ToolId } from '../lib/keymap';
-import { wheelZoomFactor, panBy, zoomAt, type ViewTransform } from '../lib/view-transform';
+import { wheelZoomFactor, panBy, zoomAt, type OrientOp, type ViewTransform } from '../lib/view-transform';
 import { dragWindowLevel, type WindowLevel } from '../lib/window-level';
 
 /** What a tool may read and change. */
@@ -155,10 +155,13 @@ export function createScrollTool(): Tool {
 /** Until a viewer gives it the real one (viewer/box-tool.ts, which needs the stores): a box tool that does nothing. */
 const NO_BOX_TOOL: Tool = { id: 'box', cursor: null };
 
-/** One instance of every tool, by id; the box tool is passed in by the viewer that edits boxes. */
+/** One instance of every tool, by id; the box tool is passed in by the viewer that edits boxes; the ruler and the
+ * magnifier need the pane's state (viewer/use-image-pane.ts passes them), so they do nothing here. */
 export function createTools(box: Tool = NO_BOX_TOOL): Record<ToolId, Tool> {
   return {
     box,
+    ruler: { id: 'ruler', cursor: null },
+    magnify: { id: 'magnify', cursor: null },
     windowLevel: createWindowLevelTool(),
     pan: createPanTool(),
     zoom: createZoomTool(),
@@ -172,6 +175,12 @@ export interface ViewerControls {
   fit(): void;
   zoomBy(factor: number): void;
   resetView(): void;
+  /** rotate 90° or flip, about the viewport centre (every layer follows; reset restores) */
+  reorient(op: OrientOp): void;
+  /** `M`: ruler mode on/off (the left button measures) */
+  toggleRuler(): void;
+  /** the shown image's measurements deleted */
+  clearMeasures(): void;
   applyPreset(n: number): void;
   toggleInvert(): void;
 }

@@ -5,6 +5,7 @@
 
 import { computed, ref, watch } from 'vue';
 import type { LoadedHeatmap } from '../lib/heatmap';
+import { IDENTITY_ORIENT } from '../lib/view-transform';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useKeymapStore } from '../stores/keymap';
 import { useSettingsStore } from '../stores/settings';
@@ -13,6 +14,9 @@ import { useViewerStore, type LoadedImage } from '../stores/viewer';
 import { useBoxesStore } from '../stores/boxes';
 import { createBoxTool } from './box-tool';
 import { createImageLayer } from './image-layer';
+import { createMagnifierState, createMagnifyTool } from './magnifier';
+import { createRulerTool, ruler } from './ruler';
+import { createRulerLayer } from './ruler-layer';
 import { probePixel, type PixelProbe } from './pixel-probe';
 import { createTools, type ToolContext, type ToolPoint } from './tools';
 import { useGroundingLayers, type GroundingSource } from './use-grounding-layers';
@@ -46,6 +50,11 @@ export function useImagePane(o: ImagePaneOptions) {
   const boxEdit = useBoxesStore();
   const grounding = useGroundingLayers(viewport, o.image, o.source, o.source === undefined && o.tools !== false ? () => ({ selectedId: boxEdit.selectedId, draft: boxEdit.draft }) : undefined);
 
+  // the rulers: measured in the main viewer, shown in every pane of the same image (same image pixels)
+  const imageIdNow = () => o.image()?.imageId ?? null;
+  viewport.addLayer(createRulerLayer({ state: ruler, imageId: imageIdNow, spacing: () => (study.currentImage?.id === imageIdNow() ? (study.currentImage?.pixelSpacing ?? null) : null) }));
+  const magnifier = createMagnifierState();
+
   const cursor = ref<PixelProbe | null>(null);
   const heatValue = computed(() => (cursor.value && grounding.heatmap.value ? grounding.valueAt(cursor.value.x, cursor.value.y) : null));
   const zoomPercent = computed(() => Math.round(viewport.transform.value.scale * viewport.size.value.dpr * 100));
@@ -59,7 +68,7 @@ export function useImagePane(o: ImagePaneOptions) {
       return viewport.transform.value;
     },
     setTransform: viewport.setTransform,
-    fit: viewport.fit,
+    fit: () => viewport.fit(),
     get window() {
       return { center: viewer.center, width: viewer.width };
     },
@@ -75,8 +84,17 @@ export function useImagePane(o: ImagePaneOptions) {
   const input = useToolInput({
     canvas: viewport.canvas,
     enabled: () => o.tools !== false && o.image() !== null,
-    toolFor: (button, gesture, modifiers) => (editsBoxes && boxEdit.mode && button === 'left' && gesture === 'drag' && !modifiers.length ? 'box' : keymap.toolFor(button, gesture, modifiers)),
-    tools: editsBoxes ? createTools(createBoxTool()) : undefined,
+    toolFor: (button, gesture, modifiers) => {
+      const plainLeftDrag = button === 'left' && gesture === 'drag' && !modifiers.length;
+      if (editsBoxes && plainLeftDrag && boxEdit.mode) return 'box';
+      if (editsBoxes && plainLeftDrag && ruler.mode) return 'ruler';
+      return keymap.toolFor(button, gesture, modifiers);
+    },
+    tools: {
+      ...createTools(editsBoxes ? createBoxTool() : undefined),
+      ruler: createRulerTool(ruler, imageIdNow),
+      magnify: createMagnifyTool(magnifier),
+    },
     context: toolContext,
     onHover: hover,
   });
@@ -85,10 +103,13 @@ export function useImagePane(o: ImagePaneOptions) {
     () => o.image()?.imageId,
     () => {
       cursor.value = null;
-      viewport.fit();
+      // each image opens as stored (rotation and flips are per image, like W/L defaults)
+      viewport.fit(IDENTITY_ORIENT);
       viewport.scheduleRender();
     },
   );
+  // box mode and ruler mode both take the left button: the later one wins
+  if (editsBoxes) watch(() => boxEdit.mode, (on) => on && (ruler.mode = false));
   watch(
     () => settings.theme,
     () => requestAnimationFrame(viewport.refreshBackground),
@@ -111,7 +132,7 @@ export function useImagePane(o: ImagePaneOptions) {
     };
   });
 
-  return { viewport, renderedId: imageLayer.renderedId, grounding, cursor, heatValue, zoomPercent, input, canvasState };
+  return { viewport, renderedId: imageLayer.renderedId, grounding, cursor, heatValue, zoomPercent, input, canvasState, magnifier };
 }
 
 export type ImagePane = ReturnType<typeof useImagePane>;

@@ -18,7 +18,7 @@
 
 import { onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref } from 'vue';
 import { createGlContext } from '../lib/gl-image-renderer';
-import { fitTransform, panBy, zoomAt, type ViewTransform } from '../lib/view-transform';
+import { fitTransform, panBy, reorientAt, zoomAt, type OrientOp, type ViewOrient, type ViewTransform } from '../lib/view-transform';
 
 export type Rgb = [number, number, number];
 
@@ -157,11 +157,20 @@ export function useViewport(options: ViewportOptions) {
     scheduleRender();
   }
 
-  function fit(): void {
+  /** Whole image visible, in the current orientation (or `orient`), following resizes again. */
+  function fit(orient: ViewOrient | undefined = transform.value.orient): void {
     const c = options.contentSize();
     if (!c) return;
-    transform.value = fitTransform(c.columns, c.rows, size.value.width, size.value.height, options.fitMargin ?? 0);
+    transform.value = fitTransform(c.columns, c.rows, size.value.width, size.value.height, options.fitMargin ?? 0, orient);
     fitted.value = true;
+  }
+
+  /** Rotate or flip about the viewport centre; a fitted view fits again (a quarter turn changes the extents). */
+  function reorient(op: OrientOp): void {
+    if (!options.contentSize()) return;
+    const next = reorientAt(transform.value, op, size.value.width / 2, size.value.height / 2);
+    if (fitted.value) fit(next.orient);
+    else transform.value = next;
   }
 
   /** A user change of the view (pan, zoom): stops following resizes. */
@@ -265,6 +274,7 @@ export function useViewport(options: ViewportOptions) {
     scheduleRender,
     render,
     fit,
+    reorient,
     setTransform,
     zoomBy,
     refreshBackground,

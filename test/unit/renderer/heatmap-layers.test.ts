@@ -79,7 +79,9 @@ describe('heatmap layer', () => {
     expect(names.indexOf('disable')).toBeGreaterThan(names.indexOf('drawArrays'));
     expect(calls.find((c) => c[0] === 'uniform4i')).toEqual(['uniform4i', 'u_rect', 0, 10, 40, 40]);
     expect(calls.find((c) => c[0] === 'uniform2i')).toEqual(['uniform2i', 'u_size', 4, 4]);
-    expect(calls.find((c) => c[0] === 'uniform4f')).toEqual(['uniform4f', 'u_style', 0.1, 0, 1, 0.5]);
+    expect(calls.find((c) => c[0] === 'uniform4f' && c[1] === 'u_style')).toEqual(['uniform4f', 'u_style', 0.1, 0, 1, 0.5]);
+    // no rotation or flip: the identity (lib/view-transform.ts inverseOrientMatrix)
+    expect(calls.find((c) => c[0] === 'uniform4f' && c[1] === 'u_unorient')).toEqual(['uniform4f', 'u_unorient', 1, 0, 0, 1]);
     expect(calls.find((c) => c[0] === 'uniform3f' && c[1] === 'u_view')).toEqual(['uniform3f', 'u_view', 2, 10, 20]);
     expect(layer.renderedId.value).toBe(3);
 

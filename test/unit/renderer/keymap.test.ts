@@ -102,8 +102,10 @@ describe('mouse bindings', () => {
     expect(tool('wheel', 'drag', ['Ctrl'])).toBe('zoom');
     expect(tool('left', 'doubleClick')).toBe('fit');
     expect(tool('right', 'doubleClick')).toBeNull();
-    // other modifiers do not change what a button does
-    expect(tool('left', 'drag', ['Shift'])).toBe('windowLevel');
+    // Shift+left-drag holds the magnifier; other modifiers do not change what a button does
+    expect(tool('left', 'drag', ['Shift'])).toBe('magnify');
+    expect(tool('left', 'drag', ['Alt'])).toBe('windowLevel');
+    expect(tool('right', 'drag', ['Shift'])).toBe('zoom');
     expect(tool('wheel', 'drag', ['Shift'])).toBe('scroll');
   });
 
@@ -150,6 +152,7 @@ describe('mouse bindings', () => {
       { tool: 'windowLevel', gestures: ['Left-drag'], label: 'Window/level: ↕ level, ↔ width' },
       { tool: 'pan', gestures: ['Middle-drag'], label: 'Pan' },
       { tool: 'zoom', gestures: ['Right-drag', 'Ctrl+Wheel'], label: 'Zoom around the cursor' },
+      { tool: 'magnify', gestures: ['Shift+Left-drag'], label: 'Magnifier (3x loupe while held)' },
       { tool: 'scroll', gestures: ['Wheel'], label: 'Scroll through the study’s images' },
       { tool: 'fit', gestures: ['Double-click'], label: 'Fit image' },
     ]);
