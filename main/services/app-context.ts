@@ -86,7 +86,8 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(modelVerifyJobKind(models));
   jobs.register(modelAddJobKind(models));
   // One thread holds the ONNX sessions (one copy of a 3 GB model in memory); decoding stays on the other pool.
-  const onnx = new WorkerPool<AppTasks>({ name: 'grounding', size: 1, script: appWorkerScript() });
+  // onnxruntime's session.run works on native threads: a cancelled task's thread is retired, never torn down mid-run
+  const onnx = new WorkerPool<AppTasks>({ name: 'grounding', size: 1, cancelRunning: 'retire', script: appWorkerScript() });
   const grounding = {
     db,
     dataDir: options.dataDir,

@@ -56,6 +56,13 @@ export interface WorkerPoolOptions {
   script: WorkerScript;
   /** threads at most (default: cores - 1, between 1 and 4) */
   size?: number;
+  /**
+   * How a cancelled running task stops: 'terminate' its thread at once (default: stops synchronous compute), or
+   * 'retire' it: the caller's promise rejects at once and a fresh thread takes the queue, but the old thread is
+   * terminated only when its task returns. Native addons that run work on their own threads (onnxruntime's
+   * session.run) abort the whole process when their thread's environment is torn down under them.
+   */
+  cancelRunning?: 'terminate' | 'retire';
 }
 
 export interface RunOptions {
@@ -85,6 +92,8 @@ export class WorkerPool<T extends TaskMap> {
   private readonly idle: Worker[] = [];
   private readonly queue: Pending[] = [];
   private readonly inFlight = new Map<Worker, Pending>();
+  /** threads whose task was cancelled, terminated when that task returns ('retire') */
+  private readonly retiring = new Set<Worker>();
   private readonly size: number;
   private nextId = 1;
   private closed = false;
@@ -127,8 +136,9 @@ export class WorkerPool<T extends TaskMap> {
       this.inFlight.delete(worker);
       this.settle(job, () => job.reject(new Error(`the ${this.options.name} pool closed`)));
     }
-    const all = [...this.workers];
+    const all = [...this.workers, ...this.retiring];
     this.workers.clear();
+    this.retiring.clear();
     this.idle.length = 0;
     await Promise.all(all.map((w) => w.terminate()));
   }
@@ -150,7 +160,8 @@ export class WorkerPool<T extends TaskMap> {
       if (running !== job) continue;
       this.inFlight.delete(worker);
       this.drop(worker);
-      void worker.terminate();
+      if (this.options.cancelRunning === 'retire') this.retiring.add(worker);
+      else void worker.terminate();
       this.settle(job, () => job.reject(job.signal?.reason));
       this.pump();
       return;
@@ -168,6 +179,12 @@ export class WorkerPool<T extends TaskMap> {
     const worker = new Worker(file, { execArgv });
     worker.unref();
     worker.on('message', (reply: TaskReply) => {
+      if (this.retiring.has(worker)) {
+        if ('progress' in reply) return;
+        this.retiring.delete(worker);
+        void worker.terminate();
+        return;
+      }
       const job = this.inFlight.get(worker);
       if (!job || job.request.id !== reply.id) return;
       if ('progress' in reply) {
@@ -184,6 +201,7 @@ export class WorkerPool<T extends TaskMap> {
       this.pump();
     });
     const onDeath = (why: string) => {
+      this.retiring.delete(worker);
       if (!this.workers.has(worker)) return; // already dropped (terminated on purpose, or error then exit)
       this.drop(worker);
       const job = this.inFlight.get(worker);

@@ -6,8 +6,8 @@ import { WorkerCrashedError, WorkerPool, WorkerTaskError, workerScript } from '.
 import type { FixtureTasks } from './fixture-worker';
 
 const pools: WorkerPool<FixtureTasks>[] = [];
-function newPool(size: number): WorkerPool<FixtureTasks> {
-  const pool = new WorkerPool<FixtureTasks>({ name: 'fixture', size, script: workerScript(path.join(__dirname), 'fixture-worker') });
+function newPool(size: number, cancelRunning?: 'terminate' | 'retire'): WorkerPool<FixtureTasks> {
+  const pool = new WorkerPool<FixtureTasks>({ name: 'fixture', size, cancelRunning, script: workerScript(path.join(__dirname), 'fixture-worker') });
   pools.push(pool);
   return pool;
 }
@@ -77,6 +77,19 @@ describe('WorkerPool', () => {
     // the pool goes on with a fresh worker, well before the minute the spin would have taken
     await expect(pool.run('echo', { text: 'next' })).resolves.toMatchObject({ text: 'next' });
     await expect(pool.run('echo', { text: 'x' }, { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
+  it("'retire': a cancelled running task rejects at once and a fresh thread takes the queue; close ends the retired one", async () => {
+    const pool = newPool(1, 'retire');
+    const running = new AbortController();
+    const first = pool.run('spin', { ms: 60_000 }, { signal: running.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    running.abort(new Error('stop spinning'));
+    await expect(first).rejects.toThrow('stop spinning');
+    // the retired thread still spins (its task has not returned); a fresh one answers well before the minute is up
+    const next = await pool.run('echo', { text: 'next' });
+    expect(next.text).toBe('next');
+    expect(pool.threadCount).toBe(1);
   });
 
   it('close fails what is pending and refuses new work', async () => {
