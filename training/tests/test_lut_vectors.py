@@ -8,11 +8,12 @@ import pytest
 
 from _require import needs
 from sightline_eval import lut as L
+from sightline_eval import lut_vectors as V
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "test" / "vectors" / "lut-demo.json"
 SHIPPED = ROOT / "models" / "demo" / "lut.json"
-GOLD = ROOT / L.DEMO_GOLD
+GOLD = ROOT / V.DEMO_GOLD
 
 
 def _close(a, b, path=""):
@@ -33,7 +34,7 @@ def _close(a, b, path=""):
 @needs(VECTORS, GOLD, what="the shared LUT vectors and the demo data")
 def test_committed_vectors_are_what_the_reference_builds():
     committed = json.loads(VECTORS.read_text())
-    fresh = json.loads(json.dumps(L.vectors(str(ROOT))))
+    fresh = json.loads(json.dumps(V.vectors(str(ROOT))))
     _close(fresh, committed)
     names = [c["name"] for c in committed["cases"]]
     assert "demo-128-metadata" in names and "tiny-300-inferred" in names
@@ -46,7 +47,7 @@ def test_committed_vectors_are_what_the_reference_builds():
 @needs(SHIPPED, GOLD, what="the shipped demo LUT and the demo data")
 def test_shipped_demo_lut_is_built_from_the_shipped_csv():
     manifest = json.loads((ROOT / "models" / "demo" / "manifest.json").read_text())
-    fresh = L.build_from_files(str(GOLD), [str(ROOT / L.DEMO_METADATA)], [], manifest["image"]["size"])
+    fresh = L.build_from_files(str(GOLD), [str(ROOT / V.DEMO_METADATA)], [], manifest["image"]["size"])
     _close(json.loads(json.dumps(fresh)), L.load_lut(str(SHIPPED)))
 
 
@@ -67,14 +68,14 @@ def test_missing_columns_are_named(tmp_path):
 
 
 def test_bad_numbers_name_file_line_and_column(tmp_path):
-    lines = L.TINY_IMAGENOME.splitlines()
+    lines = V.TINY_IMAGENOME.splitlines()
     lines[4] = lines[4].replace(",500,800,", ",5OO,800,")  # the cardiac silhouette row, line 5
     p = _write(tmp_path, "gold.csv", "\n".join(lines) + "\n")
     with pytest.raises(L.LutInputError) as e:
         L.read_imagenome(p)
     assert str(e.value) == f"{p}: line 5, column 10 (original_x1): '5OO' is not a number"
     for bad, shown in (("nan", "'nan'"), ("", "empty"), ("1_0", "'1_0'")):
-        lines2 = L.TINY_IMAGENOME.splitlines()
+        lines2 = V.TINY_IMAGENOME.splitlines()
         lines2[1] = lines2[1].replace(",150,550,", f",{bad},550,")
         q = _write(tmp_path, "gold2.csv", "\n".join(lines2) + "\n")
         with pytest.raises(L.LutInputError, match=f"line 2, column 10 \\(original_x1\\): {shown}"):
@@ -91,17 +92,17 @@ def test_bad_numbers_name_file_line_and_column(tmp_path):
 
 def test_line_numbers_count_physical_lines_and_csv_dialects_agree(tmp_path):
     # the app's reader gives the same messages (test/unit/evaluation/lut/read.test.ts)
-    lines = L.TINY_IMAGENOME.split("\n")
+    lines = V.TINY_IMAGENOME.split("\n")
     lines[1] = lines[1].replace('"[28, 47, 103, 177]"', '"[28, 47,\n103, 177]"')  # record 1 ends on line 3
     lines[2] = lines[2].replace(",650,1050,", ",x,1050,")
     p = _write(tmp_path, "multi.csv", "\n".join(lines))
     with pytest.raises(L.LutInputError, match="line 4, column 10 \\(original_x1\\): 'x' is not a number"):
         L.read_imagenome(p)
-    l3 = L.TINY_IMAGENOME.split("\n")
+    l3 = V.TINY_IMAGENOME.split("\n")
     l3[2] = l3[2].replace("a1.dcm,121,", "a1.dcm,12 1,")
     q = _write(tmp_path, "space.csv", "\n".join(l3))
     with pytest.raises(L.LutInputError, match="line 3, column 2 \\(x1\\): '12 1' is not a number"):
         L.read_imagenome(q)
-    crlf = L.build_lut(L.read_imagenome(_write(tmp_path, "crlf.csv", L.TINY_IMAGENOME.replace("\n", "\r\n"))))
-    assert crlf == L.build_lut(L.read_imagenome(_write(tmp_path, "lf.csv", L.TINY_IMAGENOME)))
+    crlf = L.build_lut(L.read_imagenome(_write(tmp_path, "crlf.csv", V.TINY_IMAGENOME.replace("\n", "\r\n"))))
+    assert crlf == L.build_lut(L.read_imagenome(_write(tmp_path, "lf.csv", V.TINY_IMAGENOME)))
     assert crlf["rows"] == {"read": 11, "used": 7, "unknown_region": 2}
