@@ -43,179 +43,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-RULES_PATH = Path(__file__).resolve().parents[2] / "main" / "evaluation" / "standardiser" / "rules.json"
-RULES: Dict[str, Any] = json.loads(RULES_PATH.read_text(encoding="utf-8"))
+from .standardiser_words import (LEXICON, PATHOLOGIES, PRESENT, RULES, STRONG, TIER, compose_prompt, location_marks,
+                                 longest, merge_sides, side_zone_mentions, spell, tokenize)
 
-PATHOLOGIES = tuple(p["name"] for p in RULES["pathologies"])
-_TIER = {p["name"]: p["tier"] for p in RULES["pathologies"]}
-_PRESENT = ("positive", "uncertain")
-_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?\n/]")
-_STRONG = {".", ";", ":", "!", "?", "\n"}
-
-
-def _split(phrase: str) -> Tuple[str, ...]:
-    return tuple(phrase.split(" "))
-
-
-def _build_lexicon() -> Dict[Tuple[str, ...], Dict[str, Any]]:
-    lex: Dict[Tuple[str, ...], Dict[str, Any]] = {}
-
-    def role(phrase: str, key: str, value: Any) -> None:
-        lex.setdefault(_split(phrase), {})[key] = value
-
-    for cat, terms in RULES["terms"].items():
-        for t in terms:
-            role(t, "term", cat)
-    for t in RULES["ignore_terms"]:
-        role(t, "ignore", True)
-    for c in RULES["cues"]:
-        role(c["phrase"], "cue", (c["kind"], c["scope"]))
-    for t in RULES["links"]:
-        role(t, "link", True)
-    for t in RULES["terminators"]:
-        role(t, "terminator", True)
-    for t in RULES["coordinators"]:
-        role(t, "coordinator", True)
-    for t in RULES["list_joiners"]:
-        role(t, "joiner", True)
-    return lex
-
-
-_LEXICON = _build_lexicon()
-_REWRITES = {_split(a): _split(b) for a, b in RULES["rewrites"]}
-
-
-def _longest(tokens: Sequence[str], i: int, table: Dict[Tuple[str, ...], Any]) -> int:
-    """Length of the longest phrase of `table` starting at token i (0 when none)."""
-    for n in range(min(8, len(tokens) - i), 0, -1):
-        if tuple(tokens[i:i + n]) in table:
-            return n
-    return 0
-
-
-def tokenize(text: str) -> List[str]:
-    t = re.sub(r"[A-Z]", lambda m: m.group(0).lower(), text).replace("'", "").replace("\u2019", "").replace("-", " ")
-    raw = _TOKEN.findall(t)
-    out: List[str] = []
-    i = 0
-    while i < len(raw):
-        n = _longest(raw, i, _REWRITES)
-        if n:
-            out.extend(_REWRITES[tuple(raw[i:i + n])])
-            i += n
-        else:
-            out.append(raw[i])
-            i += 1
-    return out
-
-
-def _location_marks(tok: Sequence[str]) -> List[Optional[Tuple[str, ...]]]:
-    """Per token: ("side", s), ("zone", z, plural), ("sided", s, z) or None."""
-    sides, zones, plural = RULES["sides"], RULES["zones"], RULES["plural_zones"]
-    pl = RULES["pleural"]
-    out: List[Optional[Tuple[str, ...]]] = []
-    for i, w in enumerate(tok):
-        nxt = tok[i + 1] if i + 1 < len(tok) else ""
-        if w in RULES["sided_zones"]:
-            s, z = RULES["sided_zones"][w]
-            out.append(("sided", s, z))
-        elif w in sides:
-            out.append(("side", sides[w]))
-        elif w in plural:
-            out.append(("zone", plural[w], "plural"))
-        elif w in zones:
-            out.append(("zone", zones[w], "plural" if nxt in RULES["plural_nouns"] else ""))
-        elif w == pl["word"] and nxt in pl["before"]:
-            out.append(("zone", pl["zone"], ""))
-        else:
-            out.append(None)
-    return out
-
-
-def _mentions(words: Sequence[str], marks: Sequence[Optional[Tuple[str, ...]]]) -> List[Tuple[str, str]]:
-    """(side, zone) mentions in order; zone "" for a bare side."""
-    out: List[Tuple[str, str]] = []
-    group: List[str] = []
-    used = True
-    pending: List[str] = []
-
-    def add(s: str, z: str) -> None:
-        if (s, z) not in out:
-            out.append((s, z))
-
-    for i, m in enumerate(marks):
-        prev = words[i - 1] if i > 0 else ""
-        if m is None:
-            continue
-        if m[0] == "sided":
-            add(m[1], m[2])
-        elif m[0] == "side":
-            side = m[1]
-            if group and not used and prev in RULES["side_joiners"]:
-                group.append(side)
-            else:
-                if group and not used:
-                    for g in group:
-                        add(g, "")
-                group, used = [side], False
-            if pending:
-                for z in pending:
-                    for g in group:
-                        add(g, z)
-                pending, used = [], True
-        else:
-            zone = m[1]
-            if group:
-                for g in group:
-                    add(g, zone)
-                used = True
-            elif m[2]:
-                add("bilateral", zone)
-            else:
-                pending.append(zone)
-    if group and not used:
-        for g in group:
-            add(g, "")
-    return out
-
-
-def _merge(mentions: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    """left + right of one zone -> bilateral; bilateral absorbs one-sided duplicates; the generic zone ("pleural")
-    goes when the same side has a specific one; a bare side goes when that side (or bilateral) has a zone."""
-    generic = RULES["generic_zone"]
-    bilateral_zones = [z for s, z in mentions if s == "bilateral"]
-    for s, z in mentions:
-        if s == "left" and ("right", z) in mentions:
-            bilateral_zones.append(z)
-    out: List[Tuple[str, str]] = []
-    for s, z in mentions:
-        item = ("bilateral", z) if z in bilateral_zones else (s, z)
-        if item not in out:
-            out.append(item)
-    specific = {s for s, z in out if z not in ("", generic)}
-    out = [(s, z) for s, z in out if not (z == generic and s in specific)]
-    sided = {s for s, z in out if z}
-    return [(s, z) for s, z in out if z or (s not in sided and not (s != "bilateral" and "bilateral" in sided))]
-
-
-def spell(side: str, zone: str) -> str:
-    key = f"{side} {zone}".strip()
-    return RULES["spellings"].get(key, key)
-
-
-def compose_prompt(location: str, pathology: str) -> str:
-    """"{location} {pathology}" with the overlapping words written once (see module doc)."""
-    loc = location.split()
-    pat = pathology.lower().split()
-    k = 0
-    for n in range(min(len(loc), len(pat)), 0, -1):
-        if loc[-n:] == pat[:n]:
-            k = n
-            break
-    return " ".join(loc + pat[k:])
+# the public names other modules take from here (importers, the model card, tuning)
+__all__ = ["PATHOLOGIES", "RULES", "compose_prompt", "extract_location", "prompt_for", "spell", "standardise",
+           "swap_sides", "tokenize"]
 
 
 # ------------------------------------------------------------------------------------------------ analysis
@@ -223,9 +58,9 @@ def _lexicon_matches(tok: Sequence[str]) -> List[Tuple[int, int, Dict[str, Any]]
     out = []
     i = 0
     while i < len(tok):
-        n = _longest(tok, i, _LEXICON)
+        n = longest(tok, i, LEXICON)
         if n:
-            out.append((i, i + n, _LEXICON[tuple(tok[i:i + n])]))
+            out.append((i, i + n, LEXICON[tuple(tok[i:i + n])]))
             i += n
         else:
             i += 1
@@ -234,7 +69,7 @@ def _lexicon_matches(tok: Sequence[str]) -> List[Tuple[int, int, Dict[str, Any]]
 
 def _parts(tok: Sequence[str], matches) -> List[List[Tuple[int, int]]]:
     """Clauses, each a list of comma-parts (start, end) token ranges; boundaries belong to no part."""
-    stop = [t in _STRONG for t in tok]
+    stop = [t in STRONG for t in tok]
     for a, b, r in matches:
         if "terminator" in r:
             for k in range(a, b):
@@ -354,9 +189,9 @@ def _best(states: Sequence[str]) -> str:
 def _locations(tok, marks, idx: Sequence[int], category: Optional[str], present: bool) -> List[str]:
     if category in RULES["class_locations"]:
         return [RULES["class_locations"][category]] if present else []
-    words = [tok[k] for k in idx if tok[k] not in _STRONG and tok[k] != ","]
-    mk = [marks[k] for k in idx if tok[k] not in _STRONG and tok[k] != ","]
-    found = [spell(s, z) for s, z in _merge(_mentions(words, mk))]
+    words = [tok[k] for k in idx if tok[k] not in STRONG and tok[k] != ","]
+    mk = [marks[k] for k in idx if tok[k] not in STRONG and tok[k] != ","]
+    found = [spell(s, z) for s, z in merge_sides(side_zone_mentions(words, mk))]
     if not found:
         for u in RULES["unsided_locations"]:
             if u["category"] == category and u["word"] in words:
@@ -368,17 +203,17 @@ def _finding(tok, marks, state, groups, mentions, category, cues_seen) -> Dict[s
     own = [m for m in mentions if m[1] == category]
     if own:
         st = _best([m[2] for m in own])
-        keep = _PRESENT if st in _PRESENT else ("negated", "resolved")
+        keep = PRESENT if st in PRESENT else ("negated", "resolved")
         at = [m[0] for m in own if m[2] in keep]
         chosen = [g for g in groups if any(s <= k < e for s, e in g for k in at)]
     else:  # a category the sentence never names: the sentence is its group, its state the best of its mentions
         # and location words ("right lower lobe, no effusion" is present), else the strongest cue
         pool = [m[2] for m in mentions] + [state[k] for k in range(len(tok)) if marks[k]]
         st = _best(pool) if pool else (cues_seen[0] if cues_seen else "positive")
-        keep = _PRESENT if st in _PRESENT else ("negated", "resolved")
+        keep = PRESENT if st in PRESENT else ("negated", "resolved")
         chosen = groups
     idx = [k for g in chosen for s, e in g for k in range(s, e) if state[k] in keep]
-    present = st in _PRESENT
+    present = st in PRESENT
     locs = _locations(tok, marks, idx, category, present)
     if present:
         prompt = compose_prompt(" and ".join(locs), category) if locs else category.lower()
@@ -399,7 +234,7 @@ def standardise(text: str, category: Optional[str] = None) -> Dict[str, Any]:
     matches = _lexicon_matches(tok)
     clauses = _parts(tok, matches)
     state = _states(tok, matches, clauses)
-    marks = _location_marks(tok)
+    marks = location_marks(tok)
     mentions = _pathology_mentions(tok, matches, clauses, state)
     groups = _groups(_segments(clauses, matches, mentions, marks), matches, mentions)
     cues_seen = sorted({r["cue"][0] for a, b, r in matches if "cue" in r}, key=RULES["scope_precedence"].index)
@@ -415,10 +250,10 @@ def standardise(text: str, category: Optional[str] = None) -> Dict[str, Any]:
         first = {c: i for i, c in enumerate(order)}
         # present before absent; among present ones the diagnosis before the descriptor ("opacity ... likely
         # pneumonia"), then the first named; among absent ones the first named
-        top = min(findings, key=lambda f: (f["negated"], 0 if f["negated"] else -_TIER[f["pathology"]],
+        top = min(findings, key=lambda f: (f["negated"], 0 if f["negated"] else -TIER[f["pathology"]],
                                            first[f["pathology"]]))
     else:
-        idx = [k for g in groups for s, e in g for k in range(s, e) if state[k] in _PRESENT]
+        idx = [k for g in groups for s, e in g for k in range(s, e) if state[k] in PRESENT]
         top = {"pathology": None, "prompt": None, "locations": _locations(tok, marks, idx, None, True),
                "negated": False, "resolved": False, "uncertain": False}
     return dict(top, findings=findings)
@@ -443,71 +278,16 @@ def swap_sides(text: str) -> str:
     return re.sub(r"\b(left|right|Left|Right|LEFT|RIGHT)\b", lambda m: _SWAP[m.group(1)], text)
 
 
-# ------------------------------------------------------------------------------------------------ shared vectors
-REPO = Path(__file__).resolve().parents[2]
-SENTENCES_PATH = REPO / "test" / "vectors" / "standardiser-sentences.json"
-OUTPUTS_PATH = REPO / "test" / "vectors" / "standardiser-outputs.json"
-# texts at the edges of the tokenizer and the rules, on top of the labelled sentences and the demo's own texts
-EDGE_TEXTS = [
-    "", "   ", ".", ",,,;;", "LEFT LOWER LOBE PNEUMONIA.", "left\nlower lobe opacity\n\nno effusion", "B/L effusions",
-    "b / l effusions", "R>L effusions", "L>R basilar opacities", "can't exclude pneumonia", "Can\u2019t exclude PTX",
-    "Left-sided effusion; right-sided PTX; no edema.", "Pneumonia? Possibly.", "opacity (right lower lobe)",
-    "\u00c9panchement pleural gauche", "Opacit\u00e9 basale droite, pneumonie", "1.5 cm left apical pneumothorax",
-    "no no no pneumothorax", "not not effusion", "Right and left and bilateral effusions",
-    "lower lobes", "upper", "bilaterally", "left right left right", "pleural", "pleural effusion pleural",
-    "constructor toString __proto__ hasOwnProperty", "No change in the small left pleural effusion.",
-    "The effusion has not resolved.", "Pericardial effusion and left pleural effusion.",
-    "Retrocardiac and lingular opacities, bibasilar atelectasis and biapical pneumothoraces.",
-    "Costophrenic angles are sharp; no effusion, consolidation, nor pneumothorax, but cardiomegaly.",
-]
-
-
-def vector_inputs() -> List[Tuple[str, Optional[str]]]:
-    """Every (text, category) of test/vectors/standardiser-outputs.json, in a fixed order: the labelled sentences
-    (with their category, and inferred when one is given), the demo world's report sentences and MS-CXR phrases
-    (with their finding and inferred), the edge texts (inferred and with each category)."""
-    out: List[Tuple[str, Optional[str]]] = []
-    for e in json.loads(SENTENCES_PATH.read_text(encoding="utf-8"))["sentences"]:
-        out.append((e["sentence"], e["category"]))
-        if e["category"] is not None:
-            out.append((e["sentence"], None))
-    truth = REPO / "resources" / "demo" / "world" / "truth.jsonl"
-    for line in truth.read_text(encoding="utf-8").splitlines():
-        for s in json.loads(line)["sentences"]:
-            out += [(s["text"], s["finding"])] + ([(s["text"], None)] if s["finding"] else [])
-    import csv
-    with open(REPO / "resources" / "demo" / "ms-cxr" / "MS_CXR_Local_Alignment_v1.1.0.csv", newline="") as f:
-        for r in csv.DictReader(f):
-            out += [(r["label_text"], r["category_name"]), (r["label_text"], None)]
-    for t in EDGE_TEXTS:
-        out += [(t, None)] + [(t, c) for c in PATHOLOGIES]
-    seen, uniq = set(), []
-    for x in out:
-        if x not in seen:
-            seen.add(x)
-            uniq.append(x)
-    return uniq
-
-
-def write_outputs(path: Path = OUTPUTS_PATH) -> int:
-    cases = [{"text": t, "category": c, "output": standardise(t, c)} for t, c in vector_inputs()]
-    lines = ['{', '  "generated_by": "cd training && /usr/bin/python3 -m sightline_eval.locations --write-outputs",',
-             '  "rules_version": %d,' % RULES["version"], '  "cases": [']
-    lines += ["    " + json.dumps(x) + ("," if i < len(cases) - 1 else "") for i, x in enumerate(cases)]
-    lines += ["  ]", "}"]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(cases)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
     ap = argparse.ArgumentParser(prog="python -m sightline_eval.locations",
                                  description="Standardise a report sentence (JSON to stdout), or rewrite the shared vectors.")
     ap.add_argument("sentence", nargs="?")
     ap.add_argument("--category", choices=PATHOLOGIES)
-    ap.add_argument("--write-outputs", action="store_true", help=f"rewrite {OUTPUTS_PATH.relative_to(REPO)}")
+    ap.add_argument("--write-outputs", action="store_true", help="rewrite test/vectors/standardiser-outputs.json")
     a = ap.parse_args(argv)
     if a.write_outputs:
+        from .locations_vectors import OUTPUTS_PATH, write_outputs
         print(f"wrote {write_outputs()} cases to {OUTPUTS_PATH}")
         return 0
     if a.sentence is None:

@@ -5,10 +5,12 @@ import json
 import pytest
 
 from sightline_eval import locations as L
+from sightline_eval import locations_vectors as V
+from sightline_eval import standardiser_words as W
 
 from _require import needs, require
 
-needs_vectors = needs(L.SENTENCES_PATH, L.OUTPUTS_PATH, what="the standardiser vectors (test/vectors)")
+needs_vectors = needs(V.SENTENCES_PATH, V.OUTPUTS_PATH, what="the standardiser vectors (test/vectors)")
 
 
 def _top(r):
@@ -17,7 +19,7 @@ def _top(r):
 
 @needs_vectors
 def test_labelled_sentences_reproduced_and_known_misses_still_missed():
-    sentences = json.loads(L.SENTENCES_PATH.read_text())["sentences"]
+    sentences = json.loads(V.SENTENCES_PATH.read_text())["sentences"]
     assert len(sentences) >= 200
     wrong, fixed = [], []
     for s in sentences:
@@ -35,10 +37,10 @@ def test_labelled_sentences_reproduced_and_known_misses_still_missed():
 @needs_vectors
 def test_outputs_file_is_this_engine(tmp_path):
     """The committed outputs (which the TypeScript engine must reproduce) are exactly what this engine writes."""
-    require(L.REPO / "resources" / "demo" / "world" / "truth.jsonl", what="resources/demo")
+    require(V.REPO / "resources" / "demo" / "world" / "truth.jsonl", what="resources/demo")
     out = tmp_path / "outputs.json"
-    L.write_outputs(out)
-    assert json.loads(out.read_text()) == json.loads(L.OUTPUTS_PATH.read_text()), \
+    V.write_outputs(out)
+    assert json.loads(out.read_text()) == json.loads(V.OUTPUTS_PATH.read_text()), \
         "regenerate: cd training && python3 -m sightline_eval.locations --write-outputs"
 
 
@@ -53,7 +55,7 @@ def test_rules_are_consistent():
     for c in r["cues"]:
         assert c["kind"] in kinds and c["scope"] in ("forward", "backward", "both"), c
     # one phrase is never both a pathology term and a cue or ignored (the longest match would hide one of them)
-    for phrase, roles in L._LEXICON.items():
+    for phrase, roles in W.LEXICON.items():
         assert not ("term" in roles and ("cue" in roles or "ignore" in roles)), phrase
     spelled = {L.spell(s, z) for s in ("left", "right", "bilateral") for z in
                ("", "apical", "upper", "middle", "lower", "costophrenic", "pleural", "base")}

@@ -1,5 +1,5 @@
 // Tokens and locations of the standardiser (the method.md 4.1 vocabulary), step for step as
-// training/sightline_eval/locations.py: tokenize, location marks, (side, zone) mentions, the bilateral merge,
+// training/sightline_eval/standardiser_words.py: tokenize, location marks, (side, zone) mentions, the bilateral merge,
 // spelling and the prompt's composition.
 import { longest, REWRITES, RULES } from './rules';
 

@@ -1,4 +1,4 @@
-// The standardiser's rule set (rules.json, read by this engine and by training/sightline_eval/locations.py) typed,
+// The standardiser's rule set (rules.json, read by this engine and by training/sightline_eval/standardiser_words.py) typed,
 // with the lookup tables both engines derive from it the same way.
 import rulesJson from './rules.json';
 
