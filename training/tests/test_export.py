@@ -11,6 +11,7 @@ import torch
 
 from sightline_ldm import bundle as B
 from sightline_ldm import export as E
+from sightline_ldm import model_sources as S
 from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel
 from sightline_ldm.tokenizer import CLIPTokenizer, train_bpe
 
@@ -79,7 +80,7 @@ def _tiny_sources(tmp_path):
     clip.save_pretrained_dir(clip_dir)
     tok_dir = tmp_path / "sd" / "tokenizer"
     tok_dir.mkdir()
-    train_bpe(E._prompt_corpus(), vocab_size=600).save_tokenizer_json(tok_dir / "tokenizer.json")
+    train_bpe(S._prompt_corpus(), vocab_size=600).save_tokenizer_json(tok_dir / "tokenizer.json")
     return d, clip, tmp_path / "monai", tmp_path / "sd"
 
 
@@ -132,7 +133,7 @@ def test_export_from_own_json_config(tmp_path):
         E.load_models(args)  # real weights need a real tokenizer
     tok_dir = tmp_path / "tok"
     tok_dir.mkdir()
-    train_bpe(E._prompt_corpus(), vocab_size=600).save_tokenizer_json(tok_dir / "tokenizer.json")
+    train_bpe(S._prompt_corpus(), vocab_size=600).save_tokenizer_json(tok_dir / "tokenizer.json")
     args = E.build_parser().parse_args(["--config", str(tmp_path / "own.json"), "--out", str(tmp_path / "b"),
                                         "--tokenizer-dir", str(tok_dir)])
     models = E.load_models(args)
