@@ -31,156 +31,20 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from sightline_ldm.autoencoder import AutoencoderKL
-from sightline_ldm.clip_text import CLIPTextConfig, CLIPTextModel
 from sightline_ldm.layers import count_parameters
 from sightline_ldm.schedule import LATENT_SCALE_FACTOR, alphas_cumprod
 from sightline_ldm.tokenizer import CLIPTokenizer, train_bpe
 from sightline_ldm.unet import DiffusionModelUNet
 
 from . import data as D
+from .demo_export import export
+from .recipe import SMOKE, Recipe, Run, build_models, edge_l1, images_tensor, save_atomic, save_grid
+from .unet_parts import TokenCache, attention_check, ddim_sample, finding_cells, finding_weighted_mse
 
-PHASE2_FROM = 3923  # the U-Net step of the demo run's checkpoint when the second phase was introduced
 SAMPLE_PROMPTS = ["left pleural effusion", "right pleural effusion", "right upper lobe consolidation",
                   "left lower lobe consolidation", "right apical pneumothorax", "cardiomegaly", ""]
-
-
-# ----------------------------------------------------------------------------------------------- recipe
-@dataclasses.dataclass
-class Recipe:
-    cases: int = 4000
-    val_cases: int = 64           # the last cases: held out for the attention check
-    world_seed: int = 0
-    preset: str = "tiny"
-    image_size: int = 128
-    seed: int = 1234
-    vocab_size: int = 1024
-    # autoencoder: x8 like the paper's (128 px -> 3 x 16 x 16)
-    ae_channels: Sequence[int] = (32, 32, 64, 64)
-    ae_res_blocks: int = 1
-    ae_groups: int = 16
-    ae_steps: int = 800
-    ae_crop: int = 64             # train on random crops (fully convolutional; 4x cheaper than 128 px)
-    ae_batch: int = 16
-    ae_lr: float = 5e-4
-    ae_kl: float = 1e-6
-    ae_edge: float = 0.5
-    # U-Net: 2 levels, attention at both -> 11 cross-attention layers with the paper's module roles
-    unet_channels: Sequence[int] = (32, 64)
-    unet_attention: Sequence[bool] = (True, True)
-    unet_res_blocks: int = 2
-    unet_groups: int = 16
-    # text encoder (CLIP-structured)
-    text_hidden: int = 128
-    text_layers: int = 2
-    text_heads: int = 4
-    text_mlp: int = 512
-    unet_steps: int = 100000
-    unet_batch: int = 16
-    unet_lr: float = 3e-4
-    unet_warmup: int = 200
-    p_empty: float = 0.1
-    p_positive: float = 0.6
-    # [our choice] second phase from this U-Net step on (the first sitting ran 3,700 steps without it, the second
-    # sitting's checkpoint added PHASE2_FROM - 3700 more): positives in more prompts, and the v-MSE weighted up
-    # inside the finding boxes so that drawing the prompted finding where it is pays off in the loss
-    phase2_step: int = PHASE2_FROM
-    phase2_p_positive: float = 0.85
-    phase2_finding_weight: float = 4.0
-    sample_minutes: float = 10.0
-    checkpoint_minutes: float = 5.0
-    sample_steps: int = 50
-    guidance: float = 3.0
-    attn_check_cases: int = 32
-
-    def ae_config(self) -> Dict[str, Any]:
-        n = len(self.ae_channels)
-        return {"spatial_dims": 2, "in_channels": 1, "out_channels": 1, "latent_channels": 3,
-                "num_channels": list(self.ae_channels), "num_res_blocks": self.ae_res_blocks,
-                "norm_num_groups": self.ae_groups, "norm_eps": 1e-6, "attention_levels": [False] * n,
-                "with_encoder_nonlocal_attn": False, "with_decoder_nonlocal_attn": False}
-
-    def unet_config(self) -> Dict[str, Any]:
-        return {"spatial_dims": 2, "in_channels": 3, "out_channels": 3, "num_channels": list(self.unet_channels),
-                "num_res_blocks": self.unet_res_blocks, "attention_levels": list(self.unet_attention),
-                "norm_num_groups": self.unet_groups, "norm_eps": 1e-6, "resblock_updown": False,
-                # one head per attention layer, as in the MONAI CXR model
-                "num_head_channels": [c if a else 0 for c, a in zip(self.unet_channels, self.unet_attention)],
-                "with_conditioning": True, "transformer_num_layers": 1, "cross_attention_dim": self.text_hidden}
-
-    def text_config(self) -> Dict[str, Any]:
-        return {"vocab_size": self.vocab_size, "hidden_size": self.text_hidden, "intermediate_size": self.text_mlp,
-                "num_hidden_layers": self.text_layers, "num_attention_heads": self.text_heads,
-                "max_position_embeddings": 77, "hidden_act": "gelu", "layer_norm_eps": 1e-5}
-
-
-SMOKE = dict(phase2_step=2, ae_crop=0, cases=20, val_cases=4, ae_steps=3, ae_batch=4, unet_steps=3, unet_batch=4, vocab_size=600,
-             ae_channels=(16, 16, 16, 16), unet_channels=(16, 32), text_hidden=32, text_mlp=64, text_heads=2,
-             sample_steps=4, attn_check_cases=2, unet_warmup=1)
-
-
-# ----------------------------------------------------------------------------------------------- helpers
-class Run:
-    def __init__(self, run_dir: Path, device: torch.device, quiet: bool = False) -> None:
-        self.dir, self.device, self.quiet = run_dir, device, quiet
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "samples").mkdir(exist_ok=True)
-        self.log_path = run_dir / "log.jsonl"
-
-    def log(self, msg: str, **fields: Any) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if not self.quiet:
-            print(f"[{now}] {msg}", flush=True)
-        with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(dict(time=now, msg=msg, **fields)) + "\n")
-
-
-def save_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def build_models(r: Recipe):
-    torch.manual_seed(r.seed)
-    ae = AutoencoderKL(**r.ae_config())
-    unet = DiffusionModelUNet(**r.unet_config()).zero_init_like_monai_()
-    text = CLIPTextModel(CLIPTextConfig.from_dict(r.text_config()))
-    with torch.no_grad():
-        text.token_embedding.weight.normal_(0, 0.02)
-        text.text_model.embeddings.position_embedding.weight.normal_(0, 0.01)
-    return ae, unet, text
-
-
-def images_tensor(imgs_u8: np.ndarray, idx: Sequence[int], device) -> torch.Tensor:
-    return torch.from_numpy(imgs_u8[np.asarray(idx)].astype(np.float32) / 255.0)[:, None].to(device)
-
-
-def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
-    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
-    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
-
-
-def save_grid(tiles: List[np.ndarray], cols: int, path: Path, labels: Optional[List[str]] = None,
-              scale: int = 1) -> None:
-    from PIL import Image, ImageDraw
-    h, w = tiles[0].shape
-    pad = 14 if labels else 0
-    rows = math.ceil(len(tiles) / cols)
-    sheet = Image.new("L", (cols * w * scale, rows * (h * scale + pad)), 0)
-    draw = ImageDraw.Draw(sheet)
-    for k, t in enumerate(tiles):
-        im = Image.fromarray((np.clip(t, 0, 1) * 255).astype(np.uint8))
-        if scale != 1:
-            im = im.resize((w * scale, h * scale), Image.BILINEAR)
-        x, y = (k % cols) * w * scale, (k // cols) * (h * scale + pad)
-        sheet.paste(im, (x, y + pad))
-        if labels and labels[k]:
-            draw.text((x + 2, y + 1), labels[k][: max(4, w * scale // 6)], fill=255)
-    sheet.save(path)
 
 
 # ----------------------------------------------------------------------------------------------- stages
@@ -287,19 +151,6 @@ def stage_latents(run: Run, ae: AutoencoderKL, imgs: np.ndarray) -> torch.Tensor
     return z
 
 
-class TokenCache:
-    def __init__(self, tok: CLIPTokenizer) -> None:
-        self.tok, self.cache = tok, {}
-
-    def __call__(self, texts: Sequence[str]) -> torch.Tensor:
-        rows = []
-        for t in texts:
-            if t not in self.cache:
-                self.cache[t] = self.tok.encode_padded(t, 77)
-            rows.append(self.cache[t])
-        return torch.tensor(rows, dtype=torch.long)
-
-
 def sample_sheet(run: Run, r: Recipe, ae, unet, text, tokens, latent_hw, path: Path, n_seeds: int = 3,
                  prompts: Sequence[str] = SAMPLE_PROMPTS) -> None:
     unet.eval(); text.eval(); ae.to(run.device).eval()
@@ -308,115 +159,13 @@ def sample_sheet(run: Run, r: Recipe, ae, unet, text, tokens, latent_hw, path: P
         rows = [torch.randn(1, 3, *latent_hw, generator=torch.Generator().manual_seed(100 + k))
                 for k in range(n_seeds)]
         for s, noise in enumerate(rows):
-            z = _ddim_from(unet, text, tokens, list(prompts), noise.expand(len(prompts), -1, -1, -1).contiguous(),
+            z = ddim_sample(unet, text, tokens, list(prompts), noise.expand(len(prompts), -1, -1, -1).contiguous(),
                            r.sample_steps, r.guidance, run.device)
             x = ae.decode(z / LATENT_SCALE_FACTOR).clamp(0, 1)[:, 0].cpu().numpy()
             tiles += list(x)
             labels += [p or "(empty)" for p in prompts] if s == 0 else [""] * len(prompts)
     save_grid(tiles, len(prompts), path, labels, scale=1)
     ae.cpu()
-
-
-@torch.no_grad()
-def _ddim_from(unet, text, tokens, prompts, z, steps, guidance, device):
-    ab = alphas_cumprod().to(device)
-    z = z.to(device)
-    cond = text(tokens(prompts).to(device))
-    unc = text(tokens([""] * len(prompts)).to(device))
-    d = 1000 // steps
-    for t in range(999, -1, -d)[:steps]:
-        tt = torch.full((len(prompts),), t, device=device, dtype=torch.long)
-        if guidance != 1.0:
-            vu, vc = unet(torch.cat([z, z]), torch.cat([tt, tt]), torch.cat([unc, cond])).chunk(2)
-            v = vu + guidance * (vc - vu)
-        else:
-            v = unet(z, tt, cond)
-        a = ab[t]
-        x0 = a.sqrt() * z - (1 - a).sqrt() * v
-        eps = a.sqrt() * v + (1 - a).sqrt() * z
-        a_prev = ab[t - d] if t - d >= 0 else torch.tensor(1.0, device=device)
-        z = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
-    return z
-
-
-def finding_weighted_mse(v: torch.Tensor, target: torch.Tensor, cells: torch.Tensor, weight: float) -> torch.Tensor:
-    """MSE with the finding cells ([B,1,h,w] in {0,1}) weighted `weight` times, normalised by the mean weight so
-    that the loss keeps its scale; plain MSE for weight 1."""
-    if weight == 1.0:
-        return F.mse_loss(v, target)
-    w = 1.0 + (weight - 1.0) * cells
-    return ((v - target) ** 2 * w).mean() / w.mean()
-
-
-def finding_cells(metas, image_size: int, lat_hw) -> torch.Tensor:
-    """[N, 1, h, w] float: 1 on the latent cells any finding box of case i touches, else 0. Square images only
-    (the `tiny` preset): a non-square image is centre-cropped by the data stage, which this mapping ignores."""
-    gh, gw = lat_hw
-    out = torch.zeros(len(metas), 1, gh, gw)
-    for i, m in enumerate(metas):
-        if m["width"] != m["height"]:
-            raise ValueError(f"case {m.get('index', i)}: finding cells need square images, got "
-                             f"{m['width']}x{m['height']} (use the 'tiny' preset)")
-        sx, sy = image_size / m["width"], image_size / m["height"]
-        for f in m["findings"]:
-            for (x, y, w, h) in f["boxes"].values():
-                x0, x1 = int(x * sx * gw / image_size), int(math.ceil((x + w) * sx * gw / image_size))
-                y0, y1 = int(y * sy * gh / image_size), int(math.ceil((y + h) * sy * gh / image_size))
-                out[i, 0, max(0, y0):min(gh, y1), max(0, x0):min(gw, x1)] = 1.0
-    return out
-
-
-@torch.no_grad()
-def attention_check(unet, text, tokens: TokenCache, latents: torch.Tensor, metas, val_idx: Sequence[int],
-                    image_size: int, device, timesteps=(409, 509, 599), seed: int = 0) -> Dict[str, Any]:
-    """For held-out cases with a positive finding: attention of the '{location} {finding}' phrase tokens at each
-    cross-attention layer (forward-noised latent at a few mid timesteps). Per layer: mean fraction of the
-    attention mass inside the finding's boxes divided by the boxes' area fraction ('mass ratio', 1 = chance), and
-    the pointing-game hit rate (argmax inside a box)."""
-    unet.eval(); text.eval()
-    ab = alphas_cumprod().to(device)
-    g = torch.Generator().manual_seed(seed)
-    n_layers = unet.num_cross_attention_layers
-    ratio = {l: [] for l in range(n_layers)}
-    hit = {l: [] for l in range(n_layers)}
-    used = 0
-    for i in val_idx:
-        m = metas[i]
-        if not m["findings"]:
-            continue
-        f = m["findings"][0]
-        phrase = D.short_phrases({"findings": [f]})[0]
-        pos = tokens.tok.phrase_token_positions(phrase)
-        boxes = list(f["boxes"].values())
-        sx, sy = image_size / m["width"], image_size / m["height"]
-        ctx = text(tokens([phrase]).to(device))
-        acc: Dict[int, torch.Tensor] = {}
-        for t in timesteps:
-            z0 = latents[i:i + 1].to(device)
-            eps = torch.randn(z0.shape, generator=g).to(device)
-            a = ab[t]
-            zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
-            _, probs = unet(zt, torch.tensor([t], device=device), ctx, capture_attention=range(n_layers))
-            for l, p in probs.items():
-                mp = p[0].mean(0)[:, pos].mean(-1)  # [HW]
-                acc[l] = acc.get(l, 0) + mp / len(timesteps)
-        for l, mp in acc.items():
-            gh, gw = unet.cross_attention_grid(l, tuple(latents.shape[-2:]))
-            mask = np.zeros((gh, gw), bool)
-            for (x, y, w, h) in boxes:
-                x0_, x1_ = int(x * sx * gw / image_size), int(math.ceil((x + w) * sx * gw / image_size))
-                y0_, y1_ = int(y * sy * gh / image_size), int(math.ceil((y + h) * sy * gh / image_size))
-                mask[max(0, y0_):min(gh, y1_), max(0, x0_):min(gw, x1_)] = True
-            a_map = mp.reshape(gh, gw).cpu().numpy()
-            frac = mask.mean()
-            if frac <= 0 or frac >= 1:
-                continue
-            ratio[l].append(float(a_map[mask].sum() / max(a_map.sum(), 1e-12) / frac))
-            hit[l].append(float(mask.reshape(-1)[int(a_map.argmax())]))
-        used += 1
-    return {"cases": used,
-            "mass_ratio": {l: round(float(np.mean(v)), 3) if v else None for l, v in ratio.items()},
-            "pointing": {l: round(float(np.mean(v)), 3) if v else None for l, v in hit.items()}}
 
 
 def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents: torch.Tensor, metas,
@@ -504,51 +253,6 @@ def stage_unet(run: Run, r: Recipe, ae, unet, text, tok: CLIPTokenizer, latents:
     sheet_and_check()
     checkpoint()
     return st
-
-
-# ----------------------------------------------------------------------------------------------- export
-def export(run: Run, r: Recipe, ae, unet, text, out: Path, layers: Dict[str, List[int]], st: Dict[str, Any]) -> Dict:
-    from sightline_ldm import export as E
-    w = run.dir / "weights.pt"
-    torch.save({"autoencoder": ae.cpu().state_dict(), "unet": unet.cpu().state_dict(),
-                "text_encoder": text.cpu().state_dict()}, w)
-    cfg = {"name": "sightline-demo-ldm", "version": "0.1.0",
-           "licence": "Apache-2.0 (weights trained by Sightline on synthetic phantoms; not for clinical use)",
-           "description": f"Demo LDM trained on {r.cases - r.val_cases} synthetic sightline_world phantoms "
-                          f"({r.image_size}px); {st.get('step', 0)} U-Net steps, {st.get('images_seen', 0)} images "
-                          "seen. Not a medical model.",
-           "image_size": r.image_size, "autoencoder": r.ae_config(), "unet": r.unet_config(),
-           "text_encoder": r.text_config(), "weights": "weights.pt", "tokenizer": "tokenizer",
-           "grounding": {"frozen": {"layers": layers["frozen"]}, "tuned": {"layers": layers["tuned"]},
-                         # the paper's layer sets (8x8 grid here), for comparison
-                         "paper-frozen": {"layers": [3, 4, 6, 7], "otsu": True, "num_inference_steps": 100,
-                                          "step_indices": list(range(40, 60))},
-                         "paper-tuned": {"layers": [4, 5, 6, 7], "otsu": False, "num_inference_steps": 100,
-                                         "step_indices": list(range(40, 60))}}}
-    cfg_path = run.dir / "demo_config.json"
-    cfg_path.write_text(json.dumps(cfg, indent=1))
-    rc = E.main(["--config", str(cfg_path), "--out", str(out)])
-    if rc:
-        raise RuntimeError(f"{cfg_path}: export to {out} failed (exit status {rc}; its message is above)")
-    write_reference_weights(cfg, {"autoencoder": ae, "unet": unet, "text_encoder": text}, out / "reference")
-    return json.loads((out / "manifest.json").read_text())
-
-
-def write_reference_weights(cfg: Dict[str, Any], models: Dict[str, torch.nn.Module], ref: Path) -> None:
-    """The torch weights beside the ONNX bundle, as safetensors (no pickle), so that the Python reference pipeline
-    (`sightline_ldm.grounding`, `sightline_eval.model_card --bundle-or-checkpoint models/demo/reference`) runs on
-    exactly the shipped model without the run directory."""
-    from sightline_ldm.safetensors_io import save_file
-    ref.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for part, m in models.items():
-        files[part] = f"{part}.safetensors"
-        save_file({k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}, ref / files[part],
-                  metadata={"model": cfg["name"], "version": cfg["version"], "part": part})
-    from sightline_ldm.bundle import sha256_file
-    ref_cfg = dict(cfg, weights=files, tokenizer="..",  # the bundle's own tokenizer.json, one directory up
-                   sha256={f: sha256_file(ref / f) for f in files.values()})
-    (ref / "config.json").write_text(json.dumps(ref_cfg, indent=1))
 
 
 # ----------------------------------------------------------------------------------------------- main
