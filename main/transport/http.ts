@@ -141,6 +141,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const log = options.log ?? (() => {});
   const sseClients = new Set<ServerResponse>();
+  // once closing, every response says `Connection: close` and no event stream is opened: a page whose request was in
+  // flight would otherwise reuse its kept-alive socket to reopen /events, and server.close() would wait for ever
+  let closing = false;
   let port = 0;
   // Guards against DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example. Only the
   // addresses the server is reachable at are accepted (for 0.0.0.0: this machine's addresses, not the wildcard).
@@ -183,6 +186,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 
   const server = createServer(async (req, res) => {
+    if (closing) res.setHeader('connection', 'close');
     securityHeaders(res);
     try {
       if (!hostAllowed(req)) return sendJson(res, 403, { error: { code: 'unauthorized', message: 'unexpected Host header' } });
@@ -218,6 +222,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
 
       if (url.pathname === '/events') {
+        if (closing) return sendJson(res, 503, { error: { code: 'internal', message: 'the server is stopping' } });
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write(': connected\n\n');
         sseClients.add(res);
@@ -258,11 +263,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     token,
     port,
     close: async () => {
+      closing = true;
       unsubscribe();
       clearInterval(heartbeat);
       for (const client of sseClients) client.end();
       sseClients.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
     },
   };
 }

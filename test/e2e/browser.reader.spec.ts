@@ -133,7 +133,7 @@ for (const killAfter of KILL_AFTERS) {
     await new Promise((r) => served.process.once('exit', r));
 
     const out = path.join(served.dataDir, 'answers.csv');
-    const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), 'study', 'export', '--study', String(studyId), '--format', 'long', '--out', out, '--data-dir', served.dataDir], { encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), 'study', 'export', '--study', String(studyId), '--format', 'long', '--out', out, '--data-dir', served.dataDir], { encoding: 'utf8', timeout: 120_000 });
     expect(cli.status, cli.stderr).toBe(0);
     const lines = (await import('node:fs')).readFileSync(out, 'utf8').trimEnd().split('\n').slice(1);
     const scores = lines.map((l) => l.split(',')).filter((f) => f[6] === 'score').map((f) => [Number(f[1]) - 1, Number(f[7])]);

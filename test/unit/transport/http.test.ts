@@ -144,3 +144,35 @@ describe('event text (base64 for binary fields)', () => {
     expect(() => fromBase64('AB!=')).toThrow(/not base64/);
   });
 });
+
+describe('closing', () => {
+  it('close() ends although a page that was mid-request reopens its event stream on the same kept-alive socket', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const own = await startHttpServer({
+      dispatcher: createDispatcher({ ...handlers, 'settings.get': async () => (await slow, DEFAULT_SETTINGS) } as unknown as Handlers, { validateOutput: true }),
+      bus,
+      staticDir,
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (p: string, method = 'GET') =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request(`${own.url}${p}`, { agent, method, headers: { authorization: `Bearer ${own.token}` } }, resolve);
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{}' : undefined);
+      });
+    const inFlight = get('rpc/settings.get', 'POST');
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = own.close();
+    release();
+    const reply = await inFlight;
+    reply.resume();
+    await new Promise((r) => reply.on('end', r));
+    // an EventSource reconnecting: the kept-alive socket is the only one the agent has
+    const stream = await get('events').catch(() => null);
+    stream?.resume();
+    await closed; // hung for ever before: the stream opened on the old socket was a new client of a closing server
+    agent.destroy();
+    expect(stream === null || stream.statusCode !== 200).toBe(true);
+  }, 20_000);
+});
