@@ -121,6 +121,8 @@ export const ImportSummary = z.object({
   imported: z.number().int(),
   duplicates: z.number().int(),
   rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
+  /** present when files given by name were not read (not images), with the reason ("not an image (.txt)") */
+  notImages: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
   reports: z.number().int(),
   /** present when the imported tree had dataset sidecars */
   datasets: DatasetImportCounts.optional(),

@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { AppContext } from '../services/app-context';
 import { checkImportPaths, IMPORT_JOB, importResult } from '../studies/import-job';
-import { IGNORED_PREFIX } from '../studies/import-plan';
 import type { ImportCounts } from '../studies/run-import';
 import { followJob, withContext, type Command, type Out } from './shared';
 
@@ -30,14 +29,13 @@ export async function finishImport(context: AppContext, jobId: string, json: boo
   else {
     if (progress.state !== 'done') out.log(`${progress.state}: resume with \`sightline jobs resume ${jobId}\``);
     // files given by name that the import does not read are listed apart from damaged ones
-    const ignored = summary.rejected.filter((r) => r.reason.startsWith(IGNORED_PREFIX));
-    const rejected = summary.rejected.filter((r) => !r.reason.startsWith(IGNORED_PREFIX));
+    const { rejected, notImages = [] } = summary;
     out.log(
       `imported ${summary.imported}, skipped as duplicate ${summary.duplicates}, rejected ${rejected.length}, reports ${summary.reports}` +
-        (ignored.length ? `, ignored ${ignored.length}` : ''),
+        (notImages.length ? `, ignored ${notImages.length}` : ''),
     );
     for (const r of rejected) out.log(`  rejected ${r.path}: ${r.reason}`);
-    for (const r of ignored) out.log(`  ignored ${r.path}: ${r.reason.slice(IGNORED_PREFIX.length)}`);
+    for (const r of notImages) out.log(`  ignored ${r.path}: ${r.reason}`);
     const d = summary.datasets;
     if (d) {
       out.log(`dataset phrases ${d.phrases}, boxes ${d.boxes}, labels ${d.labels}, rows skipped ${d.skipped}`);

@@ -5,6 +5,7 @@ import { ImportParams, RpcError, type Types } from '../../common/contract';
 import type { Db } from '../db/database';
 import { listJobRejections } from '../db/jobs-repo';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
+import { splitNotImages } from './import-plan';
 import type { VerifyImage } from './import-prepare';
 import { runImport, NO_COUNTS, type ImportCounts } from './run-import';
 
@@ -61,6 +62,6 @@ export function importResult(
   if (!rec || rec.progress.kind !== IMPORT_JOB) throw new RpcError('not_found', `no import job ${jobId}`);
   if (rec.progress.state === 'running') return { progress: rec.progress, summary: null };
   const { imported, duplicates, reports, datasets } = rec.result ?? NO_COUNTS;
-  const summary = { imported, duplicates, reports, rejected: listJobRejections(db, jobId), ...(datasets ? { datasets } : {}) };
+  const summary = { imported, duplicates, reports, ...splitNotImages(listJobRejections(db, jobId)), ...(datasets ? { datasets } : {}) };
   return { progress: rec.progress, summary };
 }

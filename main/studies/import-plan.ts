@@ -73,8 +73,21 @@ function isIgnored(file: string): boolean {
   return IGNORED_EXT.has(path.extname(lower));
 }
 
-/** Rejections that are files the import does not read, given by name (the summaries list them apart). */
+/** Rejections that are files the import does not read, given by name (stored with this prefix; see splitNotImages). */
 export const IGNORED_PREFIX = 'ignored: ';
+
+type Rejection = { path: string; reason: string };
+
+/** A job's stored rejections as the summary shows them: damaged files, and files given by name that are not images. */
+export function splitNotImages(rows: Rejection[]): { rejected: Rejection[]; notImages?: Rejection[] } {
+  const rejected: Rejection[] = [];
+  const notImages: Rejection[] = [];
+  for (const r of rows) {
+    if (r.reason.startsWith(IGNORED_PREFIX)) notImages.push({ path: r.path, reason: r.reason.slice(IGNORED_PREFIX.length) });
+    else rejected.push(r);
+  }
+  return notImages.length ? { rejected, notImages } : { rejected };
+}
 
 /** A file-system error as the words a user reads beside the path. */
 export function fileErrorReason(err: unknown): string {

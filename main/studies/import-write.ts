@@ -18,7 +18,7 @@ import { reportToStore } from './report-parse';
 
 /** What an import has done so far: the summary's counts (the rejections themselves are in the job's log), and
  * the companion files (.txt, .csv, ...) it skipped quietly. */
-export type ImportCounts = Omit<Types['ImportSummary'], 'rejected'> & { rejected: number; ignored: number };
+export type ImportCounts = Omit<Types['ImportSummary'], 'rejected' | 'notImages'> & { rejected: number; ignored: number };
 
 /** Where a write records what it found: called inside the unit's transaction. */
 export interface ImportLog {

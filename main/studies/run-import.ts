@@ -58,7 +58,8 @@ export interface RunImportOptions {
   job?: ImportJobLink;
 }
 
-type ImportSummary = Types['ImportSummary'];
+/** The run's own result: every stored rejection in `rejected` (the summary of imports.result splits off notImages). */
+type ImportSummary = Omit<Types['ImportSummary'], 'notImages'>;
 
 export interface ImportResult extends ImportSummary, Pick<ImportCounts, 'ignored'> {
   jobId: string;

@@ -100,6 +100,21 @@ describe('what a summary says', () => {
     expect(lines).toContain(`  ignored ${path.join(dir, 'notes.txt')}: not an image (.txt)`);
   }, 30_000);
 
+  it('imports.result lists files given by name that are not images apart from damaged ones (notImages)', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image');
+    fs.writeFileSync(path.join(dir, 'broken.png'), 'not a png either');
+    const lines: string[] = [];
+    const code = await importCommand.run([path.join(dir, 'notes.txt'), path.join(dir, 'broken.png'), '--json', '--data-dir', tempDir('sightline-data-')], {
+      log: (s) => lines.push(s),
+      error: (s) => lines.push(s),
+    });
+    expect(code).toBe(1);
+    const summary = JSON.parse(lines.join('\n')) as { rejected: { path: string; reason: string }[]; notImages: { path: string; reason: string }[] };
+    expect(summary.notImages).toEqual([{ path: path.join(dir, 'notes.txt'), reason: 'not an image (.txt)' }]);
+    expect(summary.rejected.map((r) => path.basename(r.path))).toEqual(['broken.png']);
+  }, 30_000);
+
   it('a file given by name and through its folder is counted once', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'a.png'), pngBytes(8, 8, 1));
