@@ -60,32 +60,7 @@ const mock = vi.hoisted(() => {
   return { api, events, bytes, geometry };
 });
 
-vi.mock('../../../renderer/src/api', async () => {
-  const contract = await import('../../../common/contract');
-  type Schema = { parse(value: unknown): unknown };
-  const procedures = contract.procedures as unknown as Record<string, { input: Schema; output: Schema } | undefined>;
-  const events = contract.events as unknown as Record<string, Schema | undefined>;
-  const api: Record<string, Record<string, (input: unknown) => Promise<unknown>>> = {};
-  for (const [ns, methods] of Object.entries(mock.api)) {
-    api[ns] = {};
-    for (const [method, fn] of Object.entries(methods as Record<string, (input: unknown) => Promise<unknown>>)) {
-      const spec = procedures[`${ns}.${method}`];
-      if (!spec) throw new Error(`mock api: ${ns}.${method} is not a procedure of the contract`);
-      api[ns][method] = async (input: unknown) => {
-        spec.input.parse(input ?? {});
-        return ns === 'settings' ? fn(input) : spec.output.parse(await fn(input));
-      };
-    }
-  }
-  const checkedEvents = {
-    on(event: string, listener: Listener) {
-      const schema = events[event];
-      if (!schema) throw new Error(`mock events: ${event} is not an event of the contract`);
-      return mock.events.on(event, (p) => listener(schema.parse(p)));
-    },
-  };
-  return { api, events: checkedEvents, ApiError: Error, isElectron: false };
-});
+vi.mock('../../../renderer/src/api', async () => (await import('./contract-mock')).contractCheckedApi(mock.api, mock.events, { unparsedOutputs: ['settings'] }));
 
 import GroundingList from '../../../renderer/src/components/GroundingList.vue';
 import { useHeatmapStore } from '../../../renderer/src/stores/heatmaps';

@@ -108,35 +108,8 @@ const mock = vi.hoisted(() => {
   return { api, events, state, total };
 });
 
-// The stores get the mocks through the contract: every input the stores send and every answer and event the
-// mocks give is parsed with the contract's zod schemas, so a mock (or a store) that drifts from it fails here.
-vi.mock('../../../renderer/src/api', async () => {
-  const contract = await import('../../../common/contract');
-  type Schema = { parse(value: unknown): unknown };
-  const procedures = contract.procedures as unknown as Record<string, { input: Schema; output: Schema } | undefined>;
-  const events = contract.events as unknown as Record<string, Schema | undefined>;
-  const api: Record<string, Record<string, (input: unknown) => Promise<unknown>>> = {};
-  for (const [ns, methods] of Object.entries(mock.api)) {
-    api[ns] = {};
-    for (const [method, fn] of Object.entries(methods as Record<string, (input: unknown) => Promise<unknown>>)) {
-      const name = `${ns}.${method}`;
-      const spec = procedures[name];
-      if (!spec) throw new Error(`mock api: ${name} is not a procedure of the contract`);
-      api[ns][method] = async (input: unknown) => {
-        spec.input.parse(input ?? {});
-        return spec.output.parse(await fn(input));
-      };
-    }
-  }
-  const checkedEvents = {
-    on(event: string, listener: Listener) {
-      const schema = events[event];
-      if (!schema) throw new Error(`mock events: ${event} is not an event of the contract`);
-      return mock.events.on(event, (p) => listener(schema.parse(p)));
-    },
-  };
-  return { api, events: checkedEvents, ApiError: Error, isElectron: false };
-});
+// The stores get the mocks through the contract (contract-mock.ts): a mock or a store that drifts from it fails here.
+vi.mock('../../../renderer/src/api', async () => (await import('./contract-mock')).contractCheckedApi(mock.api, mock.events));
 
 import { PAGE_SIZE, useStudyListStore } from '../../../renderer/src/stores/studies';
 import { useViewerStore } from '../../../renderer/src/stores/viewer';
