@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 import { fitTransform } from '../../renderer/src/lib/view-transform';
 import { expect, repoRoot, test } from './serve-fixture';
+import { importDemo } from './demo-steps';
 
 const IMAGE = { columns: 604, rows: 551 };
 mkdirSync(path.join(repoRoot, 'test-results', 'screens'), { recursive: true });
@@ -106,14 +107,6 @@ test('draw, move, undo, redo, delete a box with keys and mouse; it persists acro
   expect(consoleErrors).toEqual([]);
 });
 
-async function importDemo(page: Page): Promise<void> {
-  await expect(page.getByTestId('empty-state')).toBeVisible();
-  await page.getByTestId('import-button').click();
-  await page.getByTestId('import-demo').click();
-  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
-  await page.getByTestId('import-done').click();
-  await expect(page.getByTestId('study-count')).toHaveText('18');
-}
 
 async function openAtelectasis(page: Page): Promise<void> {
   await page.getByTestId('search-input').fill('atelectasis');

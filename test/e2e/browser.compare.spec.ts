@@ -12,6 +12,7 @@ import { decodeWire } from '../../common/wire';
 import { openDatabase } from '../../main/db';
 import { figureLayout } from '../../renderer/src/lib/figure-layout';
 import { expect, repoRoot, test, type Served } from './serve-fixture';
+import { importDemo } from './demo-steps';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -166,14 +167,6 @@ test('an imported heatmap of the phrase is a choice to compare with', async ({ s
   expect(changed(image, shot, rightStrip)).toBeGreaterThan(0.2 * area(rightStrip));
 });
 
-async function importDemo(page: Page): Promise<void> {
-  await expect(page.getByTestId('empty-state')).toBeVisible();
-  await page.getByTestId('import-button').click();
-  await page.getByTestId('import-demo').click();
-  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
-  await page.getByTestId('import-done').click();
-  await expect(page.getByTestId('study-count')).toHaveText('18');
-}
 
 async function openStudy(page: Page): Promise<void> {
   await page.getByTestId('search-input').fill('atelectasis');

@@ -5,20 +5,13 @@
 // viewer with its heatmap, and the table exports as LaTeX.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
 import { expect, repoRoot, test } from './serve-fixture';
+import { importDemo } from './demo-steps';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
 const DEMO = 'sightline-demo-ldm';
 
-async function importDemo(page: Page): Promise<void> {
-  await expect(page.getByTestId('empty-state')).toBeVisible();
-  await page.getByTestId('import-button').click();
-  await page.getByTestId('import-demo').click();
-  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
-  await page.getByTestId('import-done').click();
-}
 
 test('benchmark runs: a reference row and a model subset side by side, charts, pairs, viewer, export', async ({ served, page }) => {
   test.setTimeout(420_000);

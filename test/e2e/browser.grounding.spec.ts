@@ -9,6 +9,7 @@ import { decode, type DecodedPng } from 'fast-png';
 import type { Locator, Page } from '@playwright/test';
 import { fitTransform } from '../../renderer/src/lib/view-transform';
 import { expect, repoRoot, startServe, test } from './serve-fixture';
+import { importDemo } from './demo-steps';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -25,7 +26,11 @@ test('ground a finding of the report: heatmap over the image, h hides it, colorm
   });
 
   await page.goto(served.loginUrl);
-  await importDemo(page);
+  await importDemo(page, async (p) => {
+    // the demo's ground truth: 19 MS-CXR pairs and 3 VinDr-CXR findings, 22 + 7 boxes
+    await expect(p.getByTestId('import-dataset-phrases')).toHaveText('22');
+    await expect(p.getByTestId('import-dataset-boxes')).toHaveText('29');
+  });
 
   // the demo study whose report finds "Extensive right lower lung atelectasis" (the demo's MS-CXR CSV has its box,
   // 133,288 108x83, stored by the import as a dataset phrase of that FINDINGS sentence)
@@ -276,17 +281,6 @@ async function stopRpcSampler(page: Page): Promise<RpcSample[]> {
   });
 }
 
-async function importDemo(page: Page): Promise<void> {
-  await expect(page.getByTestId('empty-state')).toBeVisible();
-  await page.getByTestId('import-button').click();
-  await page.getByTestId('import-demo').click();
-  await expect(page.getByTestId('import-summary')).toBeVisible({ timeout: 60_000 });
-  // the demo's ground truth: 19 MS-CXR pairs and 3 VinDr-CXR findings, 22 + 7 boxes
-  await expect(page.getByTestId('import-dataset-phrases')).toHaveText('22');
-  await expect(page.getByTestId('import-dataset-boxes')).toHaveText('29');
-  await page.getByTestId('import-done').click();
-  await expect(page.getByTestId('study-count')).toHaveText('18');
-}
 
 /** Waits until no frame is pending: two animation frames without a new frame drawn. */
 async function settle(canvas: Locator): Promise<void> {
