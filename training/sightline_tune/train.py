@@ -20,9 +20,12 @@ import torch
 
 from . import data as D
 from . import distributed as dist
+from . import slurm
 from .codebook import Codebook
 from .config import TuneConfig, load_config
 from .loss import jittered_params, pair_losses, target_map
+from .pairs_file import load_pairs_file, split_boxed
+from .stop import GUARD, Stopped
 from .variant import bundle_hash, write_variant
 
 
@@ -34,14 +37,15 @@ def emit(event: str, **fields) -> Dict[str, Any]:
     rec = dict(event=event, **fields)
     if QUIET["value"]:
         return rec
-    sys.stdout.write(json.dumps(rec) + "\n")
-    sys.stdout.flush()
+    with GUARD.critical():  # a stop never cuts a protocol line in half
+        sys.stdout.write(json.dumps(rec) + "\n")
+        sys.stdout.flush()
     return rec
 
 
 class Tuner:
-    def __init__(self, bundle: str, data: str, out: str, cfg: TuneConfig, images_root: Optional[str] = None,
-                 lut_path: Optional[str] = None, cache_dir: Optional[str] = None,
+    def __init__(self, bundle: str, data: Optional[str], out: str, cfg: TuneConfig, images_root: Optional[str] = None,
+                 lut_path: Optional[str] = None, cache_dir: Optional[str] = None, pairs_file: Optional[str] = None,
                  say: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)):
         from sightline_eval.lut import load_lut
         from sightline_ldm.bundle import load_manifest
@@ -69,9 +73,17 @@ class Tuner:
         self.lr = self.cfg.lr_scale * self.table_rms
         self.codebook = Codebook(table, self.tok, shared=self.cfg.shared).to(cfg.device)
         self.opt = torch.optim.AdamW([self.codebook.rows], lr=self.lr, weight_decay=self.cfg.weight_decay)
-        csv_path, root = D.resolve_source(data, images_root)
-        pairs, self.dropped = D.load_pairs(csv_path, root)
-        self.train_pairs, self.val_pairs = D.split_pairs(pairs, self.cfg.val_images, self.cfg.seed)
+        self.val_note: Optional[str] = None  # why there is no validation, when there is none
+        if pairs_file:  # the app's curated pairs: no standardisation, box-less pairs train only
+            pairs, self.dropped = load_pairs_file(pairs_file)
+            self.train_pairs, self.val_pairs, self.val_note = split_boxed(pairs, self.cfg.val_images, self.cfg.seed)
+        else:
+            csv_path, root = D.resolve_source(data, images_root)
+            pairs, self.dropped = D.load_pairs(csv_path, root)
+            self.train_pairs, self.val_pairs = D.split_pairs(pairs, self.cfg.val_images, self.cfg.seed)
+        if not self.val_pairs and self.val_note is None:
+            self.val_note = "val_images is 0: validation skipped"
+        self.live = False  # True once the run's state (fresh or resumed) is in memory: a stop may checkpoint it
         self.cache_dir = cache_dir or os.path.join(out, "latents")
         self.cache_steps = sorted(set(self.cfg.tune_steps) | set(self.cfg.eval_steps))
         self.uncond = None
@@ -150,6 +162,10 @@ class Tuner:
 
     def save(self) -> None:
         tmp = self.ckpt_path + ".tmp"
+        with GUARD.critical():
+            self._save(tmp)
+
+    def _save(self, tmp: str) -> None:
         torch.save({"step": self.step, "rows": self.codebook.rows.detach().cpu(), "ids": self.codebook.ids,
                     "optimizer": self.opt.state_dict(), "log": self.log, "val_history": self.val_history,
                     "config": self.cfg.to_dict(), "bundle_hash": self.bundle_hash}, tmp)
@@ -174,13 +190,27 @@ class Tuner:
 
     # ---------------------------------------------------------------- the run
     def run(self, resume: bool = False) -> dict:
+        """The run; on a stop (stop.py) the last completed step is checkpointed, then ``Stopped`` goes on up."""
+        try:
+            return self._run(resume)
+        except Stopped as s:
+            self.say(f"[tune] {s}; checkpointing step {self.step}" if self.live else f"[tune] {s} before the start")
+            if self.live and self.rank == 0:
+                self.save()
+                emit("checkpoint", step=self.step, path=self.ckpt_path, stopped=s.reason)
+            raise
+
+    def _run(self, resume: bool) -> dict:
         cfg = self.cfg
         os.makedirs(self.out, exist_ok=True)
         resumed = self.resume() if resume else False
+        self.live = True
+        if self.val_note:
+            self.say(f"[tune] {self.val_note}")
         emit("start", step=self.step, steps=cfg.steps, resumed=resumed, train_pairs=len(self.train_pairs),
              val_pairs=len(self.val_pairs), dropped=self.dropped, tuned_ids=self.codebook.ids, lr=self.lr,
              table_rms=self.table_rms, layers=cfg.layers, bundle_hash=self.bundle_hash, world_size=self.world,
-             batch_size=cfg.batch_size)
+             batch_size=cfg.batch_size, val_note=self.val_note)
         if self.rank == 0:  # batched inversion of every image up front (the others read the cache)
             from sightline_ldm.grounding import text_embedding
             t1 = time.time()
@@ -191,7 +221,7 @@ class Tuner:
         if self.world > 1:
             dist.barrier()
         if not self.val_history and self.val_pairs and self.rank == 0:
-            self.val_history.append(self.log_event("validation", step=0, metrics=self.validate()))
+            self.record_validation()
         t0, s0 = time.time(), self.step
         acc = {"loss": 0.0, "l_div": 0.0, "l_loc": 0.0}
         n_acc = 0
@@ -207,8 +237,9 @@ class Tuner:
                 dist.all_reduce_sum(self.codebook.rows.grad)
                 dist.all_reduce_sum(sums)
             losses = dict(zip(("loss", "l_div", "l_loc"), sums.tolist()))
-            self.opt.step()
-            self.step += 1
+            with GUARD.critical():  # rows, optimiser state and step counter move together
+                self.opt.step()
+                self.step += 1
             n_acc += 1
             for k in acc:
                 acc[k] += losses[k]
@@ -221,7 +252,7 @@ class Tuner:
             if self.rank != 0:
                 continue
             if cfg.val_every and self.step % cfg.val_every == 0 and self.step < cfg.steps and self.val_pairs:
-                self.val_history.append(self.log_event("validation", step=self.step, metrics=self.validate()))
+                self.record_validation()
             if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                 self.save()
                 emit("checkpoint", step=self.step, path=self.ckpt_path)
@@ -229,7 +260,7 @@ class Tuner:
             dist.finish(self.world)
             return {"event": "done", "step": self.step, "rank": self.rank}
         if self.val_pairs and self.val_history[-1]["step"] != self.step:
-            self.val_history.append(self.log_event("validation", step=self.step, metrics=self.validate()))
+            self.record_validation()
         self.save()
         emit("checkpoint", step=self.step, path=self.ckpt_path)
         path = self.write_output()
@@ -237,9 +268,15 @@ class Tuner:
         return emit("done", step=self.step, variant=path)
 
     def log_event(self, event: str, **fields) -> dict:
-        rec = emit(event, **fields)
-        self.log.append(rec)
+        with GUARD.critical():
+            rec = emit(event, **fields)
+            self.log.append(rec)
         return rec
+
+    def record_validation(self) -> None:
+        metrics = self.validate()  # long: a stop here abandons it
+        with GUARD.critical():
+            self.val_history.append(self.log_event("validation", step=self.step, metrics=metrics))
 
     def write_output(self) -> str:
         g = dict((self.manifest.get("grounding") or {}).get("tuned") or {})
@@ -254,7 +291,8 @@ class Tuner:
                "tokens": [{"id": i, "token": self.tok.decode([i], skip_special=False)} for i in self.codebook.ids],
                "settings": dict(self.cfg.to_dict(), lr_absolute=self.lr, table_rms=self.table_rms),
                "log": self.log, "metrics": {"before": self.val_history[0] if self.val_history else None,
-                                            "after": self.val_history[-1] if self.val_history else None}}
+                                            "after": self.val_history[-1] if self.val_history else None,
+                                            "note": None if self.val_history else self.val_note}}
         write_variant(path, doc)
         return path
 
@@ -262,7 +300,9 @@ class Tuner:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m sightline_tune.train", description=__doc__.split("\n")[0])
     ap.add_argument("--bundle", required=True, help="model bundle with reference/ torch weights (e.g. ../models/demo)")
-    ap.add_argument("--data", required=True, help="a sightline_world directory or an MS-CXR-style CSV")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="a sightline_world directory or an MS-CXR-style CSV (standardised here)")
+    src.add_argument("--pairs", help="JSON-lines pairs as the app curated them (pairs_file.py; not standardised)")
     ap.add_argument("--images-root", help="image root for a CSV (default: the CSV's folder)")
     ap.add_argument("--lut", help="anatomy LUT JSON (default: <bundle>/lut.json)")
     ap.add_argument("--out", required=True, help="run directory: checkpoint.pt, latents/, variant.json")
@@ -272,11 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int)
     ap.add_argument("--steps", type=int)
     ap.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    ap.add_argument("--watch-stdin", action="store_true",
+                    help="stop (checkpoint, exit 3) when stdin reaches its end: the launching app is gone")
+    slurm.add_arguments(ap)
     return ap
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.emit_slurm:
+        try:
+            sys.stdout.write(slurm.script(ap, args))
+        except ValueError as e:
+            print(f"sightline_tune.train: {e}", file=sys.stderr)
+            return 2
+        return 0
+    GUARD.install(watch_stdin=args.watch_stdin)
     try:
         kw = load_config(args.config) if args.config else {}
         for k in ("device", "seed", "steps"):
@@ -286,8 +338,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise ValueError("--device cuda: torch sees no CUDA device")
         cfg = TuneConfig(**kw)
         tuner = Tuner(args.bundle, args.data, args.out, cfg, images_root=args.images_root, lut_path=args.lut,
-                      cache_dir=args.cache)
+                      cache_dir=args.cache, pairs_file=args.pairs)
         tuner.run(resume=args.resume)
+    except Stopped as s:  # stop.py: checkpointed (when the run had started); 143 = SIGTERM, 3 = stdin closed
+        print(f"sightline_tune.train: {s}", file=sys.stderr)
+        return s.code
     except (ValueError, FileNotFoundError, OSError) as e:
         emit("error", message=str(e))
         print(f"sightline_tune.train: {e}", file=sys.stderr)
