@@ -16,10 +16,11 @@ import type { Command, Out } from './shared';
 import { standardizeCommand } from './standardize';
 import { studiesCommand } from './studies';
 import { studyCommand } from './study';
+import { tuneCommand } from './tune';
 
 export { rendererDir } from './serve';
 
-export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

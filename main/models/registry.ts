@@ -14,6 +14,7 @@ import type { Db } from '../db/database';
 import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
 import { addBundle, planAdd, type AddPlan } from './add-bundle';
 import { bundleFolders, statFile } from './folders';
+import { withTunedVariants } from './tuned-variants';
 import {
   GRAPHS,
   MANIFEST_FILE,
@@ -89,6 +90,8 @@ interface SharedVerify {
 export class ModelRegistry {
   readonly shippedDir: string;
   readonly userDir: string;
+  /** `<data-dir>/variants`: tuned variant files merged into a bundle's grounding (tuned-variants.ts); null: none */
+  readonly variantsDir: string | null;
   /** what this registry has hashed (the evidence that a trusted file is not read again) */
   readonly stats = { filesHashed: 0, bytesHashed: 0 };
   private readonly db: Db;
@@ -99,14 +102,16 @@ export class ModelRegistry {
    * blocks the thread that does it). */
   readonly checkGraph: GraphChecker;
 
-  constructor(opts: { db: Db; shippedDir: string; userDir: string; checkGraph?: GraphChecker }) {
+  constructor(opts: { db: Db; shippedDir: string; userDir: string; variantsDir?: string; checkGraph?: GraphChecker }) {
     this.db = opts.db;
     this.checkGraph = opts.checkGraph ?? checkGraph;
     this.shippedDir = path.resolve(opts.shippedDir);
     this.userDir = path.resolve(opts.userDir);
+    this.variantsDir = opts.variantsDir ? path.resolve(opts.variantsDir) : null;
   }
 
-  /** Every bundle folder, shipped first; names are unique (a later bundle of a taken name is failed, renamed). */
+  /** Every bundle folder, shipped first; names are unique (a later bundle of a taken name is failed, renamed). A
+   * manifest's grounding includes the usable tuned variant files (tuned-variants.ts). */
   entries(): BundleEntry[] {
     const out: BundleEntry[] = [];
     const taken = new Map<string, BundleEntry>();
@@ -115,7 +120,7 @@ export class ModelRegistry {
         const dir = path.join(root, folder);
         const parsed = this.manifestOf(dir);
         const entry: BundleEntry = parsed.ok
-          ? { name: parsed.manifest.name, dir, source, manifest: parsed.manifest, hash: parsed.hash, problem: null }
+          ? { name: parsed.manifest.name, dir, source, manifest: withTunedVariants({ dir, manifest: parsed.manifest }, this.variantsDir), hash: parsed.hash, problem: null }
           : { name: folder, dir, source, manifest: null, hash: parsed.hash, problem: parsed.problem };
         const owner = taken.get(entry.name);
         if (owner) {

@@ -21,6 +21,7 @@ import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
 import { createReaderService } from '../reader/service';
+import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
 import { createAnnotationsService, defaultUserName } from '../annotations/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
@@ -30,7 +31,7 @@ import { importJobKind } from '../studies/import-job';
 import { createStudiesService } from '../studies/service';
 import { appWorkerScript, type AppTasks } from '../workers/app-tasks';
 import { WorkerPool } from '../workers/pool';
-import { appVersion, demoDirectory } from './paths';
+import { appVersion, demoDirectory, trainingDirectory } from './paths';
 
 export interface AppContextOptions {
   dataDir: string;
@@ -81,6 +82,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     db,
     shippedDir: shippedModelsDirectory(),
     userDir: userModelsDirectory(options.dataDir),
+    variantsDir: variantsRoot(options.dataDir),
     checkGraph: checkGraphOnPool(pool),
   });
   jobs.register(modelVerifyJobKind(models));
@@ -111,6 +113,17 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(heatmapImportJobKind(grounding));
   jobs.register(lutBuildJobKind({ db, registry: models }));
   jobs.register(benchmarkRunJobKind(grounding));
+  const training: TrainingDeps = {
+    db,
+    jobs,
+    registry: models,
+    dataDir: options.dataDir,
+    trainingDir: trainingDirectory(),
+    emit: bus.emit.bind(bus),
+    // a finished tuning run's before/after benchmark runs: the evaluation domain's handler, bound once it exists
+    startBenchmark: (request) => handlers['evaluation.runs.start'](request),
+  };
+  jobs.register(tuneJobKind(training));
 
   const handlers: Handlers = {
     ...createSettingsService({
@@ -125,6 +138,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createEvaluationService({ db, jobs, registry: models }),
     ...createReaderService({ db, dataDir: options.dataDir }),
     ...createAnnotationsService({ db, defaultUser: defaultUserName(options.mode) }),
+    ...createTrainingService(training),
   };
 
   let closed: Promise<void> | null = null;

@@ -12,6 +12,13 @@ export function demoDirectory(): string {
   return path.join(repoRoot, 'resources', 'demo');
 }
 
+/** The Python training packages (sightline_tune and what it imports): resources/training when packaged, else <repo>/training. */
+export function trainingDirectory(): string {
+  const packaged = (process as { resourcesPath?: string }).resourcesPath;
+  if (packaged && existsSync(path.join(packaged, 'training'))) return path.join(packaged, 'training');
+  return path.join(repoRoot, 'training');
+}
+
 export function appVersion(): string {
   return (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }

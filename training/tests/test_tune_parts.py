@@ -66,6 +66,23 @@ def test_variant_round_trip_and_refusal(tmp_path):
         load_variant(str(tmp_path / "bad.json"), a)
 
 
+
+VECTORS = REPO / "test" / "vectors" / "bundle-files-hash.json"
+
+
+@needs(VECTORS, what="test/vectors/bundle-files-hash.json")
+def test_bundle_hash_vectors(tmp_path):
+    """The hash the app computes from a manifest's files (main/models/tuned-variants.ts, same vector file)."""
+    doc = json.loads(VECTORS.read_text(encoding="utf-8"))
+    for i, case in enumerate(doc["cases"]):
+        d = tmp_path / f"b{i}"
+        d.mkdir()
+        (d / "manifest.json").write_text(json.dumps({"format": "sightline-model-bundle", "format_version": 1,
+                                                     "files": case["files"]}), encoding="utf-8")
+        assert bundle_hash(str(d)) == case["hash"], sorted(case["files"])
+    if (REPO / doc["demo"]["manifest"]).exists():
+        assert bundle_hash(str((REPO / doc["demo"]["manifest"]).parent)) == doc["demo"]["hash"]
+
 CSV_HEAD = "dicom_id,category_name,label_text,path,x,y,w,h,image_width,image_height,split\n"
 
 

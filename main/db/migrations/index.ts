@@ -8,6 +8,7 @@ import { sql as m0006 } from './0006_dataset_labels';
 import { sql as m0007 } from './0007_reader_studies';
 import { sql as m0008 } from './0008_benchmark_runs';
 import { sql as m0009 } from './0009_prompt_corrections';
+import { sql as m0010 } from './0010_training';
 
 export interface Migration {
   version: number;
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'reader_studies', sql: m0007 },
   { version: 8, name: 'benchmark_runs', sql: m0008 },
   { version: 9, name: 'prompt_corrections', sql: m0009 },
+  { version: 10, name: 'training', sql: m0010 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;
