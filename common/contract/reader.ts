@@ -4,6 +4,7 @@
 // model or variant name, a heatmap id or a patient identifier; heatmaps reach the reader keyed by an opaque token.
 import { z } from 'zod';
 import { HeatmapGeometry } from './heatmaps';
+import { PixelData } from './imaging';
 import { Id, type EventTable } from './shared';
 
 /** The paper's 1-5 scale (method.md section 6), anchors in order 1..5. */
@@ -107,6 +108,8 @@ export const ReaderStudySummary = z.object({
   seed: z.string(),
   schedulerVersion: z.number().int(),
   createdAt: z.string(),
+  /** imported from a study package: readers read it here, its answers go back as a file; nothing is analysed here */
+  readingCopy: z.boolean().optional(),
 });
 
 export const ReaderProgress = z.object({
@@ -227,6 +230,32 @@ export const ReaderAnalysis = z.object({
   warnings: z.array(z.string()),
 });
 
+/** One conflict of a merge: the same reader x item x question answered differently here and in the file. */
+export const ReaderMergeConflict = z.object({
+  position: z.number().int().nonnegative(),
+  /** 1-based scored case (as in the exports); null: a practice case */
+  case: z.number().int().positive().nullable(),
+  question: z.string(),
+  here: z.object({ value: AnswerValue, answeredAt: z.string() }).nullable(),
+  file: z.object({ value: AnswerValue, answeredAt: z.string() }),
+  /** 'unresolved': the file was not applied; with acceptNewer, whose answer is the latest now */
+  resolution: z.enum(['unresolved', 'file', 'here']),
+});
+
+/** What merging one answers file did (main/reader/merge.ts): nothing is applied from a file with an unresolved conflict. */
+export const ReaderMergeResult = z.object({
+  file: z.string(),
+  reader: z.string(),
+  sha256: z.string(),
+  applied: z.boolean(),
+  merged: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  conflicts: z.array(ReaderMergeConflict),
+});
+
+/** The procedures a reader's credential may call over `sightline serve --readers` (each takes its session). */
+export const READER_SESSION_PROCEDURES = ['reader.state', 'reader.goto', 'reader.answer', 'reader.activity', 'reader.stimulus', 'reader.pixels'] as const;
+
 export const readerProcedures = {
   // coordinator
   'reader.createStudy': { input: z.object({ design: ReaderDesign, revises: Id.optional() }), output: ReaderStudySummary },
@@ -263,6 +292,29 @@ export const readerProcedures = {
     output: z.object({ ok: z.literal(true) }),
   },
   'reader.stimulus': { input: z.object({ session: Session, token: z.string().min(8).max(64) }), output: ReaderStimulus },
+  /** the item's image as its samples (a reading copy: the package's rendered pixels), so a remote reader needs no images.* */
+  'reader.pixels': { input: z.object({ session: Session, token: z.string().min(8).max(64) }), output: PixelData },
+  // several machines (main/reader/package.ts, merge.ts, credentials.ts); files are paths on this workstation
+  /** writes the study package (design as readers see it, rendered images, maps by opaque token, manifest) as a
+   * `reader-package` job; its final message and result name the file and its content hash */
+  'reader.packageExport': { input: z.object({ id: Id, out: z.string().min(1) }), output: z.object({ jobId: z.string() }) },
+  /** imports a package as a reading copy, as a `reader-package-import` job (the same content twice: the copy made the
+   * first time); its final message and result name the copy */
+  'reader.packageImport': { input: z.object({ file: z.string().min(1) }), output: z.object({ jobId: z.string() }) },
+  /** one reader's answers, events, active and sitting times, with the package hash and the content's sha256 */
+  'reader.answersExport': {
+    input: z.object({ id: Id, reader: z.string().min(1).max(100), out: z.string().min(1) }),
+    output: z.object({ file: z.string(), sha256: z.string(), answers: z.number().int() }),
+  },
+  /** merges answers files into the coordinator's study; acceptNewer: apply files with conflicts, the newer answer winning */
+  'reader.answersMerge': { input: z.object({ id: Id, files: z.array(z.string().min(1)).min(1), acceptNewer: z.boolean().default(false) }), output: z.array(ReaderMergeResult) },
+  /** a new sign-in code for a reader (shown once; the previous code revoked) */
+  'reader.credentialCreate': { input: z.object({ id: Id, reader: z.string().min(1).max(100) }), output: z.object({ code: z.string(), credentialId: Id }) },
+  'reader.credentialRevoke': { input: z.object({ id: Id, reader: z.string().min(1).max(100) }), output: z.object({ revoked: z.number().int() }) },
+  'reader.credentials': {
+    input: z.object({ id: Id }),
+    output: z.array(z.object({ reader: z.string(), credentialId: Id, createdAt: z.string(), revokedAt: z.string().nullable() })),
+  },
 } as const;
 
 export const readerEvents = {} as const satisfies EventTable;

@@ -6,15 +6,20 @@ import { spawn } from 'node:child_process';
 import { createAppContext } from '../services/app-context';
 import { resolveDataDir } from '../services/data-dir';
 import { repoRoot } from '../services/paths';
-import { startHttpServer } from '../transport/http';
+import { READER_SESSION_PROCEDURES } from '../../common/contract/reader';
+import { credentialSessionLive, signInWithCode } from '../reader/credentials';
+import { startHttpServer, type ReaderAccess } from '../transport/http';
 import type { Command, Out } from './shared';
 
 export const rendererDir = path.join(repoRoot, 'out', 'renderer');
 
 export const serveCommand: Command = {
   name: 'serve',
-  usage: `  serve [--port N] [--host H] [--data-dir D] [--open] [--no-demo]
-                              browser mode: serve the app on http://127.0.0.1 with a session token`,
+  usage: `  serve [--port N] [--host H] [--data-dir D] [--open] [--no-demo] [--readers --host H]
+                              browser mode: serve the app on http://127.0.0.1 with a session token.
+                              --readers: readers on other machines sign in with their code (sightline study
+                              credentials) and reach their reading view and nothing else; give --host (the
+                              interface to listen on, e.g. this machine's address on the hospital network)`,
   run: serve,
 };
 
@@ -23,7 +28,8 @@ async function serve(args: string[], out: Out): Promise<number> {
     args,
     options: {
       port: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
+      host: { type: 'string' },
+      readers: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       open: { type: 'boolean', default: false },
       'no-demo': { type: 'boolean', default: false },
@@ -32,6 +38,10 @@ async function serve(args: string[], out: Out): Promise<number> {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     out.error(`sightline serve: --port must be a port number, got "${values.port}"`);
+    return 2;
+  }
+  if (values.readers && values.host === undefined) {
+    out.error('sightline serve: --readers needs --host H, the interface readers reach (e.g. this machine\'s address on the hospital network; 127.0.0.1 for this machine only)');
     return 2;
   }
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
@@ -43,11 +53,19 @@ async function serve(args: string[], out: Out): Promise<number> {
     out.error(`sightline serve: listening on ${host} makes the app reachable from other machines (token still required)`);
   }
   const context = await createAppContext({ dataDir: resolveDataDir(values['data-dir']), mode: 'browser', importDemo: !values['no-demo'], log: out.error });
-  const server = await startHttpServer({ dispatcher: context.dispatcher, bus: context.bus, staticDir: rendererDir, host, port, log: out.error });
+  const readers: ReaderAccess | undefined = values.readers
+    ? {
+        signIn: (code) => signInWithCode(context.db, code, new Date())?.session ?? null,
+        live: (session) => credentialSessionLive(context.db, session),
+        procedures: READER_SESSION_PROCEDURES,
+      }
+    : undefined;
+  const server = await startHttpServer({ dispatcher: context.dispatcher, bus: context.bus, staticDir: rendererDir, host, port, log: out.error, ...(readers ? { readers } : {}) });
   out.log(`Sightline is serving ${context.dataDir}`);
   // on 0.0.0.0 every address of this machine, never the wildcard (a browser cannot use it as a Host)
   out.log(`Open ${server.loginUrl}`);
   for (const other of server.urls.slice(1)) out.log(`  or ${other}?token=${server.token}`);
+  if (readers) out.log(`Readers: open ${server.urls.join(' or ')} and sign in with the code from \`sightline study credentials\``);
   if (values.open) openBrowser(server.loginUrl);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

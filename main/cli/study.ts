@@ -8,6 +8,7 @@ import { ExportFormat, ReaderDesign, ReaderPairMetric } from '../../common/contr
 import { analysisTables } from '../reader/analysis/tables';
 import { jsonErrorOffset } from './json-error';
 import { parseCommandArgs, withContext, type Command, type Out } from './shared';
+import { remoteSubcommands, remoteUsage, studyRemote } from './study-remote';
 
 export const studyCommand: Command = {
   name: 'study',
@@ -25,7 +26,8 @@ export const studyCommand: Command = {
                               the statistics: scores per reader x arm, Spearman vs CNR / mIoU, paired arm deltas,
                               Krippendorff's alpha, weighted kappa, ICC, reading time. --metrics: a JSON array of
                               {case, arm, cnr, miou} (a benchmark run's); without it CNR / mIoU are computed from the
-                              study's frozen maps and the cases' dataset boxes. --out writes the tables (or JSON) there`,
+                              study's frozen maps and the cases' dataset boxes. --out writes the tables (or JSON) there
+${remoteUsage}`,
   run: study,
 };
 
@@ -82,6 +84,7 @@ function idOf(value: string | undefined): number | null {
 }
 
 async function study(args: string[], out: Out): Promise<number> {
+  if (remoteSubcommands.has(args[0])) return studyRemote(args, out);
   const parsed = parseCommandArgs('study', args, {
     design: { type: 'string' },
     revises: { type: 'string' },
@@ -175,6 +178,6 @@ async function study(args: string[], out: Out): Promise<number> {
       });
     }
     default:
-      return fail(sub === undefined ? 'give a subcommand (create, list, status, export, analyse)' : `unknown subcommand (create, list, status, export, analyse)`);
+      return fail(sub === undefined ? 'give a subcommand (create, list, status, export, analyse, package, import-package, export-answers, merge, credentials)' : `unknown subcommand (create, list, status, export, analyse, package, import-package, export-answers, merge, credentials)`);
   }
 }

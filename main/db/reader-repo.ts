@@ -17,6 +17,8 @@ export interface ReaderStudyRow {
   state: ReaderStudyState;
   createdAt: string;
   frozenAt: string | null;
+  /** 1: imported from a study package (migration 0011) */
+  readingCopy: number;
   cases: number;
   arms: number;
   readers: number;
@@ -26,7 +28,8 @@ const STUDY_SELECT = `SELECT s.id, s.name, s.version, s.parent_id AS parentId, s
   s.created_at AS createdAt, s.frozen_at AS frozenAt,
   (SELECT count(*) FROM reader_cases c WHERE c.study_id = s.id AND c.idx >= 0) AS cases,
   (SELECT count(*) FROM reader_arms a WHERE a.study_id = s.id) AS arms,
-  (SELECT count(*) FROM readers r WHERE r.study_id = s.id) AS readers
+  (SELECT count(*) FROM readers r WHERE r.study_id = s.id) AS readers,
+  EXISTS (SELECT 1 FROM reader_packages p WHERE p.study_id = s.id AND p.role = 'copy') AS readingCopy
   FROM reader_studies s`;
 
 function toStudy(r: Omit<ReaderStudyRow, 'design'> & { design: string }): ReaderStudyRow {
@@ -156,6 +159,11 @@ const ITEM_SELECT = `SELECT i.reader_id AS readerId, i.position, i.sitting, i.to
 
 export function listItems(db: Db, readerId: number): ItemRow[] {
   return prepared(db, `${ITEM_SELECT} WHERE i.reader_id = ? ORDER BY i.position`).all(readerId) as ItemRow[];
+}
+
+/** A reader's item by its token (null: not this reader's). */
+export function itemOfToken(db: Db, readerId: number, token: string): ItemRow | null {
+  return (prepared(db, `${ITEM_SELECT} WHERE i.reader_id = ? AND i.token = ?`).get(readerId, token) as ItemRow | undefined) ?? null;
 }
 
 export function getItem(db: Db, readerId: number, position: number): ItemRow | null {

@@ -116,10 +116,18 @@ function itemView(db: Db, c: Context, it: ItemRow): z.output<typeof ReaderItem> 
     answers,
     flagged: flag === true,
     complete: c.complete[it.position],
-    boxes: c.design.showBoxes && it.phraseId !== null ? datasetBoxes(db, it.phraseId, it.imageId) : [],
+    boxes: c.design.showBoxes ? caseBoxes(db, c, it, 'boxes') : [],
     practice: it.practice === 1,
     feedback: it.practice === 1 && c.complete[it.position] ? feedbackOf(db, c, it) : null,
   };
+}
+
+type Box = { x: number; y: number; w: number; h: number };
+/** A case's dataset boxes; a reading copy (main/reader/package.ts) has them from the package, by case index. */
+function caseBoxes(db: Db, c: Context, it: ItemRow, kind: 'boxes' | 'feedbackBoxes'): Box[] {
+  const copy = (c.design as { readingCopy?: Record<typeof kind, Record<string, Box[]>> }).readingCopy;
+  if (copy) return copy[kind][String(it.caseIdx)] ?? [];
+  return it.phraseId !== null ? datasetBoxes(db, it.phraseId, it.imageId) : [];
 }
 
 /** A practice item's feedback (given only once it is answered, so it cannot steer the answer). */
@@ -128,7 +136,7 @@ function feedbackOf(db: Db, c: Context, it: ItemRow): NonNullable<z.output<typeo
   const spec = (c.design.practice ?? [])[-it.caseIdx - 1];
   return {
     expected: spec?.expected ?? null,
-    boxes: spec?.showBoxes !== false && it.phraseId !== null ? datasetBoxes(db, it.phraseId, it.imageId) : [],
+    boxes: spec?.showBoxes !== false ? caseBoxes(db, c, it, 'feedbackBoxes') : [],
     note: spec?.note ?? null,
   };
 }

@@ -5,10 +5,17 @@ import type { z } from 'zod';
 import type { readerProcedures, ReaderStudySummary } from '../../common/contract/reader';
 import type { Db } from '../db/database';
 import { heatmapSources, listReaderStudies, phrasesWithBoxes, type ReaderStudyRow } from '../db/reader-repo';
+import type { JobRunner } from '../jobs/job-runner';
 import type { HandlersOf } from '../rpc/handlers';
+import fs from 'node:fs';
+import { RpcError } from '../../common/contract';
 import { analyseStudy } from './analysis/study';
+import { createCredential, listCredentials, revokeCredential } from './credentials';
 import { createStudy, studyDesign } from './design';
 import { exportStudy, progressOf, studyOf } from './export';
+import { answersFile, mergeAnswers } from './merge';
+import { startImportJob, startPackageJob } from './package-job';
+import { createReaderPixels } from './pixels';
 import { activity, answer, gotoItem, readerState, signIn, stimulus, type ReadingDeps } from './reading';
 
 export interface ReaderServiceDeps {
@@ -16,22 +23,31 @@ export interface ReaderServiceDeps {
   dataDir: string;
   /** the clock (default the system's); tests move it to pass a washout */
   now?: () => Date;
+  /** runs `reader-package` and `reader-package-import` jobs (package-job.ts, registered by the app context) */
+  jobs?: JobRunner;
 }
 
 function summary(s: ReaderStudyRow): z.output<typeof ReaderStudySummary> {
   const { id, name, version, parentId, state, cases, arms, readers, seed, schedulerVersion, createdAt } = s;
-  return { id, name, version, parentId, state, cases, arms, readers, seed, schedulerVersion, createdAt };
+  return { id, name, version, parentId, state, cases, arms, readers, seed, schedulerVersion, createdAt, readingCopy: s.readingCopy === 1 };
+}
+
+/** A reading copy has opaque arms and no coordinator's data: its answers are analysed where they are merged. */
+function notACopy(s: ReaderStudyRow, what: string): ReaderStudyRow {
+  if (s.readingCopy === 1) throw new RpcError('invalid_input', `study ${s.id} is a reading copy (imported from a package): ${what} on the coordinator's workstation after merging its answers`);
+  return s;
 }
 
 export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof readerProcedures> {
   const { db, dataDir } = deps;
   const reading: ReadingDeps = { db, dataDir, now: deps.now ?? (() => new Date()) };
+  const pixels = createReaderPixels(reading);
   return {
     'reader.createStudy': ({ design, revises }) => summary(studyOf(db, createStudy(db, dataDir, design, revises))),
     'reader.listStudies': () => listReaderStudies(db).map(summary),
     'reader.studyStatus': ({ id }) => ({ ...summary(studyOf(db, id)), progress: progressOf(db, id, reading.now()) }),
-    'reader.exportStudy': ({ id, format, question }) => exportStudy(db, id, format, question),
-    'reader.analysis': ({ id, question, metrics }) => analyseStudy(db, dataDir, id, { question, metrics }),
+    'reader.exportStudy': ({ id, format, question }) => (notACopy(studyOf(db, id), 'export it'), exportStudy(db, id, format, question)),
+    'reader.analysis': ({ id, question, metrics }) => (notACopy(studyOf(db, id), 'analyse it'), analyseStudy(db, dataDir, id, { question, metrics })),
     'reader.studyDesign': ({ id }) => studyDesign(db, id),
     'reader.designOptions': ({ limit }) => ({ phrases: phrasesWithBoxes(db, limit), sources: heatmapSources(db) }),
     'reader.openStudies': () =>
@@ -47,5 +63,23 @@ export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof 
       return { ok: true as const };
     },
     'reader.stimulus': ({ session, token }) => stimulus(reading, session, token),
+    'reader.pixels': ({ session, token }) => pixels(session, token),
+    'reader.packageExport': ({ id, out }) => {
+      if (!deps.jobs) throw new RpcError('internal', 'this reader service has no job runner for packages');
+      return startPackageJob(db, deps.jobs, id, out);
+    },
+    'reader.packageImport': ({ file }) => {
+      if (!deps.jobs) throw new RpcError('internal', 'this reader service has no job runner for packages');
+      return startImportJob(deps.jobs, file);
+    },
+    'reader.answersExport': ({ id, reader, out }) => {
+      const f = answersFile(db, id, reader, reading.now());
+      fs.writeFileSync(out, f.text);
+      return { file: out, sha256: f.sha256, answers: f.answers };
+    },
+    'reader.answersMerge': ({ id, files, acceptNewer }) => mergeAnswers(db, id, files, { acceptNewer, now: reading.now() }),
+    'reader.credentialCreate': ({ id, reader }) => createCredential(db, id, reader, reading.now()),
+    'reader.credentialRevoke': ({ id, reader }) => ({ revoked: revokeCredential(db, id, reader, reading.now()) }),
+    'reader.credentials': ({ id }) => listCredentials(db, id),
   };
 }

@@ -20,6 +20,7 @@ import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
 import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
+import { readerImportJobKind, readerPackageJobKind } from '../reader/package-job';
 import { createReaderService } from '../reader/service';
 import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
 import { createAnnotationsService, defaultUserName } from '../annotations/service';
@@ -113,6 +114,8 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(heatmapImportJobKind(grounding));
   jobs.register(lutBuildJobKind({ db, registry: models }));
   jobs.register(benchmarkRunJobKind(grounding));
+  jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir }));
+  jobs.register(readerImportJobKind({ db, dataDir: options.dataDir }));
   const training: TrainingDeps = {
     db,
     jobs,
@@ -136,7 +139,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createModelsService({ db, jobs, registry: models }),
     ...createHeatmapsService(grounding),
     ...createEvaluationService({ db, jobs, registry: models }),
-    ...createReaderService({ db, dataDir: options.dataDir }),
+    ...createReaderService({ db, dataDir: options.dataDir, jobs }),
     ...createAnnotationsService({ db, defaultUser: defaultUserName(options.mode) }),
     ...createTrainingService(training),
   };

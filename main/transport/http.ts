@@ -5,6 +5,9 @@
 // - everything else: the built renderer, with the same CSP as the Electron app.
 // Every request needs the per-run token: in the Authorization header, in `?token=` (which also sets a
 // SameSite=Strict HttpOnly cookie so that the page's own scripts and styles load), or in that cookie.
+// With `readers` (sightline serve --readers): a reader signs in on the login page with their code (POST
+// /reader-sign-in); their reading session then works as a token of its own that opens the app's files and the
+// reader-session procedures with that same session as input, and nothing else (every other procedure: 401).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -16,6 +19,16 @@ import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
 import type { EventBus } from '../rpc/event-bus';
 import { sendLoginPage, wantsPage } from './login-page';
+
+/** Remote readers (serve --readers): how codes and sessions are checked, and what a reader session may call. */
+export interface ReaderAccess {
+  /** a sign-in code -> a new reading session, or null when the code is not valid (unknown, wrong or revoked) */
+  signIn(code: string): string | null;
+  /** whether a reading session is live (its credential not revoked since) */
+  live(session: string): boolean;
+  /** the procedures a reader session may call; each takes `session`, which must be the caller's own */
+  procedures: readonly string[];
+}
 
 export interface HttpServerOptions {
   dispatcher: Dispatcher;
@@ -29,6 +42,8 @@ export interface HttpServerOptions {
   allowedHosts?: string[];
   maxBodyBytes?: number;
   log?: (message: string) => void;
+  /** remote readers; absent: only the per-run token opens anything */
+  readers?: ReaderAccess;
 }
 
 export interface RunningHttpServer {
@@ -45,6 +60,9 @@ export interface RunningHttpServer {
 }
 
 const COOKIE_NAME = 'sightline_token';
+const READER_COOKIE = 'sightline_reader';
+/** failed reader sign-ins allowed per client address per minute (each costs an scrypt; codes are not guessable) */
+const SIGN_IN_ATTEMPTS = 10;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -95,12 +113,12 @@ function sameToken(given: string | null | undefined, expected: string): boolean 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | null {
+function cookieToken(req: IncomingMessage, name = COOKIE_NAME): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE_NAME) return v.join('=');
+    if (k === name) return v.join('=');
   }
   return null;
 }
@@ -141,6 +159,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const log = options.log ?? (() => {});
   const sseClients = new Set<ServerResponse>();
+  const readers = options.readers ?? null;
+  const readerProcedures = new Set(readers?.procedures ?? []);
+  const failedSignIns = new Map<string, number[]>();
+  /** a live reading session given as the request's token (bearer, query or the reader cookie), else null */
+  const readerSession = (...given: (string | null)[]): string | null => {
+    if (!readers) return null;
+    for (const t of given) if (t && /^[A-Za-z0-9_-]{16,128}$/.test(t) && readers.live(t)) return t;
+    return null;
+  };
   // once closing, every response says `Connection: close` and no event stream is opened: a page whose request was in
   // flight would otherwise reuse its kept-alive socket to reopen /events, and server.close() would wait for ever
   let closing = false;
@@ -185,6 +212,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     createReadStream(file).pipe(res);
   };
 
+  /** POST /reader-sign-in (the login page's form): code -> a reading session, then the reading view */
+  const readerSignIn = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'invalid_input', message: 'use POST' } });
+    const client = req.socket.remoteAddress ?? '?';
+    const now = Date.now();
+    const recent = (failedSignIns.get(client) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= SIGN_IN_ATTEMPTS) return sendLoginPage(res, false, { error: 'Too many wrong codes from this machine: wait a minute.' }, 429);
+    let code = '';
+    try {
+      code = new URLSearchParams(await readBody(req, 4096)).get('code') ?? '';
+    } catch {
+      /* an empty code is refused below */
+    }
+    const session = code.trim() ? readers!.signIn(code.trim()) : null;
+    if (!session) {
+      failedSignIns.set(client, [...recent, now]);
+      return sendLoginPage(res, false, { error: 'This code is not valid (mistyped, replaced by a newer one, or revoked): ask the coordinator.' });
+    }
+    failedSignIns.delete(client);
+    res.setHeader('Set-Cookie', `${READER_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+    res.writeHead(303, { location: `/?token=${session}&reader=1#/read`, 'cache-control': 'no-store' });
+    res.end();
+  };
+
   const server = createServer(async (req, res) => {
     if (closing) res.setHeader('connection', 'close');
     securityHeaders(res);
@@ -195,14 +246,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
       if (url.pathname.startsWith('/rpc/')) {
         if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'invalid_input', message: 'use POST' } });
-        if (!sameToken(bearerToken(req), token)) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token' } });
+        const coordinator = sameToken(bearerToken(req), token);
+        const reader = coordinator ? null : readerSession(bearerToken(req));
+        if (!coordinator && !reader) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token' } });
         const name = url.pathname.slice('/rpc/'.length);
+        if (reader && !readerProcedures.has(name)) return sendJson(res, 401, { error: { code: 'unauthorized', message: `${name}: a reader's sign-in opens only their reading view` } });
         let input: unknown;
         try {
           const body = await readBody(req, maxBody);
           input = body.length ? JSON.parse(body) : {};
         } catch (error) {
           return sendJson(res, 400, { error: { code: 'invalid_input', message: `bad request body: ${(error as Error).message}` } });
+        }
+        if (reader && (input as { session?: unknown } | null)?.session !== reader) {
+          return sendJson(res, 401, { error: { code: 'unauthorized', message: `${name}: a reader may only use their own reading session` } });
         }
         const result = await options.dispatcher.call(name, input);
         if (!result.ok) {
@@ -214,15 +271,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         return res.end(bytes);
       }
 
-      const authorised = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token);
-      if (!authorised && wantsPage(req)) return sendLoginPage(res, req.method === 'HEAD');
+      if (url.pathname === '/reader-sign-in' && readers) return await readerSignIn(req, res);
+      const reader = readerSession(bearerToken(req), queryToken, cookieToken(req, READER_COOKIE));
+      const authorised = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token) || reader !== null;
+      if (!authorised && wantsPage(req)) return sendLoginPage(res, req.method === 'HEAD', readers ? {} : null);
       if (!authorised) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong session token; open the URL printed by `sightline serve`' } });
       if (sameToken(queryToken, token)) {
         res.setHeader('Set-Cookie', `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`);
       }
+      const coordinator = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token);
 
       if (url.pathname === '/events') {
         if (closing) return sendJson(res, 503, { error: { code: 'internal', message: 'the server is stopping' } });
+        // a reader gets no events: they are the coordinator's (jobs, imports)
+        if (!coordinator) return sendJson(res, 401, { error: { code: 'unauthorized', message: "a reader's sign-in has no event stream" } });
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write(': connected\n\n');
         sseClients.add(res);

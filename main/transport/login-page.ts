@@ -1,7 +1,10 @@
 // What a browser gets when it opens the app without the session token (a bookmark, a second browser, a tab left from
 // an earlier run): one page that says what to do, instead of a JSON error (or an app that cannot call its server).
 // Programs (RPC, fetch without Accept: text/html) still get the JSON error.
+// With remote readers on (serve --readers) the page also has a form where a reader signs in with their code; that
+// page alone allows a form to post to this server (the app's CSP says form-action 'none').
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CONTENT_SECURITY_POLICY } from '../security/csp';
 
 /** A page request: GET/HEAD of a document, as a browser's navigation asks for it. */
 export function wantsPage(req: IncomingMessage): boolean {
@@ -21,6 +24,9 @@ export const LOGIN_PAGE = `<!doctype html>
   h1 { font-size: 1.4rem; margin: 0 0 1rem; }
   code { background: #2d3037; padding: 0.1rem 0.35rem; border-radius: 3px; }
   p { color: #d5d8de; }
+  form { margin-top: 2rem; padding-top: 1rem; border-top: 1px solid #3a3e46; }
+  input { font: inherit; padding: 0.3rem 0.5rem; width: 16rem; }
+  .error { color: #ff8080; }
 </style>
 </head>
 <body>
@@ -30,13 +36,29 @@ export const LOGIN_PAGE = `<!doctype html>
   printed when it started: the line <code>Open http://…/?token=…</code>. Copy that whole link into this tab.</p>
   <p>Each start makes a new link, so a bookmark or a tab from an earlier run no longer opens the app. Once opened
   with the link, this browser can reload the page until the server stops.</p>
+<!--reader-form-->
 </main>
 </body>
 </html>
 `;
 
-export function sendLoginPage(res: ServerResponse, head: boolean): void {
-  const body = Buffer.from(LOGIN_PAGE, 'utf8');
-  res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The reader's sign-in form (posted to /reader-sign-in), with the last attempt's problem. */
+export function readerForm(error?: string): string {
+  return `<form method="post" action="/reader-sign-in" data-testid="reader-code-form">
+  <h1>Reader? Sign in with your code</h1>
+  <p>The coordinator of the reader study gave you a code such as <code>12-ABCD-EFGH-JKLM</code>.</p>
+  <label>Code <input name="code" autocomplete="off" autofocus data-testid="reader-code" required></label>
+  <button type="submit" data-testid="reader-code-submit">Start reading</button>
+  ${error ? `<p class="error" data-testid="reader-code-error">${escapeHtml(error)}</p>` : ''}
+</form>`;
+}
+
+/** The page; `reader` non-null: with the reader's sign-in form (remote readers on). */
+export function sendLoginPage(res: ServerResponse, head: boolean, reader: { error?: string } | null = null, status = 401): void {
+  const body = Buffer.from(reader ? LOGIN_PAGE.replace('<!--reader-form-->', readerForm(reader.error)) : LOGIN_PAGE, 'utf8');
+  if (reader) res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY.replace("form-action 'none'", "form-action 'self'"));
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
   res.end(head ? undefined : body);
 }

@@ -9,6 +9,7 @@ import { sql as m0007 } from './0007_reader_studies';
 import { sql as m0008 } from './0008_benchmark_runs';
 import { sql as m0009 } from './0009_prompt_corrections';
 import { sql as m0010 } from './0010_training';
+import { sql as m0011 } from './0011_reader_packages';
 
 export interface Migration {
   version: number;
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: 'benchmark_runs', sql: m0008 },
   { version: 9, name: 'prompt_corrections', sql: m0009 },
   { version: 10, name: 'training', sql: m0010 },
+  { version: 11, name: 'reader_packages', sql: m0011 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -1,16 +1,27 @@
 // The reading view's state: the reader's session (kept for the tab, so a reload or a restarted server resumes), where
 // the reader stands (from reader.state: the server decides the item, so a restart lands on the next unanswered one),
 // the item's map keyed by its opaque token, and the active time on the item (only while the window is visible:
-// hidden time is reported as such and not counted).
+// hidden time is reported as such and not counted). The item's image comes through reader.pixels (by the item's token,
+// with the session), so a reader signed in with a code on `serve --readers` needs no other procedure; such a reader
+// arrives at `/?token=<session>&reader=1#/read`: the API's token is their reading session.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { z } from 'zod';
 import type { ReaderState } from '../../../common/contract/reader';
 import { api } from '../api';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
+import { prepareImage, useViewerStore } from '../stores/viewer';
 
 type State = z.output<typeof ReaderState>;
 const SESSION_KEY = 'sightline.reader.session';
+
+/** A reader signed in with a code (serve --readers): the page's API token is their reading session. */
+function remoteSession(): string | null {
+  if (typeof window === 'undefined' || new URL(window.location.href).searchParams.get('reader') !== '1') return null;
+  const token = sessionStorage.getItem('sightline.token');
+  if (token) sessionStorage.setItem(SESSION_KEY, token);
+  return token;
+}
 
 /** Milliseconds of visible time since the last take(). */
 function activeClock(now: () => number = () => performance.now()) {
@@ -34,7 +45,9 @@ function activeClock(now: () => number = () => performance.now()) {
 }
 
 export const useReaderStore = defineStore('reader', () => {
-  const session = ref<string | null>(sessionStorage.getItem(SESSION_KEY));
+  const session = ref<string | null>(remoteSession() ?? sessionStorage.getItem(SESSION_KEY));
+  const viewer = useViewerStore();
+  let shownImage: number | null = null;
   const state = shallowRef<State | null>(null);
   const heatmap = shallowRef<LoadedHeatmap | null>(null);
   const error = ref<string | null>(null);
@@ -44,6 +57,13 @@ export const useReaderStore = defineStore('reader', () => {
 
   async function apply(next: State): Promise<void> {
     const token = next.item?.token;
+    if (token && next.item!.imageId !== shownImage) {
+      // the viewer's pane shows viewer.image; an image shared by consecutive items (a case's arms) keeps its window
+      const img = prepareImage(await api.reader.pixels({ session: session.value!, token }));
+      viewer.image = img;
+      viewer.setWindow(img.defaultWindow.center, img.defaultWindow.width, false);
+      shownImage = next.item!.imageId;
+    }
     if (token && token !== state.value?.item?.token) {
       const s = await api.reader.stimulus({ session: session.value!, token });
       const h = prepareHeatmap({
@@ -98,6 +118,7 @@ export const useReaderStore = defineStore('reader', () => {
   function signOut(): void {
     session.value = null;
     state.value = null;
+    shownImage = null;
     sessionStorage.removeItem(SESSION_KEY);
   }
 

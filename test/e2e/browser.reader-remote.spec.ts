@@ -1,0 +1,153 @@
+// A remote reader in browser mode (issue 11, "Several readers, several machines"): the coordinator makes a code with
+// the real CLI (`sightline study credentials`), starts `sightline serve --readers --host 127.0.0.1`; a browser without
+// the session token gets the login page, signs in with the code, lands in the reading view (image through
+// reader.pixels, map through reader.stimulus) and reads 2 cases with the keyboard; the same session is refused a
+// coordinator's procedure; the long CSV export (real CLI) holds exactly the answers given.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { procedures } from '../../common/contract';
+import { openDatabase } from '../../main/db';
+import { storeHeatmap } from '../../main/grounding/heatmap-store';
+import { createReaderService } from '../../main/reader/service';
+import { expect, repoRoot, startServe, test } from './serve-fixture';
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
+
+async function demoImages(dataDir: string): Promise<number[]> {
+  for (let i = 0; i < 240; i++) {
+    const db = openDatabase(dataDir);
+    try {
+      const running = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')").get() as { n: number };
+      const ids = (db.prepare('SELECT id FROM images ORDER BY id LIMIT 2').all() as { id: number }[]).map((r) => r.id);
+      if (running.n === 0 && ids.length === 2) return ids;
+    } finally {
+      db.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the demo import did not finish');
+}
+
+function makeStudy(dataDir: string, imageIds: number[]): number {
+  const db = openDatabase(dataDir);
+  try {
+    imageIds.forEach((imageId, i) => {
+      const image = db.prepare('SELECT rows, columns FROM images WHERE id = ?').get(imageId) as { rows: number; columns: number };
+      const geometry = { originalRows: image.rows, originalColumns: image.columns, top: 0, left: 0, width: image.columns, height: image.rows };
+      ['frozen', 'tuned'].forEach((variant, v) =>
+        storeHeatmap(
+          db,
+          dataDir,
+          { imageId, phrase: `remote finding ${i}`, source: 'model', model: 'e2e-model', modelVersion: '1', bundleHash: 'e2e', variant, settingsKey: 'k', settings: {}, width: 8, height: 8, threshold: null, geometry, provenance: {} },
+          Float32Array.from({ length: 64 }, (_, k) => ((k * (v + 1)) % 64) / 63),
+        ),
+      );
+    });
+    const design = {
+      name: 'Remote pilot',
+      seed: 'remote',
+      cases: imageIds.map((imageId, i) => ({ imageId, phrase: `remote finding ${i}` })),
+      arms: [
+        { name: 'frozen arm', kind: 'model', model: 'e2e-model', variant: 'frozen' },
+        { name: 'tuned arm', kind: 'model', model: 'e2e-model', variant: 'tuned' },
+      ],
+      readers: ['R1', 'R2'],
+    };
+    const svc = createReaderService({ db, dataDir });
+    return (svc['reader.createStudy'](procedures['reader.createStudy'].input.parse({ design })) as { id: number }).id;
+  } finally {
+    db.close();
+  }
+}
+
+test('a reader signs in with a code on serve --readers and reads 2 cases', async ({ page }) => {
+  test.setTimeout(300_000);
+  let served = await startServe();
+  const studyId = makeStudy(served.dataDir, await demoImages(served.dataDir));
+  served.process.kill('SIGTERM');
+  await new Promise((r) => served.process.once('exit', r));
+  const made = cli('study', 'credentials', '--study', String(studyId), '--reader', 'R2', '--data-dir', served.dataDir);
+  expect(made.status, made.stderr).toBe(0);
+  const code = /sign-in code for R2: (\S+)/.exec(made.stdout)![1];
+
+  served = await startServe(['--no-demo', '--readers', '--host', '127.0.0.1'], served.dataDir);
+  const given = new Map<number, number>();
+  try {
+    await page.goto(served.url);
+    await expect(page.getByTestId('reader-code-form')).toBeVisible();
+    await page.getByTestId('reader-code').fill('1-WRON-GCOD-EXXX');
+    await page.getByTestId('reader-code-submit').click();
+    await expect(page.getByTestId('reader-code-error')).toContainText('not valid');
+    await page.getByTestId('reader-code').fill(code.toLowerCase());
+    await page.getByTestId('reader-code-submit').click();
+
+    const canvas = page.getByTestId('reader-canvas');
+    for (let n = 0; n < 4; n++) {
+      await expect(page.getByTestId('reader-progress')).toHaveText(`${n + 1} / 4`);
+      await expect(canvas).toHaveAttribute('data-heatmap-state', 'shown');
+      await expect(canvas).toHaveAttribute('data-state', 'ready');
+      const position = Number(await canvas.getAttribute('data-position'));
+      const score = (n % 5) + 2;
+      await page.keyboard.press(String(score));
+      await expect(page.getByTestId('reader-item-state')).toHaveAttribute('data-complete', 'true');
+      given.set(position, score);
+      await page.keyboard.press('Enter');
+    }
+    await expect(page.getByTestId('reader-done')).toBeVisible();
+    // the page's token is R2's reading session: a coordinator's procedure is refused
+    const status = await page.evaluate(async () => {
+      const token = sessionStorage.getItem('sightline.token');
+      const r = await fetch('/rpc/reader.listStudies', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+      return r.status;
+    });
+    expect(status).toBe(401);
+  } finally {
+    served.process.kill('SIGTERM');
+    await new Promise((r) => served.process.once('exit', r));
+  }
+  const out = path.join(served.dataDir, 'answers.csv');
+  const exported = cli('study', 'export', '--study', String(studyId), '--format', 'long', '--out', out, '--data-dir', served.dataDir);
+  expect(exported.status, exported.stderr).toBe(0);
+  const rows = fs.readFileSync(out, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split(','));
+  const scores = rows.filter((f) => f[0] === 'R2' && f[6] === 'score').map((f) => [Number(f[1]) - 1, Number(f[7])] as const);
+  expect(new Map(scores)).toEqual(given);
+});
+
+test("the studies list's Share panel: a code, the package, a reading copy, its answers merged back", async ({ page }) => {
+  test.setTimeout(300_000);
+  const served = await startServe();
+  try {
+    const studyId = makeStudy(served.dataDir, await demoImages(served.dataDir));
+    await page.goto(served.loginUrl);
+    await page.evaluate(() => (window.location.hash = '#/studies'));
+    await page.getByTestId(`study-share-${studyId}`).click();
+    const panel = page.getByTestId(`study-remote-${studyId}`);
+    await panel.getByTestId('remote-new-code').click();
+    await expect(panel.getByTestId('remote-message')).toContainText(/Sign-in code for R1: \d+-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}/);
+    const pkg = path.join(served.dataDir, 'ui.slpkg');
+    await panel.getByTestId('remote-package-path').fill(pkg);
+    await panel.getByTestId('remote-package').click();
+    await expect(panel.getByTestId('remote-message')).toContainText(/Wrote .*ui\.slpkg: 7 members, .* content hash [0-9a-f]{64}/, { timeout: 60_000 });
+    // the same workstation can hold a reading copy of its own package (another workstation would do the same)
+    await page.getByTestId('studies-package-file').fill(pkg);
+    await page.getByTestId('studies-import-package').click();
+    await expect(page.getByTestId('studies-imported')).toContainText(/Imported: reading copy #(\d+)/);
+    const copyId = Number(/#(\d+)/.exec((await page.getByTestId('studies-imported').textContent())!)![1]);
+    await expect(page.getByTestId(`study-copy-${copyId}`)).toBeVisible();
+    await page.getByTestId(`study-share-${copyId}`).click();
+    const copyPanel = page.getByTestId(`study-remote-${copyId}`);
+    const answers = path.join(served.dataDir, 'ui-answers.json');
+    await copyPanel.getByTestId('remote-answers-path').fill(answers);
+    await copyPanel.getByTestId('remote-export-answers').click();
+    await expect(copyPanel.getByTestId('remote-message')).toContainText(/Wrote 0 answers of R1 to .*ui-answers\.json/);
+    await page.getByTestId(`study-share-${studyId}`).click();
+    await panel.getByTestId('remote-merge-paths').fill(answers);
+    await panel.getByTestId('remote-merge').click();
+    await expect(panel.getByTestId('remote-message')).toHaveText('1 of 1 file(s) applied');
+    await expect(panel.getByTestId('remote-merge-results')).toContainText('applied: 0 merged, 0 duplicate, 0 conflicting');
+  } finally {
+    served.process.kill('SIGTERM');
+    await new Promise((r) => served.process.once('exit', r));
+  }
+});
