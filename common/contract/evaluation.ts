@@ -214,7 +214,7 @@ export const SubsetName = z
 
 export const SubsetRule = z.object({
   classes: z.array(z.string().min(1)).min(1).max(100).optional(),
-  /** VinDr-CXR: train / test (the folder the image is in); MS-CXR's split is not stored by the importer */
+  /** MS-CXR: its split column (train / val / test); VinDr-CXR: train / test (the folder the image is in) */
   splits: z.array(z.string().min(1)).min(1).max(10).optional(),
   /** pair keys (RunPair.key): e.g. the pairs the results page's per-pair table shows */
   pairs: z.array(z.string().min(1)).min(1).max(200_000).optional(),

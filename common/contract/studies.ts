@@ -35,6 +35,10 @@ export const StudyListItem = z.object({
   reportSnippet: z.string().nullable(),
   /** YYYYMMDD as the DICOM / MIMIC metadata give it, when known */
   studyDate: z.string().nullable().optional(),
+  /** DICOM AccessionNumber as stored: a pseudonym 'A-' + 10 hex digits, or the value of a de-identified file */
+  accession: z.string().nullable().optional(),
+  /** DICOM StudyDescription, when it holds nothing that looks like an identifier (main/studies/study-names.ts) */
+  description: z.string().nullable().optional(),
   /** finding labels of the dataset (VinDr-CXR's image labels, MIMIC's CheXpert): present ones, then uncertain ones with '?' */
   labels: z.array(z.string()).optional(),
   /** with a report search: the report sentence that matched (the first positive one with the most search words) */
@@ -94,6 +98,8 @@ export const StudyDetail = z.object({
   studyKey: z.string(),
   /** YYYYMMDD as the DICOM / MIMIC metadata give it, when known (the viewer's corner) */
   studyDate: z.string().nullable().optional(),
+  accession: StudyListItem.shape.accession,
+  description: StudyListItem.shape.description,
   images: z.array(ImageSummary),
   report: Report.nullable(),
   phrases: z.array(Phrase),

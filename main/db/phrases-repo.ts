@@ -12,6 +12,8 @@ export type NewPhrase = Pick<PhraseRow, 'text'> &
     studyId: number;
     /** where it came from: 'ms-cxr', 'user', 'report', ... */
     origin: string;
+    /** the dataset's split of the phrase (MS-CXR's `split` column; migration 0012), when it has one */
+    split?: string | null;
   };
 
 /** `reader`: the dataset's reader id (VinDr rad_id), stored since migration 0006; absent or null: none. */
@@ -19,12 +21,13 @@ export type NewBox = Omit<BoxRow, 'id'> & { reader?: string | null };
 
 export function insertPhrase(db: Db, p: NewPhrase): number {
   return Number(
-    prepared(db, 'INSERT INTO phrases (study_id, sentence_id, text, category, origin) VALUES (?, ?, ?, ?, ?)').run(
+    prepared(db, 'INSERT INTO phrases (study_id, sentence_id, text, category, origin, split) VALUES (?, ?, ?, ?, ?, ?)').run(
       p.studyId,
       p.sentenceId ?? null,
       p.text,
       p.category ?? null,
       p.origin,
+      p.split ?? null,
     ).lastInsertRowid,
   );
 }
@@ -79,6 +82,11 @@ export function findPhrase(
 
 export function setPhraseSentence(db: Db, phraseId: number, sentenceId: number | null): void {
   prepared(db, 'UPDATE phrases SET sentence_id = ? WHERE id = ?').run(sentenceId, phraseId);
+}
+
+/** Records the dataset split of a phrase imported before splits were stored (or whose file now gives one). */
+export function setPhraseSplit(db: Db, phraseId: number, split: string | null): void {
+  prepared(db, 'UPDATE phrases SET split = ? WHERE id = ? AND split IS NOT ?').run(split, phraseId, split);
 }
 
 export type StoredBox = Pick<NewBox, 'x' | 'y' | 'w' | 'h'> & { id: number; reader: string | null };

@@ -46,6 +46,14 @@ export interface ProbedImage
   studyDate: string | null;
   /** protected health information: hashed before storage, never stored */
   patientId: string | null;
+  /** an identifier: stored as a pseudonym (main/studies/study-names.ts) */
+  accession: string | null;
+  /** kept only when clean (study-names.ts) */
+  studyDescription: string | null;
+  /** read only to check the description; never stored */
+  patientName: string | null;
+  /** PatientIdentityRemoved = YES */
+  identityRemoved: boolean;
 }
 
 /** A file that is not a usable image; `message` is the rejection reason shown to the user. */
@@ -72,6 +80,10 @@ function blank(format: ImageFormat): Omit<ProbedImage, 'rows' | 'columns' | 'bit
     studyUid: null,
     studyDate: null,
     patientId: null,
+    accession: null,
+    studyDescription: null,
+    patientName: null,
+    identityRemoved: false,
   };
 }
 
@@ -191,5 +203,9 @@ export async function probeDicom(bytes: Uint8Array): Promise<ProbedImage> {
     studyUid: str(dict, T.StudyInstanceUID),
     studyDate: str(dict, T.StudyDate),
     patientId: str(dict, T.PatientID),
+    accession: str(dict, T.AccessionNumber),
+    studyDescription: str(dict, T.StudyDescription),
+    patientName: str(dict, T.PatientName),
+    identityRemoved: str(dict, T.PatientIdentityRemoved)?.toUpperCase() === 'YES',
   };
 }

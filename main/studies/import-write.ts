@@ -15,6 +15,7 @@ import type { Candidate, FileUnit } from './import-plan';
 import type { Prepared, PreparedImage, PreparedUnit } from './import-prepare';
 import type { MimicImageMeta } from './mimic-metadata';
 import { reportToStore } from './report-parse';
+import { cleanDescription, storedAccession } from './study-names';
 
 /** What an import has done so far: the summary's counts (the rejections themselves are in the job's log), and
  * the companion files (.txt, .csv, ...) it skipped quietly. */
@@ -42,7 +43,7 @@ type StudyOfImage = Pick<NewImage, 'studyId' | 'dicomId' | 'imageKey' | 'viewPos
 /** The one mapping from a prepared file to the image row the database stores. */
 function newImageRow(img: PreparedImage, study: StudyOfImage): NewImage {
   const { c, sha256, probe } = img;
-  const { studyUid: _studyUid, studyDate: _studyDate, patientId: _patientId, ...header } = probe;
+  const { studyUid: _u, studyDate: _d, patientId: _p, accession: _a, studyDescription: _s, patientName: _n, identityRemoved: _r, ...header } = probe;
   return { ...header, ...study, path: c.path, size: c.size, mtimeMs: c.mtimeMs, sha256 };
 }
 
@@ -103,7 +104,16 @@ function writeFile(ctx: WriteContext, prepared: Prepared, unit: FileUnit): void 
     datasetId = vindr ? ensureDataset(db, vindr, 'vindr-cxr') : ensureDataset(db, ctx.dataset ?? (path.basename(c.root) || 'images'), 'images');
     studyKey = path.relative(c.root, c.path).split(path.sep).join('/').replace(/\.[^./]*$/, '');
   }
-  const study = ensureStudy(db, { datasetId, studyKey, patientId, studyUid: probe.studyUid, studyDate: probe.studyDate });
+  const names = { ...probe, description: probe.studyDescription };
+  const study = ensureStudy(db, {
+    datasetId,
+    studyKey,
+    patientId,
+    studyUid: probe.studyUid,
+    studyDate: probe.studyDate,
+    accession: storedAccession(db, names),
+    description: cleanDescription(names),
+  });
   insertImage(
     db,
     newImageRow(img, { studyId: study.id, dicomId: null, imageKey: stem(c.path), viewPosition: probe.viewPosition, sourceRows: null, sourceColumns: null }),

@@ -202,7 +202,7 @@ function hydrateStudies(db: Db, ids: number[]): StudyListItem[] {
     `SELECT s.id, d.name AS dataset, s.dataset_id AS datasetId, p.pseudonym AS subject, s.study_key AS studyKey,
             (SELECT count(*) FROM images i WHERE i.study_id = s.id) AS imageCount,
             (SELECT i.id FROM images i WHERE i.study_id = s.id ORDER BY ${imageOrder('i')} LIMIT 1) AS firstImageId,
-            r.snippet AS reportSnippet, s.study_date AS studyDate
+            r.snippet AS reportSnippet, s.study_date AS studyDate, s.accession, s.description
        FROM studies s
        JOIN datasets d ON d.id = s.dataset_id
        LEFT JOIN patients p ON p.id = s.patient_id
@@ -252,6 +252,8 @@ export function getStudy(db: Db, id: number): StudyDetail {
     subject: s.subject,
     studyKey: s.studyKey,
     studyDate: s.studyDate ?? null,
+    accession: s.accession,
+    description: s.description,
     images: listImagesOfStudy(db, id).map((row) => pickShape(ImageSummarySchema, row)),
     report: getReportForStudy(db, id),
     phrases: listPhrasesForStudy(db, id),

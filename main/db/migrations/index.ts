@@ -10,6 +10,7 @@ import { sql as m0008 } from './0008_benchmark_runs';
 import { sql as m0009 } from './0009_prompt_corrections';
 import { sql as m0010 } from './0010_training';
 import { sql as m0011 } from './0011_reader_packages';
+import { sql as m0012 } from './0012_study_names';
 
 export interface Migration {
   version: number;
@@ -29,6 +30,7 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: 'prompt_corrections', sql: m0009 },
   { version: 10, name: 'training', sql: m0010 },
   { version: 11, name: 'reader_packages', sql: m0011 },
+  { version: 12, name: 'study_names', sql: m0012 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;

@@ -81,6 +81,8 @@ interface BoxRow {
   phraseId: number;
   text: string;
   category: string | null;
+  /** the phrase's dataset split (MS-CXR's column), null when the file had none */
+  split: string | null;
   studyId: number;
   imageId: number;
   dicomId: string | null;
@@ -98,7 +100,7 @@ interface BoxRow {
 function boxRows(db: Db, origin: string, dataset: string): BoxRow[] {
   return prepared(
     db,
-    `SELECT p.id AS phraseId, p.text, p.category, p.study_id AS studyId, i.id AS imageId, i.dicom_id AS dicomId, i.image_key AS imageKey,
+    `SELECT p.id AS phraseId, p.text, p.category, p.split, p.study_id AS studyId, i.id AS imageId, i.dicom_id AS dicomId, i.image_key AS imageKey,
        i.path, i.rows, i.columns, b.reader, b.x, b.y, b.w, b.h
      FROM phrases p JOIN studies s ON s.id = p.study_id JOIN datasets d ON d.id = s.dataset_id
        JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset' JOIN images i ON i.id = b.image_id
@@ -119,10 +121,10 @@ function group(rows: readonly BoxRow[], keyOf: (r: BoxRow) => string): { key: st
 }
 
 function basePair(key: string, r: BoxRow, category: string, rows: readonly BoxRow[]): Omit<BenchmarkPair, 'location' | 'prompt' | 'correctionId'> {
-  // VinDr-CXR's tree is <root>/{train,test}/<image_id>.dicom; MS-CXR's split column is not stored on import
+  // MS-CXR gives a split column (stored with the phrase); VinDr-CXR's tree is <root>/{train,test}/<image_id>.dicom
   const folder = r.path.replace(/\\/g, '/').split('/').slice(-2, -1)[0]?.toLowerCase() ?? '';
   return {
-    split: folder === 'train' || folder === 'test' ? folder : null,
+    split: r.split ?? (folder === 'train' || folder === 'test' ? folder : null),
     key,
     phraseId: r.phraseId,
     imageId: r.imageId,

@@ -7,7 +7,7 @@
 import type { Types } from '../../../common/contract';
 import type { Db } from '../../db/database';
 import { upsertLabel } from '../../db/labels-repo';
-import { deleteBox, findPhrase, insertBox, insertPhrase, listPhraseBoxes, setPhraseSentence } from '../../db/phrases-repo';
+import { deleteBox, findPhrase, insertBox, insertPhrase, listPhraseBoxes, setPhraseSentence, setPhraseSplit } from '../../db/phrases-repo';
 import { getReportForStudy } from '../../db/reports-repo';
 import { prepared } from '../../db/statements';
 import { CHEXPERT_ORIGIN, readChexpert } from './chexpert';
@@ -31,6 +31,8 @@ interface TruthPhrase {
   category: string;
   /** link to the report sentence it comes from (MS-CXR) */
   matchSentence: boolean;
+  /** MS-CXR's split column (train / val / test), when the file has it */
+  split?: string | null;
   boxes: { box: Box4; reader: string | null }[];
 }
 
@@ -114,7 +116,7 @@ export async function readDatasetTruth(
         const t = imageOf({ kind: 'dicom-id', dicomId: pair.dicomId });
         t.rows.push(...read.lines[i].map((line) => ({ file: s.file, line })));
         const boxes = pair.boxes.map((box) => ({ box, reader: null }));
-        t.phrases.push({ origin: MS_CXR_ORIGIN, text: pair.labelText.replace(/\s+/g, ' ').trim(), category: pair.category.trim(), matchSentence: true, boxes });
+        t.phrases.push({ origin: MS_CXR_ORIGIN, text: pair.labelText.replace(/\s+/g, ' ').trim(), category: pair.category.trim(), matchSentence: true, split: pair.split, boxes });
       });
     } catch (err) {
       if (signal?.aborted) throw err;
@@ -192,12 +194,15 @@ export function writeImageTruth(db: Db, t: ImageTruth, counts: DatasetCounts): b
     };
     if (!phrase) {
       const sentenceId = sentence();
-      phrase = { id: insertPhrase(db, { ...wanted, sentenceId }), sentenceId };
+      phrase = { id: insertPhrase(db, { ...wanted, sentenceId, split: p.split }), sentenceId };
       counts.phrases++;
-    } else if (phrase.sentenceId === null && p.matchSentence) {
-      // the report was replaced since (its sentences rebuilt): link the phrase again
-      const sentenceId = sentence();
-      if (sentenceId !== null) setPhraseSentence(db, phrase.id, sentenceId);
+    } else {
+      if (p.split !== undefined) setPhraseSplit(db, phrase.id, p.split);
+      if (phrase.sentenceId === null && p.matchSentence) {
+        // the report was replaced since (its sentences rebuilt): link the phrase again
+        const sentenceId = sentence();
+        if (sentenceId !== null) setPhraseSentence(db, phrase.id, sentenceId);
+      }
     }
     const stored = listPhraseBoxes(db, phrase.id, image.id, 'dataset');
     if (sameBoxes(stored, p.boxes)) continue;

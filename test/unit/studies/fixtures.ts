@@ -75,6 +75,10 @@ export interface DicomSpec {
   photometric?: 'MONOCHROME1' | 'MONOCHROME2';
   pixelSpacing?: [number, number];
   studyDate?: string;
+  accession?: string;
+  studyDescription?: string;
+  /** PatientIdentityRemoved (0012,0062) = YES */
+  identityRemoved?: boolean;
   seed?: number;
 }
 
@@ -133,9 +137,12 @@ export function dicomBytes(spec: DicomSpec): Buffer {
     strEl(8, 0x16, 'UI', SOP_CLASS_DX),
     strEl(8, 0x18, 'UI', spec.sopUid),
     strEl(8, 0x20, 'DA', spec.studyDate ?? '21800101'),
+    ...(spec.accession ? [strEl(8, 0x50, 'SH', spec.accession)] : []),
     strEl(8, 0x60, 'CS', spec.modality ?? 'DX'),
+    ...(spec.studyDescription ? [strEl(8, 0x1030, 'LO', spec.studyDescription)] : []),
     strEl(0x10, 0x10, 'PN', spec.patientName ?? 'Doe^Jane'),
     strEl(0x10, 0x20, 'LO', spec.patientId ?? 'PID-0001'),
+    ...(spec.identityRemoved ? [strEl(0x12, 0x62, 'CS', 'YES')] : []),
     strEl(0x18, 0x5101, 'CS', spec.viewPosition ?? 'PA'),
     strEl(0x20, 0x0d, 'UI', spec.studyUid),
     strEl(0x20, 0x0e, 'UI', spec.seriesUid ?? `${spec.studyUid}.1`),

@@ -1,5 +1,5 @@
 // User-defined subsets of a benchmark on a real data directory with the demo imported: by class, by dataset split
-// (VinDr-CXR's train / test folders), by pair keys; a run on a subset scores exactly its pairs and stores the rule
+// (VinDr-CXR's train / test folders, MS-CXR's split column), by pair keys; a run on a subset scores exactly its pairs and stores the rule
 // (a later edit of the subset does not change it); unknown classes, splits, keys and subset names are refused
 // naming the known ones; `sightline evaluate --benchmark B --save-subset / --subset` on the command line.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { main } from '../../../../main/cli/main';
 import { getNewestLutOfModel } from '../../../../main/db/luts-repo';
 import { loadBenchmark } from '../../../../main/evaluation/benchmarks/definitions';
 import { applySubset } from '../../../../main/evaluation/benchmarks/subsets';
+import { demoDirectory } from '../../../../main/services/paths';
+import { readMsCxrCsv } from '../../../../main/studies/datasets/ms-cxr';
 import { DEMO_MODEL_NAME } from '../../../../main/models/registry';
 import { createAppContext, type AppContext } from '../../../../main/services/app-context';
 
@@ -82,8 +84,18 @@ describe('benchmark subsets', () => {
     expect(r.pairs.map((p) => p.key)).toEqual(testKeys);
     const category = pairs[0].category;
     expect(applySubset(pairs, { classes: [category], splits: ['train'] })).toEqual(pairs.filter((p) => p.category === category && p.split === 'train'));
-    // MS-CXR stores no split: asking for one names what there is
-    await expect(call('evaluation.subsets.save', { benchmark: 'MS-CXR-loc', name: 'x', splits: ['test'] })).rejects.toThrow(/has no split "test" \(known: none\)/);
+  });
+
+  it("by MS-CXR's own split column, stored with each phrase as the CSV gives it", async () => {
+    const csv = await readMsCxrCsv(path.join(demoDirectory(), 'ms-cxr', 'MS_CXR_Local_Alignment_v1.1.0.csv'));
+    const splitOf = new Map(csv.pairs.map((p) => [`${p.dicomId}|${p.labelText.replace(/\s+/g, ' ').trim()}`, p.split]));
+    const pairs = loadBenchmark(context.db, 'MS-CXR-loc', null).pairs;
+    expect(pairs.map((p) => p.split)).toEqual(pairs.map((p) => splitOf.get(`${p.dicomId}|${p.labelText}`)));
+    expect(new Set(pairs.map((p) => p.split))).toEqual(new Set(['train', 'val', 'test']));
+    const test = await call<Subset>('evaluation.subsets.save', { benchmark: 'MS-CXR-loc', name: 'ms-cxr test', splits: ['test'] });
+    expect(test.size).toBe(pairs.filter((p) => p.split === 'test').length);
+    await call('evaluation.subsets.delete', { id: test.id }); // the next test counts the subsets there are
+    await expect(call('evaluation.subsets.save', { benchmark: 'MS-CXR-loc', name: 'x', splits: ['holdout'] })).rejects.toThrow(/has no split "holdout" \(known: "test", "train", "val"\)/);
   });
 
   it('refuses unknown classes, keys, benchmarks and subset names, and an empty rule', async () => {
