@@ -31,7 +31,7 @@ from sightline_eval.lut import location_regions
 from .data import DataError, split_pairs
 
 REQUIRED = ("id", "image", "location", "category", "boxes")
-NO_VALIDATION = "no image whose pairs all have boxes: validation skipped"
+NO_VALIDATION = "no image has a boxed pair: validation skipped"
 
 
 def _box(v, where: str) -> List[float]:
@@ -125,17 +125,20 @@ def load_pairs_file(path: str) -> Tuple[List[dict], Dict[str, int]]:
 
 
 def split_boxed(pairs: Sequence[dict], val_images: int, seed: int) -> Tuple[List[dict], List[dict], Optional[str]]:
-    """(train, validation, note): validation images are drawn only from images all of whose pairs have boxes, in the
-    seeded order of ``data.split_pairs`` (so a file where every pair has boxes splits exactly as ``split_pairs``);
-    every other pair trains. ``note`` says why validation is empty when no image qualifies (else None)."""
-    boxless = {p["image"] for p in pairs if not p["boxes"]}
-    eligible = [p for p in pairs if p["image"] not in boxless]
-    if not boxless:
+    """(train, validation, note): validation images are drawn from the images with at least one boxed pair, in the
+    seeded order of ``data.split_pairs`` (so a file where every pair has boxes splits exactly as ``split_pairs``).
+    A validation image's boxed pairs validate and its box-less pairs (report sentences of the same image) are held
+    out of both sides, so that no validation image is ever trained on; every other pair trains. ``note`` says why
+    validation is empty when no image has a boxed pair (else None)."""
+    if all(p["boxes"] for p in pairs):
         train, val = split_pairs(pairs, val_images, seed)
         return train, val, None
+    eligible = {p["image"] for p in pairs if p["boxes"]}
     if not eligible:
         return list(pairs), [], NO_VALIDATION
-    images = sorted({p["image"] for p in eligible},
-                    key=lambda s: hashlib.sha256(f"{seed}:{os.path.basename(s)}".encode()).hexdigest())
-    val = set(images[:val_images])
-    return [p for p in pairs if p["image"] not in val], [p for p in pairs if p["image"] in val], None
+    images = sorted(eligible, key=lambda s: hashlib.sha256(f"{seed}:{os.path.basename(s)}".encode()).hexdigest())
+    val_set = set(images[:val_images])
+    train = [p for p in pairs if p["image"] not in val_set]
+    if not train:
+        raise DataError(f"val_images={val_images} leaves no training image ({len({p['image'] for p in pairs})} images)")
+    return train, [p for p in pairs if p["image"] in val_set and p["boxes"]], None

@@ -77,6 +77,9 @@ class Tuner:
         if pairs_file:  # the app's curated pairs: no standardisation, box-less pairs train only
             pairs, self.dropped = load_pairs_file(pairs_file)
             self.train_pairs, self.val_pairs, self.val_note = split_boxed(pairs, self.cfg.val_images, self.cfg.seed)
+            held_out = len(pairs) - len(self.train_pairs) - len(self.val_pairs)
+            if held_out:
+                self.dropped["box-less pair of a validation image"] = held_out
         else:
             csv_path, root = D.resolve_source(data, images_root)
             pairs, self.dropped = D.load_pairs(csv_path, root)

@@ -103,22 +103,26 @@ def _pairs(spec):
     return [{"image": f"/d/{im}.jpg", "boxes": [[0, 0, 1, 1]] if b else []} for im, bs in spec.items() for b in bs]
 
 
-def test_split_boxed_validates_only_fully_boxed_images():
+def test_split_boxed_validates_on_boxed_pairs_and_never_trains_on_a_validation_image():
     pairs = _pairs({f"i{k}": [True, True] for k in range(6)})
     for seed in (0, 1, 5):  # every pair boxed: exactly data.split_pairs
         assert split_boxed(pairs, 2, seed) == (*D.split_pairs(pairs, 2, seed), None)
     mixed = _pairs({"a": [True], "b": [True, False], "c": [False], "d": [True, True], "e": [True]})
     for seed in range(6):
         train, val, note = split_boxed(mixed, 2, seed)
-        assert note is None and len({p["image"] for p in val}) == 2
-        assert {p["image"] for p in val} <= {"/d/a.jpg", "/d/d.jpg", "/d/e.jpg"}
-        assert all(p["boxes"] for p in val) and len(train) + len(val) == len(mixed)
-    train, val, note = split_boxed(mixed, 10, 0)  # more asked than qualify: all qualifying ones, b and c train
-    assert {p["image"] for p in train} == {"/d/b.jpg", "/d/c.jpg"} and len(val) == 4
-    train, val, note = split_boxed(_pairs({"a": [False], "b": [False, True]}), 2, 0)
-    assert val == [] and len(train) == 3 and note == NO_VALIDATION
+        val_images = {p["image"] for p in val}
+        assert note is None and len(val_images) == 2 and val_images <= {"/d/a.jpg", "/d/b.jpg", "/d/d.jpg", "/d/e.jpg"}
+        assert all(p["boxes"] for p in val) and not val_images & {p["image"] for p in train}
+        held = 1 if "/d/b.jpg" in val_images else 0  # b's box-less sentence: neither side
+        assert len(train) + len(val) + held == len(mixed)
+    train, val, note = split_boxed(mixed, 4, 0)  # every image with a box validates: only c trains
+    assert {p["image"] for p in train} == {"/d/c.jpg"} and len(val) == 5
+    train, val, note = split_boxed(_pairs({"a": [False], "b": [False]}), 2, 0)
+    assert val == [] and len(train) == 2 and note == NO_VALIDATION
     with pytest.raises(D.DataError, match="leaves no training image"):
         split_boxed(pairs, 6, 0)
+    with pytest.raises(D.DataError, match="leaves no training image"):
+        split_boxed(_pairs({"a": [True, False], "b": [True]}), 2, 0)
 
 
 # ------------------------------------------------------------------ the stop guard, in this process
