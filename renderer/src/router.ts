@@ -5,6 +5,7 @@ import AnalysisView from './reader/AnalysisView.vue';
 import DesignView from './reader/DesignView.vue';
 import StudiesView from './reader/StudiesView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
+import TrainingView from './training/TrainingView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
 export const router = createRouter({
@@ -21,6 +22,8 @@ export const router = createRouter({
     { path: '/studies/:id(\\d+)/analysis', name: 'reader-analysis', component: AnalysisView },
     // benchmark runs side by side (issue 10)
     { path: '/evaluation', name: 'evaluation', component: EvaluationView },
+    // anatomy-grounded prompt tuning: data, settings, runs (issue 13)
+    { path: '/training', name: 'training', component: TrainingView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
