@@ -29,7 +29,8 @@ export const TrainingEnvironment = z.object({
 // ---- curation: pairs from a dataset's report sentences and phrases ----
 
 /** Why a pair is not in the training data (null: it is). */
-export const PairDropReason = z.enum(['negated', 'resolved', 'no location', 'no pathology', 'no image', 'excluded']);
+// 'test split': the pair's study has a phrase of the dataset's test split (MS-CXR's split column), kept for the benchmarks.
+export const PairDropReason = z.enum(['negated', 'resolved', 'no location', 'no pathology', 'no image', 'excluded', 'test split']);
 
 /**
  * One candidate pair. `key` is `p<phraseId>` for a phrase (MS-CXR's have boxes: the validation split takes those)

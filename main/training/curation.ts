@@ -100,6 +100,8 @@ interface Parts {
   correction: CorrectionRow | undefined;
   image: ImageRow | undefined;
   boxes: BoxRow[];
+  /** the study holds a phrase of the dataset's test split (MS-CXR's split column): held out for the benchmarks */
+  testSplit: boolean;
 }
 
 /** The pair; a user's exclusion shows first (so that it can be undone), then what the text says, then the image. */
@@ -110,6 +112,7 @@ function toPair(p: Parts, excluded: boolean): CuratedPair {
   const prompt = c ? c.prompt : p.s.prompt;
   let dropped: DropReason | null = null;
   if (excluded) dropped = 'excluded';
+  else if (p.testSplit) dropped = 'test split';
   else if (!c && p.s.resolved) dropped = 'resolved';
   else if (!c && p.s.negated) dropped = 'negated';
   else if (!pathology) dropped = 'no pathology';
@@ -157,6 +160,13 @@ export function curatePairs(db: Db, dataset: string, only?: ReadonlySet<string>)
     `SELECT b.phrase_id AS phraseId, b.image_id AS imageId, b.x, b.y, b.w, b.h FROM boxes b JOIN phrases p ON p.id = b.phrase_id
      JOIN studies s ON s.id = p.study_id WHERE s.dataset_id = ? AND b.source = 'dataset' ORDER BY b.id`,
   ).all(ds) as BoxRow[];
+  // every pair of a study with a test-split phrase (its image and its report) stays out of tuning: the benchmark's
+  // test pairs must not be trained on
+  const testStudies = new Set(
+    (prepared(db, `SELECT DISTINCT p.study_id AS id FROM phrases p JOIN studies s ON s.id = p.study_id WHERE s.dataset_id = ? AND p.split = 'test'`).all(ds) as { id: number }[]).map(
+      (r) => r.id,
+    ),
+  );
   const corrections = activeCorrections(db);
   const excluded = excludedKeys(db);
   const std = standardiser();
@@ -181,12 +191,12 @@ export function curatePairs(db: Db, dataset: string, only?: ReadonlySet<string>)
     // the image the dataset boxes are drawn on (the first one: MS-CXR has one per phrase), else the frontal one
     const image = all.length ? imageById.get(all[0].imageId) : frontal.get(p.studyId);
     const onImage = image ? all.filter((b) => b.imageId === image.id) : [];
-    out.push(toPair({ key, studyId: p.studyId, phraseId: p.id, text: p.text, s: std(p.text, p.category), correction, image, boxes: onImage }, excluded.has(key)));
+    out.push(toPair({ key, studyId: p.studyId, phraseId: p.id, text: p.text, s: std(p.text, p.category), correction, image, boxes: onImage, testSplit: testStudies.has(p.studyId) }, excluded.has(key)));
   }
   for (const se of sentences) {
     const key = `s${se.id}`;
     if (held.has(se.id) || (only && !only.has(key))) continue;
-    out.push(toPair({ key, studyId: se.studyId, phraseId: null, text: se.text, s: std(se.text, null), correction: undefined, image: frontal.get(se.studyId), boxes: [] }, excluded.has(key)));
+    out.push(toPair({ key, studyId: se.studyId, phraseId: null, text: se.text, s: std(se.text, null), correction: undefined, image: frontal.get(se.studyId), boxes: [], testSplit: testStudies.has(se.studyId) }, excluded.has(key)));
   }
   return out;
 }
