@@ -18,8 +18,9 @@ export const remoteUsage = `  study package --study ID --out FILE.slpkg [--data-
                               conflict is not applied unless --accept-newer (the newer answer wins, nothing is
                               overwritten: answers are append-only)
   study credentials --study ID --reader NAME [--revoke] [--list] [--data-dir D]
-                              a reader's sign-in code for \`serve --readers\` (shown once, stored as a scrypt
-                              hash; a new code revokes the old one); --revoke ends it; --list shows them all`;
+                              a reader's sign-in code for the readers' page of \`sightline serve\` (shown once,
+                              stored as a scrypt hash; a new code revokes the old one); --revoke ends it; --list
+                              shows them all`;
 
 export const remoteSubcommands = new Set(['package', 'import-package', 'export-answers', 'merge', 'credentials']);
 

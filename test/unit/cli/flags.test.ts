@@ -15,9 +15,11 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout: o.join('\n'), stderr: e.join('\n') };
 }
 
-/** The options a command's source gives node:util parseArgs, with their types. */
+/** The options a command's source gives node:util parseArgs, with their types (its subcommand files `<name>-*.ts` too). */
 function parserOptions(name: string): Map<string, 'string' | 'boolean'> {
-  const src = fs.readFileSync(path.join(root, 'main/cli', `${name}.ts`), 'utf8');
+  const dir = path.join(root, 'main/cli');
+  const files = fs.readdirSync(dir).filter((f) => f === `${name}.ts` || (f.startsWith(`${name}-`) && f.endsWith('.ts')));
+  const src = files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
   return new Map([...src.matchAll(/'?([a-z][a-z0-9-]*)'?\s*:\s*\{\s*type:\s*'(string|boolean)'/g)].map((m) => [m[1], m[2] as 'string' | 'boolean']));
 }
 

@@ -51,7 +51,8 @@ describe('heatmaps.*', () => {
     expect(partials).toEqual([]); // the demo's job is one attention batch: no provisional maps (partial-events.test.ts forces them)
     expect(latencies.length).toBeGreaterThan(3);
     console.log(`[grounding] RPC latency during a heatmap: max ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} calls`);
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    // blocked by the heatmap, a call would wait seconds; a loaded 2-core CI machine adds tens of ms of scheduling
+    expect(Math.max(...latencies)).toBeLessThan(500);
 
     const again = procedures['heatmaps.compute'].output.parse(await call('heatmaps.compute', request));
     expect(again).toEqual({ heatmapId: expect.any(Number), jobId: null });

@@ -67,8 +67,9 @@ describe('sightline tune', () => {
     expect(r.stdout).toMatch(/torch\.distributed\.run[^\n]*--nproc_per_node[ =]2/);
     const pairs = /--pairs[ =]'?([^\s']+)/.exec(r.stdout)![1];
     const lines = readFileSync(pairs, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.length).toBeGreaterThanOrEqual(30);
-    expect(lines[0]).toMatchObject({ id: 'p1', image: expect.stringMatching(/^\//), location: expect.any(String), category: expect.any(String) });
+    // the demo's kept pairs (its MS-CXR test-split studies are held out)
+    expect(lines.length).toBeGreaterThanOrEqual(20);
+    expect(lines[0]).toMatchObject({ id: expect.stringMatching(/^p\d+$/), image: expect.stringMatching(/^\//), location: expect.any(String), category: expect.any(String) });
     expect(lines[0].boxes.length).toBeGreaterThan(0);
   });
 
