@@ -1,6 +1,31 @@
 // Where JSON text first goes wrong. Node 20's JSON.parse says "Unexpected token '}', ... is not valid JSON" without
 // a position for most errors, and a user editing a file needs the line and column: this scanner walks the grammar
 // (RFC 8259) and returns the offset of the first character that cannot continue it (text.length: unexpected end).
+// readJsonFile is how the CLI's commands read a JSON input file (a design, a config, metrics) with that in the error.
+import { readFileSync } from 'node:fs';
+
+/** 1-based line and column of a character offset. */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/** A file's JSON; a string is the problem, naming the file (and the line and column where the JSON goes wrong). */
+export function readJsonFile(file: string): { json: unknown } | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (error) {
+    const at = jsonErrorOffset(text);
+    return `${file}: not valid JSON${at === null ? '' : ` at ${lineColumn(text, at)}`}: ${(error as Error).message}`;
+  }
+}
+
 export function jsonErrorOffset(text: string): number | null {
   let i = 0;
   const ws = () => {

@@ -1,7 +1,7 @@
 // What every command of the `sightline` CLI shares: output, an app context for the command's duration, and
 // following a job of this process to its end.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Types } from '../../common/contract';
+import { RpcError, type Types } from '../../common/contract';
 import { createAppContext, type AppContext } from '../services/app-context';
 import { resolveDataDir } from '../services/data-dir';
 
@@ -35,6 +35,21 @@ export async function withContext<T>(dataDirFlag: string | undefined, out: Out, 
   } finally {
     await context.close();
   }
+}
+
+/**
+ * withContext for a command whose handlers may refuse (no such study, a bad file): an RpcError's message goes to
+ * `refused`, whose return is the exit status; any other error is thrown on.
+ */
+export function withRefusals(dataDirFlag: string | undefined, out: Out, refused: (message: string) => number, fn: (context: AppContext) => Promise<number>): Promise<number> {
+  return withContext(dataDirFlag, out, async (context) => {
+    try {
+      return await fn(context);
+    } catch (error) {
+      if (error instanceof RpcError) return refused(error.message);
+      throw error;
+    }
+  });
 }
 
 /** Follows a job of this process to its end: a progress line on a terminal, Ctrl+C cancels it. */

@@ -1,9 +1,9 @@
 // `sightline study package | import-package | export-answers | merge | credentials`: reader studies across machines
 // (issue 11). The same reader.* handlers as the app. Exit status: 0 done, 1 refused (a tampered package, a
 // conflicting answers file not applied, no such study or reader), 2 usage.
-import { RpcError } from '../../common/contract';
 import type { ImportJobResult, PackageJobResult } from '../reader/package-job';
-import { followJob, parseCommandArgs, withContext, type Out } from './shared';
+import type { AppContext } from '../services/app-context';
+import { followJob, parseCommandArgs, withRefusals, type Out } from './shared';
 
 export const remoteUsage = `  study package --study ID --out FILE.slpkg [--data-dir D]
                               the study as its readers see it, for another workstation: design, rendered
@@ -41,15 +41,7 @@ export async function studyRemote(args: string[], out: Out): Promise<number> {
   const { values, positionals } = parsed;
   const [sub, ...files] = positionals;
   const fail = (message: string, code = 2) => (out.error(`sightline study ${sub}: ${message}`), code);
-  const run = (fn: Parameters<typeof withContext<number>>[2]) =>
-    withContext(values['data-dir'], out, async (context) => {
-      try {
-        return await fn(context);
-      } catch (error) {
-        if (error instanceof RpcError) return fail(error.message, 1);
-        throw error;
-      }
-    });
+  const run = (fn: (context: AppContext) => Promise<number>) => withRefusals(values['data-dir'], out, (message) => fail(message, 1), fn);
   const studyId = idOf(values.study);
   if (sub !== 'import-package' && studyId === null) return fail('give --study ID (see `sightline study list`)');
   if (sub !== 'import-package' && sub !== 'merge' && files.length) return fail(`unexpected argument "${files[0]}"`);

@@ -1,13 +1,13 @@
 // `sightline study`: reader studies from the command line (the same reader.* handlers as the app). A design file is
 // JSON (contract ReaderDesign); a bad one is refused naming the file, the line and column, or the field. Exit status:
 // 0 done, 1 refused by the study (a case x arm without a map, no such study), 2 usage or unreadable file.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { RpcError } from '../../common/contract';
 import { ExportFormat, ReaderDesign, ReaderPairMetric } from '../../common/contract/reader';
 import { analysisTables } from '../reader/analysis/tables';
-import { jsonErrorOffset } from './json-error';
-import { parseCommandArgs, withContext, type Command, type Out } from './shared';
+import type { AppContext } from '../services/app-context';
+import { readJsonFile } from './json-error';
+import { parseCommandArgs, withRefusals, type Command, type Out } from './shared';
 import { remoteSubcommands, remoteUsage, studyRemote } from './study-remote';
 
 export const studyCommand: Command = {
@@ -31,29 +31,11 @@ ${remoteUsage}`,
   run: study,
 };
 
-/** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
-}
-
 /** Reads and validates a design file; a string is the problem, for the user. */
 export function readDesign(file: string): Design | string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const at = /position (\d+)/.exec(message);
-    return `${file}: not valid JSON${at ? ` at ${lineColumn(text, Number(at[1]))}` : ''}: ${message}`;
-  }
-  const parsed = ReaderDesign.safeParse(json);
+  const read = readJsonFile(file);
+  if (typeof read === 'string') return read;
+  const parsed = ReaderDesign.safeParse(read.json);
   if (!parsed.success) return `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(design)'}: ${i.message}`).join('; ')}`;
   return parsed.data;
 }
@@ -61,20 +43,9 @@ type Design = z.output<typeof ReaderDesign>;
 
 /** A metrics file: a JSON array of {case, arm, cnr, miou}; a string is the problem, naming the file and entry. */
 export function readMetrics(file: string): z.output<typeof ReaderPairMetric>[] | string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    const at = jsonErrorOffset(text);
-    return `${file}: not valid JSON${at === null ? '' : ` at ${lineColumn(text, at)}`}: ${(error as Error).message}`;
-  }
-  const parsed = ReaderPairMetric.array().safeParse(json);
+  const read = readJsonFile(file);
+  if (typeof read === 'string') return read;
+  const parsed = ReaderPairMetric.array().safeParse(read.json);
   if (!parsed.success) return `${file}: ${parsed.error.issues.map((i) => `${i.path.length ? `entry ${i.path.join('.')}` : '(file)'}: ${i.message}`).join('; ')} (expected [{"case": 1, "arm": "...", "cnr": 0.5, "miou": 0.2}, ...])`;
   return parsed.data;
 }
@@ -101,15 +72,7 @@ async function study(args: string[], out: Out): Promise<number> {
   const [sub, ...rest] = positionals;
   const fail = (message: string, code = 2) => (out.error(`sightline study${sub ? ` ${sub}` : ''}: ${message}`), code);
   if (rest.length) return fail(`unexpected argument "${rest[0]}"`);
-  const run = (fn: Parameters<typeof withContext<number>>[2]) =>
-    withContext(values['data-dir'], out, async (context) => {
-      try {
-        return await fn(context);
-      } catch (error) {
-        if (error instanceof RpcError) return fail(error.message, 1);
-        throw error;
-      }
-    });
+  const run = (fn: (context: AppContext) => Promise<number>) => withRefusals(values['data-dir'], out, (message) => fail(message, 1), fn);
   const studyId = idOf(values.study);
   switch (sub) {
     case 'create': {

@@ -5,14 +5,13 @@
 // `variants` the tuned variant files with the reason a refused one is refused.
 // Exit status: 0 done (or the listing / check / script), 1 the run failed or was cancelled, the check found a
 // problem, or an input is bad (the message names the file); 2 usage.
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { procedures, RpcError } from '../../common/contract';
+import { procedures } from '../../common/contract';
 import { TuneConfig, TuneStartRequest, type TuneMetrics } from '../../common/contract/training';
 import { trainingDirectory } from '../services/paths';
 import { checkEnvironment } from '../training/environment';
-import { jsonErrorOffset } from './json-error';
-import { followJob, parseCommandArgs, withContext, type Command, type Out } from './shared';
+import { readJsonFile } from './json-error';
+import { followJob, parseCommandArgs, withContext, withRefusals, type Command, type Out } from './shared';
 
 export const tuneCommand: Command = {
   name: 'tune',
@@ -36,27 +35,11 @@ export const tuneCommand: Command = {
 
 type Metrics = z.output<typeof TuneMetrics>;
 
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
-}
-
 /** The --config file as a TuneConfig; a string is the problem, naming the file. */
 function readConfig(file: string): z.output<typeof TuneConfig> | string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    const at = jsonErrorOffset(text);
-    return `${file}: not valid JSON${at === null ? '' : ` at ${lineColumn(text, at)}`}: ${(error as Error).message}`;
-  }
-  const parsed = TuneConfig.safeParse(json);
+  const read = readJsonFile(file);
+  if (typeof read === 'string') return read;
+  const parsed = TuneConfig.safeParse(read.json);
   if (!parsed.success) return `${file}: ${parsed.error.issues.map((i) => `${i.path.length ? `"${i.path.join('.')}"` : '(file)'}: ${i.message}`).join('; ')}`;
   return parsed.data;
 }
@@ -145,45 +128,40 @@ async function tune(args: string[], out: Out): Promise<number> {
     out.error(`sightline tune: ${request.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return 2;
   }
-  return withContext(v['data-dir'], out, async (context) => {
-    try {
-      if (v['emit-slurm']) {
-        out.log((await context.handlers['training.runs.slurm'](request.data)).script.trimEnd());
-        return 0;
-      }
-      const { runId, jobId } = await context.handlers['training.runs.start'](request.data);
-      if (!v.json) out.error(`tuning run ${runId} (job ${jobId}); Ctrl+C cancels, \`sightline jobs resume ${jobId}\` continues`);
-      const stop = context.bus.subscribe((event, payload) => {
-        if (v.json || event !== 'training.event') return;
-        const e = (payload as { runId: number; event: { event: string; step?: number; metrics?: Metrics } }).event;
-        if (e.event === 'validation') out.error(`validation at step ${e.step}: ${fmt(e.metrics ?? null)}`);
-      });
-      const progress = await followJob(context, jobId, v.json).finally(stop);
-      const run = procedures['training.runs.get'].output.parse(await context.handlers['training.runs.get']({ id: runId }));
-      const { events, ...summary } = run;
-      if (v.json) out.log(JSON.stringify(summary, null, 2));
-      else {
-        out.log(`run ${runId}: ${progress.state} at step ${run.step}/${run.steps}${run.error ? `: ${run.error}` : ''}`);
-        // the trainer says why it had no validation split (e.g. no image whose pairs all have boxes)
-        const note = events.map((e) => (e.event === 'start' ? (e as { val_note?: unknown }).val_note : null)).find((n) => typeof n === 'string');
-        if (note) out.log(`validation: ${note as string}`);
-        out.log(`validation before: ${fmt(run.before)}`);
-        out.log(`validation after:  ${fmt(run.after)}`);
-        if (run.variant) out.log(`variant "${run.variant}" of ${run.model} registered${run.benchmarkRuns.tuned ? `; benchmark runs ${run.benchmarkRuns.frozen} (frozen) and ${run.benchmarkRuns.tuned} (tuned) started` : ''}`);
-      }
-      // the before/after benchmark runs belong to this process: they finish before it closes the data directory
-      for (const id of [run.benchmarkRuns.frozen, run.benchmarkRuns.tuned]) {
-        const benchmarkJob = id === null ? null : (await context.handlers['evaluation.runs.get']({ id })).jobId;
-        if (benchmarkJob) {
-          const done = await followJob(context, benchmarkJob, v.json);
-          if (!v.json) out.log(`benchmark run ${id}: ${done.state} (sightline evaluate, or the results page, shows it)`);
-        }
-      }
-      return progress.state === 'done' ? 0 : 1;
-    } catch (error) {
-      if (!(error instanceof RpcError)) throw error;
-      out.error(`sightline tune: ${error.message}`);
-      return 1;
+  const refused = (message: string) => (out.error(`sightline tune: ${message}`), 1);
+  return withRefusals(v['data-dir'], out, refused, async (context) => {
+    if (v['emit-slurm']) {
+      out.log((await context.handlers['training.runs.slurm'](request.data)).script.trimEnd());
+      return 0;
     }
+    const { runId, jobId } = await context.handlers['training.runs.start'](request.data);
+    if (!v.json) out.error(`tuning run ${runId} (job ${jobId}); Ctrl+C cancels, \`sightline jobs resume ${jobId}\` continues`);
+    const stop = context.bus.subscribe((event, payload) => {
+      if (v.json || event !== 'training.event') return;
+      const e = (payload as { runId: number; event: { event: string; step?: number; metrics?: Metrics } }).event;
+      if (e.event === 'validation') out.error(`validation at step ${e.step}: ${fmt(e.metrics ?? null)}`);
+    });
+    const progress = await followJob(context, jobId, v.json).finally(stop);
+    const run = procedures['training.runs.get'].output.parse(await context.handlers['training.runs.get']({ id: runId }));
+    const { events, ...summary } = run;
+    if (v.json) out.log(JSON.stringify(summary, null, 2));
+    else {
+      out.log(`run ${runId}: ${progress.state} at step ${run.step}/${run.steps}${run.error ? `: ${run.error}` : ''}`);
+      // the trainer says why it had no validation split (e.g. no image whose pairs all have boxes)
+      const note = events.map((e) => (e.event === 'start' ? (e as { val_note?: unknown }).val_note : null)).find((n) => typeof n === 'string');
+      if (note) out.log(`validation: ${note as string}`);
+      out.log(`validation before: ${fmt(run.before)}`);
+      out.log(`validation after:  ${fmt(run.after)}`);
+      if (run.variant) out.log(`variant "${run.variant}" of ${run.model} registered${run.benchmarkRuns.tuned ? `; benchmark runs ${run.benchmarkRuns.frozen} (frozen) and ${run.benchmarkRuns.tuned} (tuned) started` : ''}`);
+    }
+    // the before/after benchmark runs belong to this process: they finish before it closes the data directory
+    for (const id of [run.benchmarkRuns.frozen, run.benchmarkRuns.tuned]) {
+      const benchmarkJob = id === null ? null : (await context.handlers['evaluation.runs.get']({ id })).jobId;
+      if (benchmarkJob) {
+        const done = await followJob(context, benchmarkJob, v.json);
+        if (!v.json) out.log(`benchmark run ${id}: ${done.state} (sightline evaluate, or the results page, shows it)`);
+      }
+    }
+    return progress.state === 'done' ? 0 : 1;
   });
 }

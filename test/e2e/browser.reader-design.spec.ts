@@ -4,57 +4,26 @@
 // paper's score plus accept / reject, one practice case with an expected score; created, listed "0 / 6"; "Start reading": the practice case first ("practice
 // 1 / 1", feedback after the answer), then the 6 scored items with the keyboard; the list reads "6 / 6"; the analysis
 // page shows 3 cases x 2 arms and 6 answers (the practice answer left out); "Edit" makes version 2.
-import { openDatabase } from '../../main/db';
-import { storeHeatmap } from '../../main/grounding/heatmap-store';
+import { storeVariantMaps, waitForDemo } from './reader-steps';
 import { expect, startServe, test } from './serve-fixture';
 
-async function demoPhrases(dataDir: string): Promise<{ imageId: number; text: string }[]> {
-  for (let i = 0; i < 240; i++) {
-    const db = openDatabase(dataDir);
-    try {
-      const running = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')").get() as { n: number };
-      const rows = db
-        .prepare(
-          `SELECT b.image_id AS imageId, p.text FROM phrases p JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset'
-           GROUP BY p.id, b.image_id ORDER BY p.id, b.image_id LIMIT 4`,
-        )
-        .all() as { imageId: number; text: string }[];
-      if (running.n === 0 && rows.length === 4) return rows;
-    } finally {
-      db.close();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo import did not finish');
-}
-
-/** Two model variants' maps for each (image, phrase), as a grounding run would store them. */
-function storeMaps(dataDir: string, pairs: { imageId: number; text: string }[]): void {
-  const db = openDatabase(dataDir);
-  try {
-    for (const { imageId, text } of pairs) {
-      const image = db.prepare('SELECT rows, columns FROM images WHERE id = ?').get(imageId) as { rows: number; columns: number };
-      const geometry = { originalRows: image.rows, originalColumns: image.columns, top: 0, left: 0, width: image.columns, height: image.rows };
-      ['frozen', 'tuned'].forEach((variant, v) =>
-        storeHeatmap(
-          db,
-          dataDir,
-          { imageId, phrase: text, source: 'model', model: 'design-model', modelVersion: '1', bundleHash: 'd', variant, settingsKey: 'k', settings: {}, width: 8, height: 8, threshold: null, geometry, provenance: {} },
-          Float32Array.from({ length: 64 }, (_, k) => ((k * (v + 1)) % 64) / 63),
-        ),
-      );
-    }
-  } finally {
-    db.close();
-  }
-}
+/** The first four (image, dataset phrase) pairs with a dataset box, once the demo import is done. */
+const demoPhrases = (dataDir: string) =>
+  waitForDemo(dataDir, 4, (db) =>
+    db
+      .prepare(
+        `SELECT b.image_id AS imageId, p.text FROM phrases p JOIN boxes b ON b.phrase_id = p.id AND b.source = 'dataset'
+         GROUP BY p.id, b.image_id ORDER BY p.id, b.image_id LIMIT 4`,
+      )
+      .all() as { imageId: number; text: string }[],
+  );
 
 test('a coordinator designs a 3-case x 2-arm study with a practice case; a reader reads it; the analysis shows it', async ({ page }) => {
   test.setTimeout(300_000);
   const served = await startServe();
   try {
     const pairs = await demoPhrases(served.dataDir);
-    storeMaps(served.dataDir, pairs);
+    storeVariantMaps(served.dataDir, pairs.map((p) => ({ imageId: p.imageId, phrase: p.text })), 'design-model', 'd');
     await page.goto(served.loginUrl);
     await page.getByTestId('reader-studies-button').click();
     await expect(page.getByTestId('studies-page')).toBeVisible();

@@ -6,65 +6,18 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { procedures } from '../../common/contract';
-import { openDatabase } from '../../main/db';
-import { storeHeatmap } from '../../main/grounding/heatmap-store';
-import { createReaderService } from '../../main/reader/service';
+import { demoImageIds, makeStudy } from './reader-steps';
 import { expect, repoRoot, startServe, test } from './serve-fixture';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
-async function demoImages(dataDir: string): Promise<number[]> {
-  for (let i = 0; i < 240; i++) {
-    const db = openDatabase(dataDir);
-    try {
-      const running = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')").get() as { n: number };
-      const ids = (db.prepare('SELECT id FROM images ORDER BY id LIMIT 2').all() as { id: number }[]).map((r) => r.id);
-      if (running.n === 0 && ids.length === 2) return ids;
-    } finally {
-      db.close();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo import did not finish');
-}
-
-function makeStudy(dataDir: string, imageIds: number[]): number {
-  const db = openDatabase(dataDir);
-  try {
-    imageIds.forEach((imageId, i) => {
-      const image = db.prepare('SELECT rows, columns FROM images WHERE id = ?').get(imageId) as { rows: number; columns: number };
-      const geometry = { originalRows: image.rows, originalColumns: image.columns, top: 0, left: 0, width: image.columns, height: image.rows };
-      ['frozen', 'tuned'].forEach((variant, v) =>
-        storeHeatmap(
-          db,
-          dataDir,
-          { imageId, phrase: `remote finding ${i}`, source: 'model', model: 'e2e-model', modelVersion: '1', bundleHash: 'e2e', variant, settingsKey: 'k', settings: {}, width: 8, height: 8, threshold: null, geometry, provenance: {} },
-          Float32Array.from({ length: 64 }, (_, k) => ((k * (v + 1)) % 64) / 63),
-        ),
-      );
-    });
-    const design = {
-      name: 'Remote pilot',
-      seed: 'remote',
-      cases: imageIds.map((imageId, i) => ({ imageId, phrase: `remote finding ${i}` })),
-      arms: [
-        { name: 'frozen arm', kind: 'model', model: 'e2e-model', variant: 'frozen' },
-        { name: 'tuned arm', kind: 'model', model: 'e2e-model', variant: 'tuned' },
-      ],
-      readers: ['R1', 'R2'],
-    };
-    const svc = createReaderService({ db, dataDir });
-    return (svc['reader.createStudy'](procedures['reader.createStudy'].input.parse({ design })) as { id: number }).id;
-  } finally {
-    db.close();
-  }
-}
+const makeRemoteStudy = async (dataDir: string) =>
+  makeStudy(dataDir, await demoImageIds(dataDir, 2), { name: 'Remote pilot', seed: 'remote', phrasePrefix: 'remote finding', readers: ['R1', 'R2'] });
 
 test('a reader signs in with a code on serve --readers and reads 2 cases', async ({ page }) => {
   test.setTimeout(300_000);
   let served = await startServe();
-  const studyId = makeStudy(served.dataDir, await demoImages(served.dataDir));
+  const studyId = await makeRemoteStudy(served.dataDir);
   served.process.kill('SIGTERM');
   await new Promise((r) => served.process.once('exit', r));
   const made = cli('study', 'credentials', '--study', String(studyId), '--reader', 'R2', '--data-dir', served.dataDir);
@@ -118,7 +71,7 @@ test("the studies list's Share panel: a code, the package, a reading copy, its a
   test.setTimeout(300_000);
   const served = await startServe();
   try {
-    const studyId = makeStudy(served.dataDir, await demoImages(served.dataDir));
+    const studyId = await makeRemoteStudy(served.dataDir);
     await page.goto(served.loginUrl);
     await page.evaluate(() => (window.location.hash = '#/studies'));
     await page.getByTestId(`study-share-${studyId}`).click();

@@ -6,64 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
-import { procedures } from '../../common/contract';
-import { openDatabase } from '../../main/db';
-import { storeHeatmap } from '../../main/grounding/heatmap-store';
-import { createReaderService } from '../../main/reader/service';
+import { demoImageIds, makeStudy } from './reader-steps';
 import { expect, repoRoot, startServe, test } from './serve-fixture';
 
 const KILL_AFTERS = (process.env.SIGHTLINE_READER_KILL_AFTER ?? '2,5').split(',').map(Number);
-
-async function waitForDemo(dataDir: string): Promise<number[]> {
-  for (let i = 0; i < 240; i++) {
-    const db = openDatabase(dataDir);
-    try {
-      const running = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')").get() as { n: number };
-      const ids = (db.prepare('SELECT id FROM images ORDER BY id LIMIT 4').all() as { id: number }[]).map((r) => r.id);
-      if (running.n === 0 && ids.length === 4) return ids;
-    } finally {
-      db.close();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo import did not finish');
-}
-
-function makeStudy(dataDir: string, imageIds: number[]): number {
-  const db = openDatabase(dataDir);
-  try {
-    imageIds.forEach((imageId, i) => {
-      const image = db.prepare('SELECT rows, columns FROM images WHERE id = ?').get(imageId) as { rows: number; columns: number };
-      const geometry = { originalRows: image.rows, originalColumns: image.columns, top: 0, left: 0, width: image.columns, height: image.rows };
-      ['frozen', 'tuned'].forEach((variant, v) =>
-        storeHeatmap(
-          db,
-          dataDir,
-          { imageId, phrase: `e2e finding ${i}`, source: 'model', model: 'e2e-model', modelVersion: '1', bundleHash: 'e2e', variant, settingsKey: 'k', settings: {}, width: 8, height: 8, threshold: null, geometry, provenance: {} },
-          Float32Array.from({ length: 64 }, (_, k) => ((k * (v + 1)) % 64) / 63),
-        ),
-      );
-    });
-    const svc = createReaderService({ db, dataDir });
-    const s = svc['reader.createStudy'](
-      procedures['reader.createStudy'].input.parse({
-        design: {
-        name: 'E2E pilot',
-        seed: 'e2e',
-        cases: imageIds.map((imageId, i) => ({ imageId, phrase: `e2e finding ${i}` })),
-        arms: [
-          { name: 'frozen arm', kind: 'model', model: 'e2e-model', variant: 'frozen' },
-          { name: 'tuned arm', kind: 'model', model: 'e2e-model', variant: 'tuned' },
-        ],
-        readers: ['R1'],
-      },
-      }),
-    ) as { id: number };
-    return s.id;
-  } finally {
-    db.close();
-  }
-}
 
 async function signIn(page: Page, loginUrl: string): Promise<void> {
   await page.goto(loginUrl);
@@ -89,8 +35,8 @@ for (const killAfter of KILL_AFTERS) {
   test(`read a study with the keyboard, SIGKILL after item ${killAfter + 1}, resume, finish, export`, async ({ page }) => {
     test.setTimeout(300_000);
     let served = await startServe();
-    const imageIds = await waitForDemo(served.dataDir);
-    const studyId = makeStudy(served.dataDir, imageIds);
+    const imageIds = await demoImageIds(served.dataDir, 4);
+    const studyId = makeStudy(served.dataDir, imageIds, { name: 'E2E pilot', seed: 'e2e', phrasePrefix: 'e2e finding', readers: ['R1'] });
     const total = 8;
     const given = new Map<number, number>();
     const scoreFor = (n: number) => (n % 5) + 1;

@@ -14,13 +14,11 @@ import pytest
 import torch
 
 from _require import needs
+from _tune_run import DEMO, TRAINING, events as _events, make_world, train_cmd
 from sightline_tune import data as D
 from sightline_tune.pairs_file import NO_VALIDATION, load_pairs_file, split_boxed
 from sightline_tune.stop import Stopped, StopGuard
 
-REPO = Path(__file__).resolve().parents[2]
-TRAINING = REPO / "training"
-DEMO = REPO / "models" / "demo"
 needs_demo = needs(DEMO / "manifest.json", DEMO / "reference", DEMO / "lut.json", what="the demo bundle (models/demo)")
 SMALL = {"num_inference_steps": 10, "val_images": 2, "checkpoint_every": 100, "log_every": 1, "val_boot": 50,
          "threads": 1, "lr_scale": 0.5}
@@ -180,22 +178,11 @@ def test_end_of_stdin_stops_with_status_3():
 # ------------------------------------------------------------------ runs on the demo bundle
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("appworld") / "w"
-    subprocess.run([sys.executable, "-m", "sightline_world.generate", "--out", str(out), "--cases", "6", "--seed",
-                    "77", "--preset", "tiny", "--formats", "mimic,mscxr"], cwd=TRAINING, check=True,
-                   capture_output=True)
-    return out
+    return make_world(tmp_path_factory, "appworld")
 
 
 def _cmd(out, cfg, source, *extra):
-    cfg_path = Path(out).with_suffix(".json")
-    cfg_path.write_text(json.dumps(cfg))
-    return [sys.executable, "-m", "sightline_tune.train", "--bundle", str(DEMO), *source, "--out", str(out),
-            "--config", str(cfg_path), "--cache", str(Path(out).parent / "cache"), *extra]
-
-
-def _events(stdout):
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return train_cmd(out, cfg, source, Path(out).parent / "cache", *extra)
 
 
 def _rows(out):

@@ -6,17 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from _require import needs
-
-REPO = Path(__file__).resolve().parents[2]
-TRAINING = REPO / "training"
-DEMO = REPO / "models" / "demo"
+from _tune_run import DEMO, TRAINING, events as _events, make_world, train_cmd
 pytestmark = needs(DEMO / "manifest.json", DEMO / "reference", DEMO / "lut.json", what="the demo bundle (models/demo)")
 SMALL = {"num_inference_steps": 10, "val_images": 2, "checkpoint_every": 3, "log_every": 1, "val_boot": 50,
          "threads": 1, "lr_scale": 0.5}
@@ -24,22 +20,11 @@ SMALL = {"num_inference_steps": 10, "val_images": 2, "checkpoint_every": 3, "log
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tuneworld") / "w"
-    subprocess.run([sys.executable, "-m", "sightline_world.generate", "--out", str(out), "--cases", "6", "--seed",
-                    "77", "--preset", "tiny", "--formats", "mimic,mscxr"], cwd=TRAINING, check=True,
-                   capture_output=True)
-    return out
+    return make_world(tmp_path_factory, "tuneworld")
 
 
 def _cmd(world, out, cfg, *extra):
-    cfg_path = Path(out).with_suffix(".json")
-    cfg_path.write_text(json.dumps(cfg))
-    return [sys.executable, "-m", "sightline_tune.train", "--bundle", str(DEMO), "--data", str(world), "--out",
-            str(out), "--config", str(cfg_path), "--cache", str(Path(world).parent / "cache"), *extra]
-
-
-def _events(stdout):
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return train_cmd(out, cfg, ["--data", str(world)], Path(world).parent / "cache", *extra)
 
 
 def test_uninterrupted_vs_killed_and_resumed(world, tmp_path):

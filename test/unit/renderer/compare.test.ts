@@ -11,9 +11,8 @@ import { followTransform, sameTransform } from '../../../renderer/src/lib/view-s
 import type { ViewTransform } from '../../../renderer/src/lib/view-transform';
 import { linkViewports, type LinkableViewport } from '../../../renderer/src/viewer/link-viewports';
 
-type Listener = (p: unknown) => void;
-
-const mock = vi.hoisted(() => {
+const mock = await vi.hoisted(async () => {
+  const { mockEvents } = await import('./contract-mock');
   const model = (name: string, state: 'ok' | 'unverified' | 'failed', variants = ['frozen', 'tuned']) => ({
     name,
     version: '1',
@@ -27,7 +26,6 @@ const mock = vi.hoisted(() => {
     defaultVariant: variants[0],
     check: { state, problem: state === 'failed' ? 'unet.onnx: sha256 differs' : null, checkedAt: null },
   });
-  const listeners = new Map<string, Set<Listener>>();
   const heatmap = (id: number, variant: string, source: 'model' | 'imported' = 'model') => {
     const values = new Float32Array(4).map((_, i) => (id + i) / 100);
     return {
@@ -60,17 +58,7 @@ const mock = vi.hoisted(() => {
     },
     jobs: { cancel: vi.fn(async (_: { jobId: string }) => ({ cancelled: true })), list: vi.fn(async (): Promise<Types['JobProgress'][]> => []) },
   };
-  const events = {
-    on(event: string, l: Listener) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(l);
-      return () => set.delete(l);
-    },
-    emit(event: string, p: unknown) {
-      listeners.get(event)?.forEach((l) => l(p));
-    },
-  };
+  const events = mockEvents();
   return { api, events, model };
 });
 

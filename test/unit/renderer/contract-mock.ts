@@ -2,6 +2,8 @@
 // and event a mock gives is parsed with the contract's zod schemas, so a mock (or a store) that drifts from the
 // contract fails the test. Use from a vi.mock factory:
 //   vi.mock('../../../renderer/src/api', async () => (await import('./contract-mock')).contractCheckedApi(mock.api, mock.events));
+// mockEvents() is the event source such a mock hands in, with `emit` for the test (from an async vi.hoisted:
+//   const mock = await vi.hoisted(async () => { const events = (await import('./contract-mock')).mockEvents(); ... })).
 import { events as contractEvents, procedures } from '../../../common/contract';
 
 type Listener = (p: unknown) => void;
@@ -37,4 +39,20 @@ export function contractCheckedApi(
     },
   };
   return { api, events, ApiError: Error, isElectron: false };
+}
+
+/** The api's `events` for a mock: `on` (returns the unsubscribe) as the real one has it; `emit` fires an event. */
+export function mockEvents() {
+  const listeners = new Map<string, Set<Listener>>();
+  return {
+    on(event: string, l: Listener) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(l);
+      return () => set.delete(l);
+    },
+    emit(event: string, p: unknown) {
+      listeners.get(event)?.forEach((l) => l(p));
+    },
+  };
 }

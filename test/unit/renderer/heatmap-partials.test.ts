@@ -8,10 +8,8 @@ import { createApp, effectScope, nextTick } from 'vue';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Types } from '../../../common/contract';
 
-type Listener = (p: unknown) => void;
-
-const mock = vi.hoisted(() => {
-  const listeners = new Map<string, Set<Listener>>();
+const mock = await vi.hoisted(async () => {
+  const { mockEvents } = await import('./contract-mock');
   const bytes = (size: number, fill: (i: number) => number) => {
     const values = new Float32Array(size * size);
     for (let i = 0; i < values.length; i++) values[i] = fill(i);
@@ -46,17 +44,7 @@ const mock = vi.hoisted(() => {
     models: { list: vi.fn(async () => []) },
     settings: { get: vi.fn(async () => ({})) },
   };
-  const events = {
-    on(event: string, l: Listener) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(l);
-      return () => set.delete(l);
-    },
-    emit(event: string, p: unknown) {
-      listeners.get(event)?.forEach((l) => l(p));
-    },
-  };
+  const events = mockEvents();
   return { api, events, bytes, geometry };
 });
 

@@ -5,10 +5,8 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Types } from '../../../common/contract';
 
-type Listener = (p: unknown) => void;
-
-const mock = vi.hoisted(() => {
-  const listeners = new Map<string, Set<Listener>>();
+const mock = await vi.hoisted(async () => {
+  const { mockEvents } = await import('./contract-mock');
   const map = (size: number, fill: (i: number) => number) => {
     const values = new Float32Array(size * size);
     for (let i = 0; i < values.length; i++) values[i] = fill(i);
@@ -43,17 +41,7 @@ const mock = vi.hoisted(() => {
       list: vi.fn(async (): Promise<Types['JobProgress'][]> => []),
     },
   };
-  const events = {
-    on(event: string, l: Listener) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(l);
-      return () => set.delete(l);
-    },
-    emit(event: string, p: unknown) {
-      listeners.get(event)?.forEach((l) => l(p));
-    },
-  };
+  const events = mockEvents();
   return { api, events };
 });
 

@@ -3,9 +3,8 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Types } from '../../../common/contract';
 
-type Listener = (p: unknown) => void;
-
-const mock = vi.hoisted(() => {
+const mock = await vi.hoisted(async () => {
+  const { mockEvents } = await import('./contract-mock');
   const total = 100_000;
   const studies = Array.from({ length: total }, (_, i) => ({
     id: i + 1,
@@ -17,7 +16,6 @@ const mock = vi.hoisted(() => {
     firstImageId: i + 1,
     reportSnippet: i % 10 === 0 ? 'pleural effusion' : 'clear lungs',
   }));
-  const listeners = new Map<string, Set<Listener>>();
   const state = { listCalls: [] as { offset: number; limit: number; search?: string; datasetId?: number }[], delay: 0, jobDone: false };
   const pixel = (imageId: number, photometric: 'MONOCHROME1' | 'MONOCHROME2' = 'MONOCHROME2') => {
     const values = new Uint16Array([0, 1000, 2000, 4095]);
@@ -94,17 +92,7 @@ const mock = vi.hoisted(() => {
     datasets: { list: vi.fn(async () => []) },
     settings: { get: vi.fn(async () => ({ theme: 'dark' })), set: vi.fn(async (s: { theme: 'dark' | 'light' }) => s) },
   };
-  const events = {
-    on(event: string, l: Listener) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(l);
-      return () => set.delete(l);
-    },
-    emit(event: string, p: unknown) {
-      listeners.get(event)?.forEach((l) => l(p));
-    },
-  };
+  const events = mockEvents();
   return { api, events, state, total };
 });
 

@@ -5,10 +5,8 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
-type Listener = (p: unknown) => void;
-
-const mock = vi.hoisted(() => {
-  const listeners = new Map<string, Set<Listener>>();
+const mock = await vi.hoisted(async () => {
+  const { mockEvents } = await import('./contract-mock');
   // keyed by the pairs' first keys; `renamed`: an edited report sentence's pair is its new phrase's (s2 -> p20)
   const state = { excluded: new Set<string>(), edited: new Map<string, string>(), renamed: new Map<string, string>(), calls: [] as string[], failRevert: false, env: null as unknown };
   const base = [
@@ -111,17 +109,7 @@ const mock = vi.hoisted(() => {
     models: { list: vi.fn(async () => []) },
     evaluation: { 'luts.list': vi.fn(async () => []), 'benchmarks.list': vi.fn(async () => []) },
   };
-  const events = {
-    on(event: string, l: Listener) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(l);
-      return () => set.delete(l);
-    },
-    emit(event: string, p: unknown) {
-      listeners.get(event)?.forEach((l) => l(p));
-    },
-  };
+  const events = mockEvents();
   return { api, events, state, run };
 });
 

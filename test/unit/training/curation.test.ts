@@ -6,8 +6,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output, type RpcReply } from '../../../common/contract';
+import type { Output } from '../../../common/contract';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
+import { callProcedure } from '../procedures';
 
 const MIMIC = 'MIMIC-CXR (synthetic demo)';
 const VINDR = 'VinDr-CXR (synthetic demo)';
@@ -16,10 +17,8 @@ type Pair = Pairs['pairs'][number];
 
 let context: AppContext;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return (procedures as Record<string, { output: { parse(v: unknown): unknown } }>)[name].output.parse(reply.value) as T;
+function call<T>(name: string, input: unknown): Promise<T> {
+  return callProcedure<T>(context, name, input);
 }
 const list = (dataset = MIMIC) => call<Pairs>('training.pairs.list', { dataset });
 const byText = (pairs: Pairs, text: string) => pairs.pairs.find((p) => p.text === text)!;

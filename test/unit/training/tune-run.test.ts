@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output, type RpcReply } from '../../../common/contract';
+import type { Output } from '../../../common/contract';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
+import { callProcedure } from '../procedures';
 
 const PYTHON = process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3';
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, PIL'], { encoding: 'utf8' }).status === 0;
@@ -20,10 +21,8 @@ const TINY = { num_inference_steps: 10, tune_steps: [5, 6], eval_steps: [5, 6], 
 
 let context: AppContext;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return (procedures as Record<string, { output: { parse(v: unknown): unknown } }>)[name].output.parse(reply.value) as T;
+function call<T>(name: string, input: unknown): Promise<T> {
+  return callProcedure<T>(context, name, input);
 }
 
 beforeAll(async () => {

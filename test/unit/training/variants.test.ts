@@ -7,11 +7,12 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output, type RpcReply } from '../../../common/contract';
+import type { Output } from '../../../common/contract';
 import { BundleManifest } from '../../../common/model-bundle';
 import { bundleFilesHash, VARIANT_FORMAT } from '../../../main/models/tuned-variants';
 import { repoRoot } from '../../../main/services/paths';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
+import { callProcedure } from '../procedures';
 
 const vectors = JSON.parse(readFileSync(path.join(repoRoot, 'test/vectors/bundle-files-hash.json'), 'utf8')) as {
   cases: { files: Record<string, { sha256: string }>; hash: string }[];
@@ -44,10 +45,8 @@ function variantDoc(name: string, overrides: Record<string, number[]>, hash = bu
 let context: AppContext;
 let dataDir: string;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return (procedures as Record<string, { output: { parse(v: unknown): unknown } }>)[name].output.parse(reply.value) as T;
+function call<T>(name: string, input: unknown): Promise<T> {
+  return callProcedure<T>(context, name, input);
 }
 
 beforeAll(async () => {
