@@ -77,7 +77,9 @@ describe('tuned variant files', () => {
   it('merges a usable file into the bundle and refuses the others, saying why', async () => {
     const listed = await call<Output<'training.variants.list'>>('training.variants.list', { model: MODEL });
     const byFile = new Map(listed.map((v) => [path.basename(v.file), v]));
-    expect([...byFile.keys()].sort()).toEqual(['broken.json', 'clash.json', 'narrow.json', 'other-bundle.json', 'swapped.json']);
+    expect([...byFile.keys()].sort()).toEqual(['broken.json', 'clash.json', 'narrow.json', 'other-bundle.json', 'swapped.json', 'tuned-loc.json']);
+    // the demonstration variant shipped with the demo bundle (models/demo/variants/, training/sightline_tune/DEMONSTRATION.md)
+    expect(byFile.get('tuned-loc.json')).toMatchObject({ name: 'tuned-loc', source: 'shipped', problem: null, bundleHash: vectors.demo.hash });
     expect(byFile.get('swapped.json')).toMatchObject({ name: 'swapped', model: MODEL, source: 'user', problem: null, bundleHash: vectors.demo.hash, runId: null });
     expect(byFile.get('swapped.json')!.metrics.before?.cnr.mean).toBe(0.5);
     const other = byFile.get('other-bundle.json')!.problem!;
