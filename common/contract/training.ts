@@ -99,6 +99,8 @@ export const TuneConfig = z
     shared: z.enum(['location', 'frozen']),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
     threads: z.number().int().min(0).max(1024),
+    /** the variant grounds with Otsu's threshold (validation too) */
+    otsu: z.boolean(),
   })
   .partial()
   .strict();

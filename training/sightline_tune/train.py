@@ -150,7 +150,7 @@ class Tuner:
         over = {k: v.detach() for k, v in self.codebook.overrides().items()}
         for p in self.val_pairs:
             e = self.entry(p["image"])
-            r = G.reference_heatmap(None, p["prompt"], self.model, "tuned", layers=self.cfg.layers, otsu=False,
+            r = G.reference_heatmap(None, p["prompt"], self.model, "tuned", layers=self.cfg.layers, otsu=self.cfg.otsu,
                                     num_inference_steps=self.cfg.num_inference_steps, kept_steps=self.cfg.eval_steps,
                                     trajectory=D.trajectory_of(e, self.cfg.device), token_embedding_overrides=over)
             heat = map_to_original(r.heatmap, e["geometry"]["original_hw"])
@@ -284,7 +284,7 @@ class Tuner:
     def write_output(self) -> str:
         g = dict((self.manifest.get("grounding") or {}).get("tuned") or {})
         n = self.cfg.num_inference_steps
-        g.update(layers=self.cfg.layers, num_inference_steps=n, step_indices=self.cfg.eval_steps, otsu=False,
+        g.update(layers=self.cfg.layers, num_inference_steps=n, step_indices=self.cfg.eval_steps, otsu=self.cfg.otsu,
                  timesteps=[(i + 1) * (1000 // n) - 1 for i in self.cfg.eval_steps],
                  token_overrides=self.codebook.as_json_rows())
         path = os.path.join(self.out, "variant.json")

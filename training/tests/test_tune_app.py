@@ -201,7 +201,7 @@ def test_pairs_run_without_boxes_skips_validation(world, tmp_path):
     lines = [{"id": f"p{k}", "image": p["image"], "location": p["location"], "category": p["category"],
               "boxes": []} for k, p in enumerate(ref)]
     pairs = _write_jsonl(tmp_path / "pairs.jsonl", lines)
-    r = subprocess.run(_cmd(tmp_path / "nb", dict(SMALL, steps=2), ["--pairs", pairs]), cwd=TRAINING,
+    r = subprocess.run(_cmd(tmp_path / "nb", dict(SMALL, steps=2, otsu=True), ["--pairs", pairs]), cwd=TRAINING,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     ev = _events(r.stdout)
@@ -210,6 +210,7 @@ def test_pairs_run_without_boxes_skips_validation(world, tmp_path):
     assert "validation" not in [e["event"] for e in ev] and ev[-1]["event"] == "done"
     doc = json.loads((tmp_path / "nb" / "variant.json").read_text())
     assert doc["metrics"] == {"before": None, "after": None, "note": NO_VALIDATION}
+    assert doc["grounding"]["otsu"] is True and doc["settings"]["otsu"] is True  # the config's, into the variant
     bad = subprocess.run(_cmd(tmp_path / "bad", SMALL, ["--pairs", str(tmp_path / "none.jsonl")]), cwd=TRAINING,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and _events(bad.stdout)[-1]["event"] == "error" and "none.jsonl" in bad.stderr

@@ -204,6 +204,13 @@ export interface HyperForm {
 
 export const EMPTY_FORM: HyperForm = { steps: '', lr_scale: '', alpha: '', layers: '', val_images: '', seed: '', threads: '', advanced: '' };
 
+/**
+ * The recipe that beat the demo model's frozen default, the untuned layers and the LUT Gaussian on 3 seeds
+ * (training/sightline_tune/DEMONSTRATION.md; shipped as models/demo/variants/tuned-loc.json): the frozen default's
+ * layers, L_loc only, lr scale 0.1, 150 steps, Otsu on.
+ */
+export const DEMO_RECIPE: HyperForm = { ...EMPTY_FORM, steps: '150', lr_scale: '0.1', layers: '7, 9', advanced: '{"div_weight": 0, "otsu": true}' };
+
 /** sightline_tune's defaults (training/sightline_tune/README.md), the form's placeholders. */
 export const DEFAULTS: Record<Exclude<keyof HyperForm, 'advanced'>, string> = {
   steps: '300',

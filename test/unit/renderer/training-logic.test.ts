@@ -5,6 +5,7 @@ import { TuneEvent } from '../../../common/contract/training';
 import {
   changingKeys,
   configFromForm,
+  DEMO_RECIPE,
   curvesFromEvents,
   EMPTY_FORM,
   filterPairs,
@@ -149,6 +150,9 @@ describe('settings form', () => {
     expect(configFromForm(EMPTY_FORM)).toEqual({ config: {}, error: null });
     const r = configFromForm({ ...EMPTY_FORM, steps: '4', lr_scale: '0.43', layers: '8, 9 10', seed: '1', advanced: '{"num_inference_steps": 10, "steps": 99, "tune_steps": [5, 6]}' });
     expect(r).toEqual({ config: { steps: 4, lr_scale: 0.43, layers: [8, 9, 10], seed: 1, num_inference_steps: 10, tune_steps: [5, 6] }, error: null });
+  });
+  it("the demonstration's recipe is a valid config: layers 7, 9, L_loc only, lr scale 0.1, 150 steps, Otsu", () => {
+    expect(configFromForm(DEMO_RECIPE)).toEqual({ config: { steps: 150, lr_scale: 0.1, layers: [7, 9], div_weight: 0, otsu: true }, error: null });
   });
   it('says which field is wrong', () => {
     expect(configFromForm({ ...EMPTY_FORM, steps: 'four' }).error).toBe('steps: "four" is not a number');
