@@ -166,6 +166,23 @@ describe('runImport: MS-CXR ground truth', () => {
     expect(checkIntegrity(db)).toEqual([]);
   });
 
+  it("stores each phrase's split column, and fills it on a re-import for phrases stored without one", async () => {
+    const root = msCxrTree(rows);
+    const db = newDb();
+    await runImport({ db, paths: [root] });
+    const splits = () => db.prepare("SELECT text, split FROM phrases WHERE origin = 'ms-cxr' ORDER BY id").all();
+    const want = [
+      { text: 'Small bilateral effusions, left greater than right', split: 'train' },
+      { text: 'The heart is mildly enlarged', split: 'train' },
+      { text: 'Left basal atelectasis', split: 'test' },
+    ];
+    expect(splits()).toEqual(want);
+    // phrases imported before migration 0012 have no split: the next import of their file gives it
+    db.prepare('UPDATE phrases SET split = NULL').run();
+    await runImport({ db, paths: [root] });
+    expect(splits()).toEqual(want);
+  });
+
   it('refuses an MS-CXR file with a wrong header: rejected with the missing columns, nothing of it written', async () => {
     const root = msCxrTree([]);
     const csv = write(path.join(root, 'ms-cxr', 'MS_CXR_Local_Alignment_v1.1.0.csv'), `dicom_id,category_name,text,path,x,y,w,h\n${d1},Edema,Edema,${rel(S1)},1,1,2,2\n`);
