@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type RpcReply } from '../../../../common/contract';
+import { type procedures } from '../../../../common/contract';
+import { callProcedure } from '../../procedures';
 import { getNewestLutOfModel } from '../../../../main/db/luts-repo';
 import { loadBenchmark } from '../../../../main/evaluation/benchmarks/definitions';
 import { oracleMap } from '../../../../main/evaluation/benchmarks/references';
@@ -31,11 +32,7 @@ interface MsCxrVector {
 
 let context: AppContext;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return (procedures as Record<string, { output: { parse(v: unknown): unknown } }>)[name].output.parse(reply.value) as T;
-}
+const call = <T>(name: string, input: unknown): Promise<T> => callProcedure<T>(context, name, input);
 
 async function runToEnd(input: Record<string, unknown>) {
   const { runId, jobId } = await call<{ runId: number; jobId: string }>('evaluation.runs.start', input);

@@ -5,7 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output, type RpcReply } from '../../../../common/contract';
+import { type Output } from '../../../../common/contract';
+import { callProcedure } from '../../procedures';
 import { LOCATIONS, PATHOLOGIES } from '../../../../common/contract/evaluation';
 import { correctionsById } from '../../../../main/db/prompts-repo';
 import { loadBenchmark } from '../../../../main/evaluation/benchmarks/definitions';
@@ -16,11 +17,7 @@ import { createAppContext, type AppContext } from '../../../../main/services/app
 
 let context: AppContext;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return (procedures as Record<string, { output: { parse(v: unknown): unknown } }>)[name].output.parse(reply.value) as T;
-}
+const call = <T>(name: string, input: unknown): Promise<T> => callProcedure<T>(context, name, input);
 type PhrasePrompt = Output<'evaluation.prompts.list'>[number];
 type RunRecord = Output<'evaluation.runs.get'>;
 
