@@ -3,6 +3,7 @@
 // surface tests derive from. A domain adds its procedures to its own file; nothing else changes.
 import type { z } from 'zod';
 import { annotationsEvents, annotationsProcedures } from './annotations';
+import { classificationEvents, classificationProcedures } from './classification';
 import { evaluationEvents, evaluationProcedures } from './evaluation';
 import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
 import { imagingEvents, imagingProcedures } from './imaging';
@@ -52,6 +53,7 @@ export const procedures = merge(
   evaluationProcedures,
   readerProcedures,
   trainingProcedures,
+  classificationProcedures,
   annotationsProcedures,
 ) satisfies ProcedureTable;
 
@@ -65,6 +67,7 @@ export const events = merge(
   evaluationEvents,
   readerEvents,
   trainingEvents,
+  classificationEvents,
   annotationsEvents,
 ) satisfies EventTable;
 
