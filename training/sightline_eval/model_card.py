@@ -81,6 +81,33 @@ def default_rows(layer_sets: Sequence[str] = (), tuned: Optional[Mapping] = None
     return rows
 
 
+def variant_row(spec: str, bundle_dir: Optional[str]) -> Tuple[str, Dict[str, Any]]:
+    """A row for a tuned variant file (sightline_tune's ``variant.json``): ``[NAME=]FILE[:otsu|:nootsu]``. The row
+    grounds with the file's layers, kept steps, Otsu setting (unless the suffix overrides it) and token rows, as the
+    app grounds with the variant. ``bundle_dir``: the bundle the card runs on; the file must have been tuned on it
+    (its hash is checked), else ValueError."""
+    from sightline_tune.variant import VariantError, load_variant, token_overrides_tensors
+    name, eq, rest = spec.partition("=")
+    if not eq or os.path.exists(spec):
+        name, rest = "", spec
+    path, _, flag = rest.rpartition(":") if rest.endswith((":otsu", ":nootsu")) else (rest, "", "")
+    if bundle_dir is None or not os.path.isfile(os.path.join(bundle_dir, "manifest.json")):
+        raise ValueError(f"--variant {path}: the model must be a bundle directory (with manifest.json) to check the "
+                         "variant was tuned on it")
+    try:
+        doc = load_variant(path, bundle_dir)
+    except (VariantError, OSError) as e:
+        raise ValueError(str(e)) from e
+    g = doc["grounding"]
+    otsu = {"otsu": True, "nootsu": False}.get(flag, bool(g.get("otsu", False)))
+    layers = tuple(int(l) for l in g["layers"])
+    label = name or f"tuned variant '{doc.get('name', os.path.basename(path))}'"
+    label += f" (layers {','.join(map(str, layers))}" + (" + Otsu)" if otsu else ", no Otsu)")
+    return label, {"variant": "frozen", "layers": layers, "otsu": otsu,
+                   "kept_steps": tuple(int(i) for i in g["step_indices"]),
+                   "token_embedding_overrides": token_overrides_tensors(doc)}
+
+
 def config_rows(grounding: Optional[Mapping[str, Any]], existing: Sequence[Tuple[str, Dict[str, Any]]] = (),
                 num_inference_steps: int = 100) -> List[Tuple[str, Dict[str, Any]]]:
     """Rows for the grounding variants a model config declares (e.g. the demo model's own layer choice), resolved
@@ -96,7 +123,8 @@ def config_rows(grounding: Optional[Mapping[str, Any]], existing: Sequence[Tuple
         layers = tuple(o.get("layers", v.get("layers", ())))
         otsu = bool(o.get("otsu", v.get("otsu", False)))
         steps = tuple(o.get("kept_steps", kept_step_indices(num_inference_steps)))
-        return layers, otsu, steps
+        # a row with tuned token rows is another model: it never stands for the config's untuned variant
+        return layers, otsu, steps, o.get("token_embedding_overrides") is not None
 
     seen = {key(o) for _, o in existing}
     out = []
@@ -232,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lut", help="a prebuilt LUT JSON instead of --imagenome")
     p.add_argument("--layer-set", action="append", default=[], help="extra frozen row: '2,3,4,5,6,7[:otsu]'")
     p.add_argument("--tuned-embeddings", help="token-id -> embedding row overrides (torch file) for a 'tuned' row")
+    p.add_argument("--variant", action="append", default=[],
+                   help="a tuned variant file (sightline_tune's variant.json) as a row: [NAME=]FILE[:otsu|:nootsu] "
+                        "(repeatable; grounds with the file's layers, steps, Otsu and token rows)")
     p.add_argument("--no-model", action="store_true", help="reference rows only")
     p.add_argument("--swap-rows", choices=["all", "first", "none"], default="all",
                    help="model rows re-scored with left/right swapped prompts (default all)")
@@ -292,7 +323,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                            tokenizer_dir=args.tokenizer_dir, image_size=args.image_size,
                                            device=args.device)
             tuned = load_token_overrides(args.tuned_embeddings) if args.tuned_embeddings else None
-        except (ModelLoadError, ValueError, FileNotFoundError) as e:  # ValueError: load_token_overrides
+            bundle_dir = args.bundle_or_checkpoint if os.path.isdir(args.bundle_or_checkpoint) else None
+            variant_rows = [variant_row(v, bundle_dir) for v in args.variant]
+        except (ModelLoadError, ValueError, FileNotFoundError) as e:  # ValueError: load_token_overrides, variant_row
             print(f"{parser.prog}: {e}", file=sys.stderr)
             return 1
         model_size = model.image_size
@@ -300,7 +333,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.kept_steps:
             a, b = (int(v) for v in args.kept_steps.split(":"))
             kept = list(range(a, b))
-        rows = default_rows(args.layer_set, tuned)
+        rows = default_rows(args.layer_set, tuned) + variant_rows
         rows += config_rows(model_desc.get("grounding"), rows, args.num_inference_steps)
         swap = {"all": [n for n, _ in rows], "first": [rows[0][0]], "none": []}[args.swap_rows]
         records += run_model_rows(pairs, args.images_root, model, rows, swap_rows=swap,

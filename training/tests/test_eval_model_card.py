@@ -130,3 +130,40 @@ def test_side_swap_check_with_the_location_prior():
     assert [(r["id"], r["swapped"], r["phrase"]) for r in recs] == [(0, False, "right lower pneumonia"),
                                                                      (0, True, "left lower pneumonia")]
     assert recs[0]["cnr"] > 0.5 > recs[1]["cnr"] and recs[0]["miou"] > recs[1]["miou"]
+
+
+DEMO_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "demo"
+TUNED_LOC = DEMO_BUNDLE / "variants" / "tuned-loc.json"
+
+
+@needs_samples
+def test_variant_file_row_grounds_with_the_files_settings(tmp_path, capsys):
+    """--variant scores a tuned variant file as the app grounds with it (its layers, steps, Otsu, token rows); a file
+    tuned on another bundle is refused with both hashes named."""
+    js = tmp_path / "r.json"
+    rc = MC.main(["--bundle-or-checkpoint", str(DEMO_BUNDLE), "--mscxr", str(MSCXR),
+                  "--images-root", str(SAMPLES / "mimic-cxr-jpg"), "--max-pairs", "2", "--bootstrap", "50",
+                  "--swap-rows", "none", "--variant", str(TUNED_LOC), "--variant", f"loc raw={TUNED_LOC}:nootsu",
+                  "--json", str(js)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    by_row = {}
+    for r in data["records"]:
+        by_row.setdefault(r["row"], []).append(r)
+    tuned = by_row["tuned variant 'tuned-loc' (layers 7,9 + Otsu)"]
+    raw = by_row["loc raw (layers 7,9, no Otsu)"]
+    frozen = next(v for k, v in by_row.items() if k.startswith("LDM 'frozen' of the model config (layers 7,9 + Otsu"))
+    assert len(tuned) == len(raw) == len(frozen) == 2
+    # same layers and Otsu as the demo's frozen default: only the tuned location rows can make the maps differ
+    assert any(abs(t["cnr"] - f["cnr"]) > 1e-6 for t, f in zip(tuned, frozen))
+    assert any(abs(t["miou"] - r["miou"]) > 1e-9 for t, r in zip(tuned, raw))
+
+    other = json.loads(TUNED_LOC.read_text())
+    other["base_bundle"]["hash"] = "0" * 64
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps(other))
+    rc = MC.main(["--bundle-or-checkpoint", str(DEMO_BUNDLE), "--mscxr", str(MSCXR),
+                  "--images-root", str(SAMPLES / "mimic-cxr-jpg"), "--max-pairs", "1", "--variant", str(bad)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "other.json" in err and "0" * 64 in err and "tune again on this bundle" in err
