@@ -32,6 +32,14 @@ export type JobProgress = Types['JobProgress'];
 export type JobState = Types['JobState'];
 
 /** What a job reports as it goes; `etaSeconds` is its own estimate, else the runner's from the rate so far. */
+/**
+ * Thrown by a job whose work was stopped from outside the app (an external process killed by the system, for
+ * instance): the job ends 'interrupted' with this message, and a resumable kind can be resumed, as after a crash.
+ */
+export class JobInterrupted extends Error {
+  override name = 'JobInterrupted';
+}
+
 export type JobReport = Partial<Pick<JobProgress, 'done' | 'total' | 'message' | 'etaSeconds'>>;
 
 export interface JobContext<P, R> {
@@ -276,7 +284,8 @@ export class JobRunner {
       .then(() => def.run(ctx))
       .then(
         (result) => this.finish(entry, this.stoppedState(entry) ?? 'done', result, null),
-        (err: unknown) => this.finish(entry, this.stoppedState(entry) ?? 'failed', undefined, err instanceof Error ? err.message : String(err)),
+        (err: unknown) =>
+          this.finish(entry, this.stoppedState(entry) ?? (err instanceof JobInterrupted ? 'interrupted' : 'failed'), undefined, err instanceof Error ? err.message : String(err)),
       );
     this.emitNow(entry);
   }
@@ -318,7 +327,7 @@ export class JobRunner {
     } else prog.etaSeconds = null;
     if (state === 'failed') prog.message = error ?? 'failed';
     else if (state === 'cancelled' && (!prog.message || prog.message === 'cancelling')) prog.message = 'cancelled';
-    else if (state === 'interrupted') prog.message = 'interrupted when the app closed';
+    else if (state === 'interrupted') prog.message = error ?? 'interrupted when the app closed';
     prog.resumable = e.kind.resumable && RESUMABLE_STATES.has(state);
     if (result !== undefined) e.result = result;
     e.error = error;

@@ -12,7 +12,7 @@ import { RunStartRequest } from '../../common/contract/evaluation';
 import { TuneStartRequest } from '../../common/contract/training';
 import type { Db } from '../db/database';
 import { finishTuneRun, getTuneRun, reopenTuneRun, setTuneBenchmarkRuns, setTuneRunStep, type TuneRunRow } from '../db/training-repo';
-import type { JobKind, JobRunner } from '../jobs/job-runner';
+import { JobInterrupted, type JobKind, type JobRunner } from '../jobs/job-runner';
 import type { ModelRegistry } from '../models/registry';
 import { tunedVariantsOf, userVariantsDirectory } from '../models/tuned-variants';
 import type { EventName, EventPayload } from '../../common/contract';
@@ -121,6 +121,7 @@ export function tuneJobKind(deps: TrainingDeps): JobKind<z.output<typeof Params>
       let total: number | null = null;
       let doneEvent: Extract<TuneEventOut, { event: 'done' }> | null = null;
       let errorEvent: string | null = null;
+      let checkpointStep: number | null = resume ? (ctx.previous?.step ?? null) : null;
       ctx.report({ message: resume ? 'resuming from the last checkpoint' : 'starting Python (the latent cache fills first)' });
       let exit;
       try {
@@ -142,7 +143,10 @@ export function tuneJobKind(deps: TrainingDeps): JobKind<z.output<typeof Params>
             if (event.event === 'error') errorEvent = event.message;
             const p = progressOf(event);
             if (p) ctx.report(p);
-            if (event.event === 'checkpoint') ctx.checkpoint({ step: event.step, variant: null });
+            if (event.event === 'checkpoint') {
+              checkpointStep = event.step;
+              ctx.checkpoint({ step: event.step, variant: null });
+            }
           },
         });
       } finally {
@@ -155,6 +159,11 @@ export function tuneJobKind(deps: TrainingDeps): JobKind<z.output<typeof Params>
         throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('cancelled');
       }
       const finishedDone = doneEvent as Extract<TuneEventOut, { event: 'done' }> | null;
+      if (exit.signal && !exit.spawnError && !finishedDone) {
+        // killed from outside (the out-of-memory killer, a user's kill): like a crash, resumable from the checkpoint
+        const from = existsSync(path.join(run.runDir, 'checkpoint.pt')) ? `its last checkpoint${checkpointStep === null ? '' : ` (step ${checkpointStep})`}` : 'the start';
+        throw new JobInterrupted(`the trainer was stopped from outside (${exit.signal}; out of memory?); resume continues from ${from}`);
+      }
       if (exit.code !== 0 || !finishedDone) {
         const why = exit.spawnError ?? errorEvent ?? (tail(logLines.join('\n'), 8) || `the trainer exited with ${exit.code ?? exit.signal} without a done event`);
         finishTuneRun(deps.db, run.id, { error: why, variant: null });

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { JobProgress, procedures, type Types } from '../../../common/contract';
 import { getJob, insertJob, listJobs, openDatabase, restartJob, type Db } from '../../../main/db';
-import { JobRunner, type JobKind } from '../../../main/jobs/job-runner';
+import { JobInterrupted, JobRunner, type JobKind } from '../../../main/jobs/job-runner';
 import { createJobsService } from '../../../main/jobs/service';
 import { importJobKind } from '../../../main/studies/import-job';
 import { createStudiesService } from '../../../main/studies/service';
@@ -164,6 +164,27 @@ describe('JobRunner', () => {
     expect(rec.error).toBe('disk on fire');
     expect(getJob(db, id)).toMatchObject({ state: 'failed', error: 'disk on fire' });
     expect(() => runner.resume(id)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+  });
+
+  it('ends a job stopped from outside (JobInterrupted) interrupted with its message, and resumes it', async () => {
+    const db = newDb();
+    const runner = new JobRunner({ db });
+    let runs = 0;
+    runner.register({
+      kind: 'killed-child',
+      params: z.object({}),
+      resumable: true,
+      async run() {
+        if (runs++ === 0) throw new JobInterrupted('the worker process was killed (SIGKILL)');
+        return { ok: true };
+      },
+    });
+    const id = runner.start('killed-child', {});
+    const rec = await runner.wait(id);
+    expect(rec.progress).toMatchObject({ state: 'interrupted', message: 'the worker process was killed (SIGKILL)', resumable: true });
+    expect(getJob(db, id)).toMatchObject({ state: 'interrupted' });
+    runner.resume(id);
+    expect((await runner.wait(id)).progress.state).toBe('done');
   });
 
   it('refuses unknown kinds, bad params, and a second job of the same exclusive group (busy)', async () => {

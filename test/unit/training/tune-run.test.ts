@@ -139,4 +139,31 @@ describe.skipIf(!hasTorch)('a tuning run', () => {
     expect(models.find((m) => m.name === 'sightline-demo-ldm')!.variants).toContain(run.variant);
     expect((await call<Output<'training.runs.list'>>('training.runs.list', {}))[0]).toMatchObject({ id: started.runId, state: 'done', variant: run.variant });
   }, 600_000);
+  it('ends interrupted, not failed, when its trainer is killed from outside, and resumes from the checkpoint', async () => {
+    let jobId = '';
+    let killed: number | null = null;
+    const stop = context.bus.subscribe((name, payload) => {
+      if (name !== 'training.event' || killed !== null) return;
+      if ((payload as { event: { event: string } }).event.event !== 'checkpoint') return;
+      // the trainer is a child of this process (python -m sightline_tune.train ...): what the out-of-memory killer would do
+      const found = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'sightline_tune'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      killed = Number(found[0]);
+      process.kill(killed, 'SIGKILL');
+    });
+    const started = await call<{ runId: number; jobId: string }>('training.runs.start', { dataset: MIMIC, python: PYTHON, config: TINY, name: 'killed-run' });
+    jobId = started.jobId;
+    const first = await context.jobs.wait(jobId);
+    stop();
+    expect(killed).toEqual(expect.any(Number));
+    expect(first.progress.state, first.error ?? '').toBe('interrupted');
+    expect(first.progress.resumable).toBe(true);
+    expect(first.progress.message).toMatch(/the trainer was stopped from outside \(SIGKILL; out of memory\?\); resume continues from its last checkpoint \(step \d+\)/);
+    expect((await call<Output<'training.runs.get'>>('training.runs.get', { id: started.runId })).state).toBe('interrupted');
+    context.jobs.resume(jobId);
+    const last = await context.jobs.wait(jobId);
+    const run = await call<Output<'training.runs.get'>>('training.runs.get', { id: started.runId });
+    expect(last.progress.state, `${last.error ?? ''}\n${run.log.join('\n')}`).toBe('done');
+    expect(run.events.filter((e) => e.event === 'start').map((e) => e.resumed)).toEqual([false, true]);
+    expect(run).toMatchObject({ state: 'done', step: 4, variant: 'killed-run' });
+  }, 600_000);
 });
