@@ -138,7 +138,18 @@ export const TuneMetrics = z.object({
 
 /** One line of the progress protocol (training/sightline_tune/README.md), as the run printed it. */
 export const TuneEvent = z.discriminatedUnion('event', [
-  z.looseObject({ event: z.literal('start'), step: count, steps: count, resumed: z.boolean(), train_pairs: count, val_pairs: count, lr: z.number(), layers: z.array(count) }),
+  // val_note: why there is no validation split (no image whose pairs all have boxes, val_images 0), when there is none
+  z.looseObject({
+    event: z.literal('start'),
+    step: count,
+    steps: count,
+    resumed: z.boolean(),
+    train_pairs: count,
+    val_pairs: count,
+    lr: z.number(),
+    layers: z.array(count),
+    val_note: z.string().nullable().optional(),
+  }),
   z.looseObject({ event: z.literal('validation'), step: count, metrics: TuneMetrics, pairs: count }),
   z.looseObject({ event: z.literal('step'), step: count, steps: count, loss: z.number(), l_div: z.number(), l_loc: z.number(), lr: z.number(), examples_per_s: z.number(), eta_s: z.number().nullable() }),
   z.looseObject({ event: z.literal('checkpoint'), step: count, path: z.string() }),

@@ -148,8 +148,8 @@ async function tune(args: string[], out: Out): Promise<number> {
     else {
       out.log(`run ${runId}: ${progress.state} at step ${run.step}/${run.steps}${run.error ? `: ${run.error}` : ''}`);
       // the trainer says why it had no validation split (e.g. no image whose pairs all have boxes)
-      const note = events.map((e) => (e.event === 'start' ? (e as { val_note?: unknown }).val_note : null)).find((n) => typeof n === 'string');
-      if (note) out.log(`validation: ${note as string}`);
+      const note = events.map((e) => (e.event === 'start' ? e.val_note : null)).find((n) => typeof n === 'string');
+      if (note) out.log(`validation: ${note}`);
       out.log(`validation before: ${fmt(run.before)}`);
       out.log(`validation after:  ${fmt(run.after)}`);
       if (run.variant) out.log(`variant "${run.variant}" of ${run.model} registered${run.benchmarkRuns.tuned ? `; benchmark runs ${run.benchmarkRuns.frozen} (frozen) and ${run.benchmarkRuns.tuned} (tuned) started` : ''}`);

@@ -156,7 +156,7 @@ export function curvesFromEvents(events: readonly Event[]): Curves {
       out.error = null;
       out.trainPairs = e.train_pairs;
       out.valPairs = e.val_pairs;
-      out.valNote = typeof e.val_note === 'string' ? e.val_note : null;
+      out.valNote = e.val_note ?? null;
       for (const s of [...steps.keys()]) if (s > e.step) steps.delete(s);
       for (const s of [...val.keys()]) if (s > e.step) val.delete(s);
     } else if (e.event === 'step') {
