@@ -7,6 +7,7 @@
 //   the variant's layers reduced to one model-frame map per phrase (aggregate.ts). The pairs go step-major (every
 //   phrase of the first kept steps first), so that between batches a provisional map of each phrase can be made
 //   from the steps it has so far (`onProvisional`); the final maps do not depend on the batching.
+// (and predictV, unet.onnx on a batch, for the classifier's error maps: main/classification/errors.ts)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -258,6 +259,28 @@ export class GroundingEngine {
       if (provisional.length) onProvisional(provisional);
     }
     return phrases.map((_, p) => mapOf(p, K));
+  }
+
+  /**
+   * unet.onnx on a batch: the v-prediction [batch, C, h, w] of latents [batch, C, h, w] at one timestep each, with
+   * contexts [batch, L, H] (the classifier's error maps, main/classification/errors.ts).
+   */
+  async predictV(latent: Float32Array, timesteps: number[], context: Float32Array, batch: number): Promise<Float32Array> {
+    const { channels, size: ls } = this.manifest.latent;
+    const { max_length: L, hidden_size: H } = this.manifest.text;
+    if (latent.length !== batch * channels * ls * ls || context.length !== batch * L * H || timesteps.length !== batch) {
+      throw new Error(`predictV: inputs for a batch of ${batch} expected (latent ${latent.length}, context ${context.length}, ${timesteps.length} timesteps)`);
+    }
+    const unet = await this.session('unet');
+    const out = await unet.run(
+      {
+        latent: new ort.Tensor('float32', latent, [batch, channels, ls, ls]),
+        timestep: new ort.Tensor('int64', BigInt64Array.from(timesteps, (t) => BigInt(t)), [batch]),
+        context: new ort.Tensor('float32', context, [batch, L, H]),
+      },
+      ['v_prediction'],
+    );
+    return out.v_prediction.data as Float32Array;
   }
 
   async release(): Promise<void> {

@@ -42,7 +42,8 @@ export type GroundingProgress = { stage: 'inversion' | 'phrases'; done: number; 
 const MAX_ENGINES = 2;
 const engines = new Map<string, { engine: GroundingEngine; provider: Promise<string> }>();
 
-function engineFor(ref: BundleRef): { engine: GroundingEngine; provider: Promise<string> } {
+/** The worker's engine of a bundle (sessions reused; the classifier's tasks share it). */
+export function engineFor(ref: BundleRef): { engine: GroundingEngine; provider: Promise<string> } {
   const key = `${ref.dir}\0${ref.hash}\0${ref.provider.setting}\0${ref.provider.threads}`;
   let entry = engines.get(key);
   if (entry) {

@@ -1,8 +1,9 @@
 // The app's worker thread entry (built to out/main/worker.js): serves every domain's worker tasks.
+import { classificationTaskHandlers } from '../classification/tasks';
 import { groundingTaskHandlers } from '../grounding/tasks';
 import { imagingTaskHandlers } from '../imaging/decode-tasks';
 import { modelsTaskHandlers } from '../models/verify-tasks';
 import type { AppTasks } from './app-tasks';
 import { serveTasks } from './worker-host';
 
-serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers, ...modelsTaskHandlers });
+serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers, ...modelsTaskHandlers, ...classificationTaskHandlers });
