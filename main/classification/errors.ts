@@ -31,7 +31,12 @@ export interface ErrorMapInput {
 }
 
 /** The error map (h x w, row-major) of each prompt, in order; `onPasses(done, total)` after each unet.onnx call. */
-export async function errorMaps(engine: GroundingEngine, input: ErrorMapInput, onPasses?: (done: number, total: number) => void): Promise<Float32Array[]> {
+export async function errorMaps(
+  engine: GroundingEngine,
+  input: ErrorMapInput,
+  onPasses?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<Float32Array[]> {
   const { channels: C, size: ls } = engine.manifest.latent;
   const { max_length: L, hidden_size: H } = engine.manifest.text;
   const area = ls * ls;
@@ -62,6 +67,7 @@ export async function errorMaps(engine: GroundingEngine, input: ErrorMapInput, o
   const sums = Array.from({ length: P }, () => new Float64Array(area));
   const pairs = N * P;
   for (let start = 0; start < pairs; start += input.maxBatch) {
+    signal?.throwIfAborted(); // cancelled: stop between unet.onnx calls
     const size = Math.min(input.maxBatch, pairs - start);
     const latent = new Float32Array(size * length);
     const context = new Float32Array(size * L * H);

@@ -25,8 +25,11 @@ export const classificationTaskHandlers: TaskHandlers<ClassificationTasks> = {
   'classification.errors': async ({ bundle, z0, timesteps, noise, prompts, target, maxBatch }, ctx) => {
     const started = performance.now();
     const { engine, provider } = engineFor(bundle);
-    const maps = await errorMaps(engine, { z0, timesteps, noise, prompts, target, maxBatch }, (done, total) =>
-      ctx.progress({ done, total } satisfies ClassificationProgress),
+    const maps = await errorMaps(
+      engine,
+      { z0, timesteps, noise, prompts, target, maxBatch },
+      (done, total) => ctx.progress({ done, total } satisfies ClassificationProgress),
+      ctx.signal,
     );
     const ms = performance.now() - started;
     return withTransfer({ maps, provider: await provider, passes: timesteps.length * prompts.length, ms }, maps.map((m) => m.buffer as ArrayBuffer));

@@ -141,7 +141,13 @@ export class GroundingEngine {
    * The U-Net input latents z_i at the kept steps, concatenated in step order ([K, C, h, w]).
    * `emptyIds`: the padded ids of the inversion prompt ("").
    */
-  async invert(image: Float32Array, emptyIds: number[], settings: InversionSettings, onStep?: (done: number, total: number) => void): Promise<Float32Array> {
+  async invert(
+    image: Float32Array,
+    emptyIds: number[],
+    settings: InversionSettings,
+    onStep?: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
     const { size } = this.manifest.image;
     const { channels, size: ls } = this.manifest.latent;
     const latentLength = channels * ls * ls;
@@ -162,6 +168,7 @@ export class GroundingEngine {
     for (let i = 0, k = 0; i <= last; i++) {
       if (i === kept[k]) out.set(z, latentLength * k++);
       if (i === last) break;
+      signal?.throwIfAborted(); // cancelled: stop between U-Net calls (one call cannot be interrupted)
       const t = timesteps[i];
       const v = (
         await unet.run(
@@ -187,6 +194,7 @@ export class GroundingEngine {
     settings: AttendSettings,
     onBatch?: (done: number, total: number) => void,
     onProvisional?: (maps: ProvisionalMap[]) => void,
+    signal?: AbortSignal,
   ): Promise<Float32Array[]> {
     const { channels, size: ls } = this.manifest.latent;
     const { max_length: L, hidden_size: H } = this.manifest.text;
@@ -224,6 +232,7 @@ export class GroundingEngine {
     const reported = new Array<number>(P).fill(0);
     let start = 0;
     for (const [c, size] of chunks.entries()) {
+      signal?.throwIfAborted();
       const chunk = pairs.slice(start, start + size);
       const latent = new Float32Array(chunk.length * latentLength);
       const context = new Float32Array(chunk.length * L * H);

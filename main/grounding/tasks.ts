@@ -91,8 +91,12 @@ export const groundingTaskHandlers: TaskHandlers<GroundingTasks> = {
   },
   'grounding.invert': async ({ bundle, image, emptyIds, settings }, ctx) => {
     const { engine, provider } = engineFor(bundle);
-    const latents = await engine.invert(image, emptyIds, settings, (done, total) =>
-      ctx.progress({ stage: 'inversion', done, total } satisfies GroundingProgress),
+    const latents = await engine.invert(
+      image,
+      emptyIds,
+      settings,
+      (done, total) => ctx.progress({ stage: 'inversion', done, total } satisfies GroundingProgress),
+      ctx.signal,
     );
     return withTransfer({ latents, provider: await provider }, [latents.buffer as ArrayBuffer]);
   },
@@ -111,6 +115,7 @@ export const groundingTaskHandlers: TaskHandlers<GroundingTasks> = {
               partial.map((m) => m.map.buffer as ArrayBuffer),
             )
         : undefined,
+      ctx.signal,
     );
     return withTransfer({ maps, provider: await provider }, maps.map((m) => m.buffer as ArrayBuffer));
   },

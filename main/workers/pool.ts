@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { SerializedTaskError, TaskMap, TaskReply, TaskRequest } from './protocol';
+import type { SerializedTaskError, TaskCancel, TaskMap, TaskReply, TaskRequest } from './protocol';
 
 export type { TaskMap } from './protocol';
 
@@ -58,11 +58,19 @@ export interface WorkerPoolOptions {
   size?: number;
   /**
    * How a cancelled running task stops: 'terminate' its thread at once (default: stops synchronous compute), or
-   * 'retire' it: the caller's promise rejects at once and a fresh thread takes the queue, but the old thread is
-   * terminated only when its task returns. Native addons that run work on their own threads (onnxruntime's
-   * session.run) abort the whole process when their thread's environment is torn down under them.
+   * 'retire' it: the caller's promise rejects at once and the thread is told to cancel (`ctx.signal` of the task,
+   * which a cooperative task checks between its steps); when the task returns, the thread rejoins the pool if the
+   * pool has room (its loaded state, e.g. ONNX sessions, kept), else it is terminated. Meanwhile a fresh thread
+   * takes the queue. Native addons that run work on their own threads (onnxruntime's session.run) abort the whole
+   * process when their thread's environment is torn down under them.
    */
   cancelRunning?: 'terminate' | 'retire';
+  /**
+   * 'retire' only: how long `close()` lets cancelled tasks return before it terminates their threads (default 10 s:
+   * a cooperative task returns after its current step; ending a thread inside onnxruntime's session.run would take
+   * the process down).
+   */
+  closeGraceMs?: number;
 }
 
 export interface RunOptions {
@@ -92,7 +100,7 @@ export class WorkerPool<T extends TaskMap> {
   private readonly idle: Worker[] = [];
   private readonly queue: Pending[] = [];
   private readonly inFlight = new Map<Worker, Pending>();
-  /** threads whose task was cancelled, terminated when that task returns ('retire') */
+  /** threads whose task was cancelled, rejoining or terminated when that task returns ('retire') */
   private readonly retiring = new Set<Worker>();
   private readonly size: number;
   private nextId = 1;
@@ -135,7 +143,15 @@ export class WorkerPool<T extends TaskMap> {
     for (const [worker, job] of this.inFlight) {
       this.inFlight.delete(worker);
       this.settle(job, () => job.reject(new Error(`the ${this.options.name} pool closed`)));
+      if (this.options.cancelRunning === 'retire') {
+        this.drop(worker);
+        this.retiring.add(worker);
+        worker.postMessage({ cancel: job.request.id } satisfies TaskCancel);
+      }
     }
+    // running tasks were told to cancel: give them their grace to return (each retiring thread ends when it does)
+    const until = Date.now() + (this.options.closeGraceMs ?? 10_000);
+    while (this.retiring.size && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     const all = [...this.workers, ...this.retiring];
     this.workers.clear();
     this.retiring.clear();
@@ -160,8 +176,10 @@ export class WorkerPool<T extends TaskMap> {
       if (running !== job) continue;
       this.inFlight.delete(worker);
       this.drop(worker);
-      if (this.options.cancelRunning === 'retire') this.retiring.add(worker);
-      else void worker.terminate();
+      if (this.options.cancelRunning === 'retire') {
+        this.retiring.add(worker);
+        worker.postMessage({ cancel: job.request.id } satisfies TaskCancel);
+      } else void worker.terminate();
       this.settle(job, () => job.reject(job.signal?.reason));
       this.pump();
       return;
@@ -182,7 +200,12 @@ export class WorkerPool<T extends TaskMap> {
       if (this.retiring.has(worker)) {
         if ('progress' in reply) return;
         this.retiring.delete(worker);
-        void worker.terminate();
+        // the cancelled task returned: the thread is free again; keep it (warm) when the pool has room
+        if (!this.closed && this.workers.size < this.size) {
+          this.workers.add(worker);
+          this.idle.push(worker);
+          this.pump();
+        } else void worker.terminate();
         return;
       }
       const job = this.inFlight.get(worker);

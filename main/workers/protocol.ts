@@ -6,6 +6,11 @@ export interface TaskRequest {
   input: unknown;
 }
 
+/** The caller cancelled task `cancel`: the handler's `ctx.signal` aborts (a cooperative task stops at its next check). */
+export interface TaskCancel {
+  cancel: number;
+}
+
 /** A task's failure as it crosses the thread boundary: the error's name and message, and optional plain data. */
 export interface SerializedTaskError {
   name: string;

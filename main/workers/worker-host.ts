@@ -3,9 +3,11 @@
 // A thrown error reaches the caller as a WorkerTaskError with the same name and message; an error that carries
 // a `taskErrorData()` method sends that plain data along (e.g. the decoder's reason without the file name).
 // A long task may report progress through its second argument (`ctx.progress(value, transfer?)`, large buffers
-// moved like an output's); the caller receives it in `run(..., { onProgress })`.
+// moved like an output's); the caller receives it in `run(..., { onProgress })`. `ctx.signal` aborts when the caller
+// cancels: a long task checks it between its steps (an ONNX session.run cannot be interrupted, but the loop around it
+// can stop), so a cancelled thread is free again at once instead of computing what nobody waits for.
 import { parentPort } from 'node:worker_threads';
-import type { SerializedTaskError, TaskMap, TaskReply, TaskRequest } from './protocol';
+import type { SerializedTaskError, TaskCancel, TaskMap, TaskReply, TaskRequest } from './protocol';
 
 const TRANSFER = Symbol('transfer');
 
@@ -25,6 +27,8 @@ export interface TaskContext {
    * `transfer`: buffers of the value to move instead of copying (unusable in the worker afterwards).
    */
   progress(value: unknown, transfer?: ArrayBuffer[]): void;
+  /** aborted when the caller cancels the task */
+  signal: AbortSignal;
 }
 
 export type TaskHandlers<T extends TaskMap> = {
@@ -50,7 +54,15 @@ function isWithTransfer(value: unknown): value is WithTransfer<unknown> {
 export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks() must run inside a worker thread');
-  port.on('message', async (request: TaskRequest) => {
+  const running = new Map<number, AbortController>();
+  port.on('message', async (message: TaskRequest | TaskCancel) => {
+    if ('cancel' in message) {
+      running.get(message.cancel)?.abort(new Error('cancelled'));
+      return;
+    }
+    const request = message;
+    const controller = new AbortController();
+    running.set(request.id, controller);
     let reply: TaskReply;
     let transfer: ArrayBuffer[] = [];
     try {
@@ -58,6 +70,7 @@ export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
       if (!handler) throw new Error(`this worker has no task "${request.task}"`);
       const result = await handler(request.input, {
         progress: (value, moved = []) => port.postMessage({ id: request.id, progress: value } satisfies TaskReply, moved),
+        signal: controller.signal,
       });
       if (isWithTransfer(result)) {
         transfer = result.transfer;
@@ -65,6 +78,8 @@ export function serveTasks<T extends TaskMap>(handlers: TaskHandlers<T>): void {
       } else reply = { id: request.id, ok: true, output: result };
     } catch (error) {
       reply = { id: request.id, ok: false, error: serializeError(error) };
+    } finally {
+      running.delete(request.id);
     }
     port.postMessage(reply, transfer);
   });

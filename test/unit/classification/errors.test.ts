@@ -179,4 +179,32 @@ describe("the 'classification.errors' task on the app's worker pool", () => {
       await pool.close();
     }
   });
+  it('stops a cancelled task at its next unet.onnx call, and the warm thread rejoins the pool', async () => {
+    const pool = new WorkerPool<AppTasks>({ name: 'onnx', size: 1, cancelRunning: 'retire', script: appWorkerScript() });
+    try {
+      const bundle: BundleRef = { dir: bundleDir, hash: 'test', manifest, provider: { setting: 'cpu', threads: 1 } };
+      const z0 = await z0Of();
+      // 1,800 single passes: about 15 s uninterrupted on this machine
+      const { timesteps, noise } = drawsFor(2, 'cd'.repeat(32), 600, [0, 999], LENGTH);
+      const controller = new AbortController();
+      let reports = 0;
+      const task = pool.run(
+        'classification.errors',
+        { bundle, z0, timesteps, noise, prompts, target: 'epsilon', maxBatch: 1 },
+        { signal: controller.signal, onProgress: () => ++reports === 3 && controller.abort(new Error('cancelled by the test')) },
+      );
+      await expect(task).rejects.toThrow('cancelled by the test');
+      expect(pool.threadCount).toBe(0); // retired: the caller was answered at once
+      const t0 = performance.now();
+      while (pool.threadCount === 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      // the thread stopped between two passes and came back with its sessions, long before the 1,800 passes' end
+      expect(pool.threadCount).toBe(1);
+      const small = drawsFor(3, 'ef'.repeat(32), 2, [0, 999], LENGTH);
+      const out = await pool.run('classification.errors', { bundle, z0, ...small, prompts, target: 'v', maxBatch: 8 });
+      expect(out.passes).toBe(6);
+      expect(pool.threadCount).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
 });

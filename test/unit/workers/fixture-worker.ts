@@ -10,6 +10,8 @@ export type FixtureTasks = {
   fail: { input: { message: string }; output: never };
   exit: { input: { code: number }; output: never };
   spin: { input: { ms: number }; output: 'done' };
+  /** spins in slices, checking ctx.signal between them (as the ONNX loops do between session.run calls) */
+  cooperative: { input: { ms: number }; output: { thread: number; slices: number } };
 };
 
 class FixtureError extends Error {
@@ -40,5 +42,19 @@ serveTasks<FixtureTasks>({
       /* synchronous compute that only terminating the thread can stop */
     }
     return 'done';
+  },
+  cooperative: async ({ ms }, ctx) => {
+    const until = Date.now() + ms;
+    let slices = 0;
+    while (Date.now() < until) {
+      ctx.signal.throwIfAborted();
+      const slice = Date.now() + 20;
+      while (Date.now() < slice) {
+        /* one uninterruptible step */
+      }
+      slices++;
+      await new Promise((r) => setImmediate(r)); // let the cancel message in
+    }
+    return { thread: threadId, slices };
   },
 });

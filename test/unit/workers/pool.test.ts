@@ -6,8 +6,8 @@ import { WorkerCrashedError, WorkerPool, WorkerTaskError, workerScript } from '.
 import type { FixtureTasks } from './fixture-worker';
 
 const pools: WorkerPool<FixtureTasks>[] = [];
-function newPool(size: number, cancelRunning?: 'terminate' | 'retire'): WorkerPool<FixtureTasks> {
-  const pool = new WorkerPool<FixtureTasks>({ name: 'fixture', size, cancelRunning, script: workerScript(path.join(__dirname), 'fixture-worker') });
+function newPool(size: number, cancelRunning?: 'terminate' | 'retire', closeGraceMs = 500): WorkerPool<FixtureTasks> {
+  const pool = new WorkerPool<FixtureTasks>({ name: 'fixture', size, cancelRunning, closeGraceMs, script: workerScript(path.join(__dirname), 'fixture-worker') });
   pools.push(pool);
   return pool;
 }
@@ -90,6 +90,36 @@ describe('WorkerPool', () => {
     const next = await pool.run('echo', { text: 'next' });
     expect(next.text).toBe('next');
     expect(pool.threadCount).toBe(1);
+  });
+
+  it("'retire': a cooperative task stops at its next check and its warm thread rejoins the pool", async () => {
+    const pool = newPool(1, 'retire');
+    const { thread } = await pool.run('echo', { text: 'which thread' });
+    const running = new AbortController();
+    const first = pool.run('cooperative', { ms: 60_000 }, { signal: running.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    running.abort(new Error('stop'));
+    await expect(first).rejects.toThrow('stop');
+    // the cancelled thread returns within a slice or two and serves the next task: no second thread was needed
+    await new Promise((r) => setTimeout(r, 300));
+    const next = await pool.run('echo', { text: 'next' });
+    expect(next.thread).toBe(thread);
+    expect(pool.threadCount).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it("'retire': close cancels a running cooperative task and waits for it to return before ending its thread", async () => {
+    const pool = newPool(1, 'retire', 30_000);
+    const running = pool.run('cooperative', { ms: 60_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const rejected = expect(running).rejects.toThrow(/pool closed/);
+    await pool.close();
+    await rejected;
+    // it returned at its next check (a slice of 20 ms), long before the grace ran out
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(pool.threadCount).toBe(0);
   });
 
   it('close fails what is pending and refuses new work', async () => {
