@@ -3,6 +3,7 @@
 // Each command is a module of its own (main/cli/<command>.ts); this file lists them and dispatches.
 import { appVersion } from '../services/paths';
 import { boxesCommand } from './boxes';
+import { classifyCommand } from './classify';
 import { evaluateCommand } from './evaluate';
 import { checkFlags } from './flags';
 import { groundCommand } from './ground';
@@ -20,7 +21,7 @@ import { tuneCommand } from './tune';
 
 export { rendererDir } from './serve';
 
-export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand, classifyCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

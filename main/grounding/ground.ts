@@ -110,7 +110,8 @@ export interface ProvisionalPhrase {
 
 const tokenizers = new Map<string, ClipTokenizer>();
 
-function tokenizerOf(bundle: LoadedBundle): ClipTokenizer {
+/** The bundle's CLIP tokenizer, read once per bundle (the classifier's job tokenises its prompts with it too). */
+export function tokenizerOf(bundle: LoadedBundle): ClipTokenizer {
   const key = `${bundle.dir}\0${bundle.hash}`;
   let t = tokenizers.get(key);
   if (!t) {

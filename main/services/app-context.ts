@@ -23,6 +23,7 @@ import { createModelsService } from '../models/service';
 import { readerImportJobKind, readerPackageJobKind } from '../reader/package-job';
 import { createReaderService } from '../reader/service';
 import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
+import { classificationJobKind, createClassificationService } from '../classification/service';
 import { createAnnotationsService, defaultUserName } from '../annotations/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
@@ -114,6 +115,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(heatmapImportJobKind(grounding));
   jobs.register(lutBuildJobKind({ db, registry: models }));
   jobs.register(benchmarkRunJobKind(grounding));
+  jobs.register(classificationJobKind(grounding));
   jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir }));
   jobs.register(readerImportJobKind({ db, dataDir: options.dataDir }));
   const training: TrainingDeps = {
@@ -142,6 +144,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createReaderService({ db, dataDir: options.dataDir, jobs }),
     ...createAnnotationsService({ db, defaultUser: defaultUserName(options.mode) }),
     ...createTrainingService(training),
+    ...createClassificationService(grounding),
   };
 
   let closed: Promise<void> | null = null;

@@ -11,6 +11,7 @@ import { sql as m0009 } from './0009_prompt_corrections';
 import { sql as m0010 } from './0010_training';
 import { sql as m0011 } from './0011_reader_packages';
 import { sql as m0012 } from './0012_study_names';
+import { sql as m0013 } from './0013_classification';
 
 export interface Migration {
   version: number;
@@ -31,6 +32,7 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: 'training', sql: m0010 },
   { version: 11, name: 'reader_packages', sql: m0011 },
   { version: 12, name: 'study_names', sql: m0012 },
+  { version: 13, name: 'classification', sql: m0013 },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1].version;
