@@ -6,6 +6,7 @@ import DesignView from './reader/DesignView.vue';
 import StudiesView from './reader/StudiesView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
 import TrainingView from './training/TrainingView.vue';
+import ClassificationView from './classification/ClassificationView.vue';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
 export const router = createRouter({
@@ -24,6 +25,8 @@ export const router = createRouter({
     { path: '/evaluation', name: 'evaluation', component: EvaluationView },
     // anatomy-grounded prompt tuning: data, settings, runs (issue 13)
     { path: '/training', name: 'training', component: TrainingView },
+    // the heatmap-weighted diffusion classifier: builder, runs, results (issue 14)
+    { path: '/classification', name: 'classification', component: ClassificationView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
