@@ -84,9 +84,11 @@ export function samplesOf(e: Experiment, errors: ReadonlyMap<string, Float32Arra
 /** One condition's statistics from its samples. */
 export function conditionResult(c: Condition, samples: readonly Sample[], o: { bootstrap: number; permutations: number; seed: number }): Result {
   const pos = samples.filter((s) => s.role === 'positive');
-  const neg = samples.filter((s) => s.role === 'negative').map((s) => s.score);
+  const negatives = samples.filter((s) => s.role === 'negative');
+  const neg = negatives.map((s) => s.score);
   const posScores = pos.map((s) => s.score);
-  const ci = aurocCi(posScores, neg, { bootstrap: o.bootstrap, seed: o.seed });
+  // a located row scores each normal image once per candidate location: its image is the bootstrap's unit
+  const ci = aurocCi(posScores, neg, { bootstrap: o.bootstrap, seed: o.seed, negativeGroups: negatives.map((s) => s.imageId) });
   const withMiou = pos.filter((s) => s.miou !== null).map((s) => ({ score: s.score, miou: s.miou! }));
   const halves = withMiou.length ? miouHalves(withMiou, neg, { permutations: o.permutations, seed: o.seed }) : null;
   return {

@@ -82,26 +82,46 @@ export function rocCurve(pos: readonly number[], neg: readonly number[]): [numbe
  * The 95% percentile-bootstrap interval of the AUROC, stratified: resample b draws the positives
  * `bootstrapIndex(seed, b, i, n)` and the negatives `bootstrapIndex(seed + 1 mod 2^32, b, i, m)`; the 2.5th and
  * 97.5th percentiles (numpy's linear method). Null without resamples or when a class is empty.
+ * `negativeGroups` (one key per negative, e.g. its image): the negatives are resampled as whole groups instead
+ * (draw i picks group `bootstrapIndex(seed + 1, b, i, groups)`, all its negatives), since a located row scores
+ * each normal image once per candidate location and those scores are not independent.
  */
-export function aurocCi(pos: readonly number[], neg: readonly number[], o: { bootstrap: number; seed: number }): { low: number; high: number } | null {
+export function aurocCi(
+  pos: readonly number[],
+  neg: readonly number[],
+  o: { bootstrap: number; seed: number; negativeGroups?: readonly (string | number)[] },
+): { low: number; high: number } | null {
   checkScores(pos, 'positive');
   checkScores(neg, 'negative');
   if (o.bootstrap <= 0 || pos.length === 0 || neg.length === 0) return null;
+  if (o.negativeGroups && o.negativeGroups.length !== neg.length) throw new RangeError(`${o.negativeGroups.length} negative groups for ${neg.length} negatives`);
   const n = pos.length;
-  const m = neg.length;
+  const groups = negativeClusters(neg, o.negativeGroups);
   const negSeed = (o.seed + 1) % TWO_32;
   const p = new Float64Array(n);
-  const q = new Float64Array(m);
   const stats = new Float64Array(o.bootstrap);
   for (let b = 0; b < o.bootstrap; b++) {
     for (let i = 0; i < n; i++) p[i] = pos[bootstrapIndex(o.seed, b, i, n)];
-    for (let i = 0; i < m; i++) q[i] = neg[bootstrapIndex(negSeed, b, i, m)];
-    q.sort();
+    const drawn: number[] = [];
+    for (let i = 0; i < groups.length; i++) drawn.push(...groups[bootstrapIndex(negSeed, b, i, groups.length)]);
+    const q = Float64Array.from(drawn).sort();
     let u = 0;
     for (const c of mannWhitneyCounts(p, q)) u += c;
-    stats[b] = u / (n * m);
+    stats[b] = u / (n * q.length);
   }
   return { low: nanPercentile(stats, 2.5), high: nanPercentile(stats, 97.5) };
+}
+
+/** The negatives' scores in groups (first-appearance order); one group per negative without keys. */
+function negativeClusters(neg: readonly number[], keys?: readonly (string | number)[]): number[][] {
+  if (!keys) return neg.map((s) => [s]);
+  const byKey = new Map<string | number, number[]>();
+  neg.forEach((s, i) => {
+    const group = byKey.get(keys[i]);
+    if (group) group.push(s);
+    else byKey.set(keys[i], [s]);
+  });
+  return [...byKey.values()];
 }
 
 /**

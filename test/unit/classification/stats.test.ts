@@ -80,6 +80,26 @@ describe('aurocCi', () => {
     expect(ci!.high).toBeGreaterThan(auroc(p, n)!);
   });
 
+  it('resamples grouped negatives as whole groups (a normal image scored at several locations is one unit)', () => {
+    const p = [0.9, 0.4, 0.7, 0.2];
+    const n = [0.1, 0.5, 0.3, 0.8, 0.6, 0.05];
+    const groups = ['a', 'a', 'b', 'b', 'c', 'c'];
+    const byGroup = [[0.1, 0.5], [0.3, 0.8], [0.6, 0.05]];
+    const B = 300;
+    const stats = Array.from({ length: B }, (_, b) =>
+      naiveAuroc(
+        p.map((_, i) => p[bootstrapIndex(4, b, i, p.length)]),
+        byGroup.flatMap((_, i) => byGroup[bootstrapIndex(5, b, i, byGroup.length)]),
+      ),
+    );
+    const ci = aurocCi(p, n, { bootstrap: B, seed: 4, negativeGroups: groups })!;
+    expect(ci.low).toBeCloseTo(nanPercentile(stats, 2.5), 12);
+    expect(ci.high).toBeCloseTo(nanPercentile(stats, 97.5), 12);
+    // one group per negative is the ungrouped bootstrap
+    expect(aurocCi(p, n, { bootstrap: B, seed: 4, negativeGroups: n.map((_, i) => i) })).toEqual(aurocCi(p, n, { bootstrap: B, seed: 4 }));
+    expect(() => aurocCi(p, n, { bootstrap: 10, seed: 0, negativeGroups: ['a'] })).toThrow(/1 negative groups for 6 negatives/);
+  });
+
   it('wraps the negatives seed at 2^32 - 1, and is [1, 1] for separated classes; null without resamples or a class', () => {
     expect(aurocCi([2, 3], [0, 1], { bootstrap: 50, seed: 2 ** 32 - 1 })).toEqual({ low: 1, high: 1 });
     expect(aurocCi(pos, neg, { bootstrap: 0, seed: 0 })).toBeNull();
