@@ -272,6 +272,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
 
       if (url.pathname === '/reader-sign-in' && readers) return await readerSignIn(req, res);
+      if (url.pathname === '/reader-sign-out' && readers) {
+        // the reading session stays (answers resume with the code); this browser forgets it and shows the sign-in page
+        res.setHeader('Set-Cookie', `${READER_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+        res.writeHead(303, { location: '/', 'cache-control': 'no-store' });
+        return res.end();
+      }
       const reader = readerSession(bearerToken(req), queryToken, cookieToken(req, READER_COOKIE));
       const authorised = sameToken(bearerToken(req), token) || sameToken(queryToken, token) || sameToken(cookieToken(req), token) || reader !== null;
       if (!authorised && wantsPage(req)) return sendLoginPage(res, req.method === 'HEAD', readers ? {} : null);

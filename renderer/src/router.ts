@@ -7,6 +7,7 @@ import StudiesView from './reader/StudiesView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
 import TrainingView from './training/TrainingView.vue';
 import ClassificationView from './classification/ClassificationView.vue';
+import { isRemoteReader } from './lib/remote-reader';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
 export const router = createRouter({
@@ -30,3 +31,6 @@ export const router = createRouter({
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
+
+// a reader signed in with a code has the reading view only
+router.beforeEach((to) => (isRemoteReader() && to.name !== 'read' ? { name: 'read' } : true));

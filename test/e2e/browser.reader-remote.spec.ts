@@ -26,6 +26,12 @@ test('a reader signs in with a code on serve --readers and reads 2 cases', async
 
   served = await startServe(['--no-demo', '--readers', '--host', '127.0.0.1'], served.dataDir);
   const given = new Map<number, number>();
+  // the reading page alone: nothing of the workstation's shell calls what the session may not
+  const refused: string[] = [];
+  page.on('response', (r) => {
+    const { pathname } = new URL(r.url());
+    if (r.status() === 401 && (pathname.startsWith('/rpc/') || pathname === '/events') && pathname !== '/rpc/reader.listStudies') refused.push(pathname);
+  });
   try {
     await page.goto(served.url);
     await expect(page.getByTestId('reader-code-form')).toBeVisible();
@@ -55,6 +61,18 @@ test('a reader signs in with a code on serve --readers and reads 2 cases', async
       return r.status;
     });
     expect(status).toBe(401);
+    expect(refused).toEqual([]);
+    await expect(page.getByTestId('dataset-filter')).toHaveCount(0);
+    // #/ is the coordinator's: the router keeps the reader on the reading view
+    await page.evaluate(() => (window.location.hash = '#/evaluation'));
+    await expect(page).toHaveURL(/#\/read$/);
+    // signing out shows the sign-in page again (not the name form), and the same code signs in again
+    await page.getByTestId('reader-signout').click();
+    await expect(page.getByTestId('reader-code-form')).toBeVisible();
+    await page.getByTestId('reader-code').fill(code);
+    await page.getByTestId('reader-code-submit').click();
+    await expect(page.getByTestId('reader-done')).toBeVisible();
+    expect(refused).toEqual([]);
   } finally {
     served.process.kill('SIGTERM');
     await new Promise((r) => served.process.once('exit', r));

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { ReaderState } from '../../../common/contract/reader';
 import { api } from '../api';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
+import { isRemoteReader, leaveRemoteReading } from '../lib/remote-reader';
 import { prepareImage, useViewerStore } from '../stores/viewer';
 
 type State = z.output<typeof ReaderState>;
@@ -17,7 +18,7 @@ const SESSION_KEY = 'sightline.reader.session';
 
 /** A reader signed in with a code (serve --readers): the page's API token is their reading session. */
 function remoteSession(): string | null {
-  if (typeof window === 'undefined' || new URL(window.location.href).searchParams.get('reader') !== '1') return null;
+  if (!isRemoteReader()) return null;
   const token = sessionStorage.getItem('sightline.token');
   if (token) sessionStorage.setItem(SESSION_KEY, token);
   return token;
@@ -116,6 +117,8 @@ export const useReaderStore = defineStore('reader', () => {
   }
 
   function signOut(): void {
+    // a code's session: back to the sign-in page through the server (it clears the session cookie)
+    if (isRemoteReader()) return leaveRemoteReading();
     session.value = null;
     state.value = null;
     shownImage = null;
