@@ -140,7 +140,6 @@ describe.skipIf(!hasTorch)('a tuning run', () => {
     expect((await call<Output<'training.runs.list'>>('training.runs.list', {}))[0]).toMatchObject({ id: started.runId, state: 'done', variant: run.variant });
   }, 600_000);
   it('ends interrupted, not failed, when its trainer is killed from outside, and resumes from the checkpoint', async () => {
-    let jobId = '';
     let killed: number | null = null;
     const stop = context.bus.subscribe((name, payload) => {
       if (name !== 'training.event' || killed !== null) return;
@@ -151,7 +150,7 @@ describe.skipIf(!hasTorch)('a tuning run', () => {
       process.kill(killed, 'SIGKILL');
     });
     const started = await call<{ runId: number; jobId: string }>('training.runs.start', { dataset: MIMIC, python: PYTHON, config: TINY, name: 'killed-run' });
-    jobId = started.jobId;
+    const { jobId } = started;
     const first = await context.jobs.wait(jobId);
     stop();
     expect(killed).toEqual(expect.any(Number));
