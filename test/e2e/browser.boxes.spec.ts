@@ -8,16 +8,14 @@ import type { Locator, Page } from '@playwright/test';
 import { fitTransform } from '../../renderer/src/lib/view-transform';
 import { expect, repoRoot, test } from './serve-fixture';
 import { importDemo } from './demo-steps';
+import { collectConsoleErrors } from './page-checks';
 
 const IMAGE = { columns: 604, rows: 551 };
 mkdirSync(path.join(repoRoot, 'test-results', 'screens'), { recursive: true });
 
 test('draw, move, undo, redo, delete a box with keys and mouse; it persists across a reload', async ({ served, page }) => {
   test.setTimeout(240_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
+  const consoleErrors = collectConsoleErrors(page);
   await page.goto(served.loginUrl);
   await importDemo(page);
   await openAtelectasis(page);

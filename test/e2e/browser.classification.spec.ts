@@ -7,28 +7,16 @@
 // most pairs has both mIoU halves; a longer run is cancelled and resumed to the end; a run deleted.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Locator } from '@playwright/test';
 import { expect, repoRoot, test } from './serve-fixture';
 import { importDemo } from './demo-steps';
+import { collectConsoleErrors, painted } from './page-checks';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
 
-async function painted(canvas: Locator): Promise<number> {
-  return canvas.evaluate((c: HTMLCanvasElement) => {
-    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-    return n;
-  });
-}
-
 test('classification: plan, start by keyboard, progress, results with ROC and Figure 7, samples, JSON export', async ({ served, page }) => {
   test.setTimeout(480_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
+  const consoleErrors = collectConsoleErrors(page);
   await page.goto(served.loginUrl);
   await importDemo(page);
 

@@ -13,6 +13,7 @@ import { openDatabase } from '../../main/db';
 import { figureLayout } from '../../renderer/src/lib/figure-layout';
 import { expect, repoRoot, test, type Served } from './serve-fixture';
 import { importDemo } from './demo-steps';
+import { collectConsoleErrors } from './page-checks';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -26,10 +27,7 @@ const hasImport = readFileSync(path.join(repoRoot, 'common/contract/heatmaps.ts'
 
 test('compare two variants side by side, linked zoom, export the figure, small multiples', async ({ served, page }) => {
   test.setTimeout(480_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
+  const consoleErrors = collectConsoleErrors(page);
   await page.goto(served.loginUrl);
   await importDemo(page);
   await openStudy(page);

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, repoRoot, test } from './serve-fixture';
 import { importDemo } from './demo-steps';
+import { collectConsoleErrors, painted } from './page-checks';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -15,10 +16,7 @@ const DEMO = 'sightline-demo-ldm';
 
 test('benchmark runs: a reference row and a model subset side by side, charts, pairs, viewer, export', async ({ served, page }) => {
   test.setTimeout(420_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
+  const consoleErrors = collectConsoleErrors(page);
   await page.goto(served.loginUrl);
   await importDemo(page);
 
@@ -63,13 +61,7 @@ test('benchmark runs: a reference row and a model subset side by side, charts, p
   const size = await canvas.evaluate((c: HTMLCanvasElement) => ({ w: c.width, h: c.height }));
   expect(size.w).toBeGreaterThan(100);
   expect(size.h).toBeGreaterThan(100);
-  const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
-    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-    return n;
-  });
-  expect(painted).toBeGreaterThan(1000);
+  expect(await painted(canvas)).toBeGreaterThan(1000);
 
   // the model run's pairs, sorted by CNR (descending)
   const modelRunId = await runs.first().getAttribute('data-run');

@@ -10,29 +10,18 @@ import path from 'node:path';
 import type { Locator } from '@playwright/test';
 import { expect, repoRoot, test } from './serve-fixture';
 import { importDemo } from './demo-steps';
+import { collectConsoleErrors, painted } from './page-checks';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
 const PYTHON = process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3';
 const TINY = { num_inference_steps: 10, tune_steps: [5, 6], eval_steps: [5, 6], val_images: 1, val_boot: 20, threads: 1, log_every: 1 };
 
-async function painted(canvas: Locator): Promise<number> {
-  return canvas.evaluate((c: HTMLCanvasElement) => {
-    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-    return n;
-  });
-}
-
 const count = async (l: Locator) => Number((await l.textContent())!.replace(/,/g, ''));
 
 test('training page: pairs and their chart, exclude / edit + undo/redo, environment check, a tiny run to a variant, cancel and resume', async ({ served, page }) => {
   test.setTimeout(600_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
+  const consoleErrors = collectConsoleErrors(page);
   await page.goto(served.loginUrl);
   await importDemo(page);
 

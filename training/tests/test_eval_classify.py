@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from _nested import assert_nested_close
 from _require import needs
 from sightline_eval import classify as C
 from sightline_eval.metrics import bootstrap_hash
@@ -208,24 +209,6 @@ def test_epsilon_error_is_sqrt_alpha_bar_times_v_error_per_draw(demo):
         np.testing.assert_allclose(one[target], all_[target], atol=1e-6, rtol=0)
 
 
-def _close(a, b, path=""):
-    if isinstance(a, dict):
-        assert set(a) == set(b), path
-        for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        if a and all(isinstance(x, (int, float)) for x in a):
-            np.testing.assert_allclose(np.array(a, float), np.array(b, float), atol=1e-6, rtol=0, err_msg=path)
-        else:
-            for i, (p, q) in enumerate(zip(a, b)):
-                _close(p, q, f"{path}[{i}]")
-    elif isinstance(a, float) or isinstance(b, float):
-        assert a is not None and b is not None and abs(a - b) <= 1e-6, path
-    else:
-        assert a == b, path
-
-
 @needs(VECTORS, *DEMO_FILES, what="the shared classifier vectors and the demo bundle")
 def test_committed_vectors_are_a_fresh_write(tmp_path):
     C.write_vectors(tmp_path / "fresh.json")
@@ -235,7 +218,7 @@ def test_committed_vectors_are_a_fresh_write(tmp_path):
     assert fresh["generator"] == committed["generator"]  # the generator exactly
     for im in committed["images"]:  # the files the vectors name are the ones in the tree
         assert C.file_sha256(REPO / im["file"]) == im["sha256"], im["file"]
-    _close(fresh, committed)
+    assert_nested_close(fresh, committed)
     assert VECTORS.stat().st_size < 300_000
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _nested import assert_nested_close
 from _require import needs
 from sightline_eval import metrics as M
 from sightline_eval import metrics_vectors as V
@@ -15,27 +16,11 @@ from sightline_eval import metrics_vectors as V
 VECTORS = Path(__file__).resolve().parents[2] / "test" / "vectors" / "eval-metrics.json"
 
 
-def _same(a, b, path="", tol=1e-12) -> None:
-    """Equal structure; numbers within ``tol`` (integers and None exactly)."""
-    if isinstance(a, dict):
-        assert set(a) == set(b), path
-        for k in a:
-            _same(a[k], b[k], f"{path}.{k}", tol)
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        for i, (p, q) in enumerate(zip(a, b)):
-            _same(p, q, f"{path}[{i}]", tol)
-    elif isinstance(a, float) and isinstance(b, (int, float)):
-        assert abs(a - b) <= tol, f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
-
-
 @needs(VECTORS, what="the shared metrics test vectors")
 def test_committed_vectors_are_what_the_reference_computes():
     committed = json.loads(VECTORS.read_text(encoding="utf-8"))
     assert committed["generated_by"] == V.COMMAND
-    _same(json.loads(V.dumps(V.build())), committed)
+    assert_nested_close(json.loads(V.dumps(V.build())), committed, atol=1e-12)
 
 
 @needs(VECTORS, what="the shared metrics test vectors")

@@ -5,36 +5,18 @@ from pathlib import Path
 
 import numpy as np
 
+from _nested import assert_nested_close
 from _require import needs
 from sightline_ldm.grounding_vectors import ops_vectors
 
 OPS = Path(__file__).resolve().parents[2] / "test" / "vectors" / "grounding-ops.json"
 
 
-def _close(a, b, path="") -> None:
-    if isinstance(a, dict):
-        assert set(a) == set(b), path
-        for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        if a and all(isinstance(x, (int, float)) or x is None for x in a):
-            x = np.array([np.nan if v is None else v for v in a], dtype=np.float64)
-            y = np.array([np.nan if v is None else v for v in b], dtype=np.float64)
-            assert np.array_equal(np.isnan(x), np.isnan(y)), path
-            np.testing.assert_allclose(x[~np.isnan(x)], y[~np.isnan(y)], rtol=0, atol=1e-6, err_msg=path)
-        else:
-            for i, (p, q) in enumerate(zip(a, b)):
-                _close(p, q, f"{path}[{i}]")
-    else:
-        assert a == b or (isinstance(a, float) and abs(a - b) <= 1e-6), path
-
-
 @needs(OPS, what="the shared grounding test vectors")
 def test_committed_ops_vectors_match_the_reference():
     committed = json.loads(OPS.read_text())
     committed.pop("generated_by")
-    _close(json.loads(json.dumps(ops_vectors())), committed)
+    assert_nested_close(json.loads(json.dumps(ops_vectors())), committed)
 
 
 PARITY = OPS.parent / "grounding-demo"

@@ -11,13 +11,13 @@ import type { Types } from '../../../common/contract';
 import { api, events } from '../api';
 import { debounce, errorMessage } from '../lib/format';
 import { createLatest } from '../lib/latest';
+import { controlRunJob, followProgress, startingProgress, startRun } from '../stores/run-jobs';
 import { useToastStore } from '../stores/toasts';
 import { defaultForm, requestFromForm, startBlocker, type BuilderForm, type Plan, type RunRecord } from './logic';
 
 export type Summary = z.output<typeof ClassifyRunSummary>;
 export type Benchmark = z.output<typeof BenchmarkSummary>;
 type Progress = Types['JobProgress'];
-const TERMINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 export const JOB_KIND = 'classification';
 const PLAN_DELAY_MS = 300;
 
@@ -125,9 +125,7 @@ export const useClassificationStore = defineStore('classification', () => {
     off = events.on('job.progress', (p) => {
       if (p.kind !== JOB_KIND) return;
       progress.value = { ...progress.value, [p.jobId]: p };
-      const run = runs.value.find((r) => r.jobId === p.jobId);
-      if (run && run.state !== p.state) runs.value = runs.value.map((r) => (r === run ? { ...r, state: p.state } : r));
-      if (TERMINAL.has(p.state)) void finished(p.jobId);
+      if (followProgress(runs, p)) void finished(p.jobId);
     });
   }
 
@@ -148,29 +146,18 @@ export const useClassificationStore = defineStore('classification', () => {
   async function start(): Promise<number | null> {
     const { request } = built.value;
     if (!request || blocker.value) return null;
-    starting.value = true;
-    try {
+    return startRun(starting, 'the classification run', async () => {
       const { runId, jobId } = await api.classification['runs.start'](request);
-      progress.value = { ...progress.value, [jobId]: { jobId, kind: JOB_KIND, state: 'running', done: 0, total: null, etaSeconds: null, message: 'starting', resumable: false } };
+      progress.value = { ...progress.value, [jobId]: startingProgress(jobId, JOB_KIND) };
       await refreshRuns();
       await show(runId);
       return runId;
-    } catch (e) {
-      useToastStore().error(e, 'Starting the classification run');
-      return null;
-    } finally {
-      starting.value = false;
-    }
+    });
   }
 
   async function control(run: Summary, action: 'cancel' | 'resume'): Promise<void> {
     if (!run.jobId) return;
-    try {
-      if (action === 'cancel') await api.jobs.cancel({ jobId: run.jobId });
-      else await api.jobs.resume({ jobId: run.jobId });
-    } catch (e) {
-      useToastStore().error(e, `${action === 'cancel' ? 'Cancelling' : 'Resuming'} classification run ${run.id}`);
-    }
+    await controlRunJob(run.jobId, action, `classification run ${run.id}`);
     await refreshRuns();
   }
 

@@ -9,6 +9,7 @@ import type { LutSummary, BenchmarkSummary } from '../../../common/contract/eval
 import type { TuneRunRecord, TuneRunSummary, TuneStartRequest } from '../../../common/contract/training';
 import type { Types } from '../../../common/contract';
 import { api, events } from '../api';
+import { controlRunJob, followProgress, startingProgress, startRun } from '../stores/run-jobs';
 import { useToastStore } from '../stores/toasts';
 import { configFromForm, curvesFromEvents, EMPTY_FORM, startBlocker, type Environment, type Event, type HyperForm } from './logic';
 
@@ -16,7 +17,6 @@ type Summary = z.output<typeof TuneRunSummary>;
 type Record_ = z.output<typeof TuneRunRecord>;
 type StartRequest = z.input<typeof TuneStartRequest>;
 const PREFS_KEY = 'sightline.training.v1';
-const TERMINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 
 function readPrefs(): { python: string; device: 'cpu' | 'cuda' } {
   try {
@@ -133,9 +133,7 @@ export const useTrainingRunStore = defineStore('training-run', () => {
       events.on('job.progress', (p) => {
         if (p.kind !== 'tune') return;
         if (shown.value?.jobId === p.jobId) progress.value = p;
-        const run = runs.value.find((r) => r.jobId === p.jobId);
-        if (run && run.state !== p.state) runs.value = runs.value.map((r) => (r === run ? { ...r, state: p.state } : r));
-        if (TERMINAL.has(p.state)) void finished(p.jobId);
+        if (followProgress(runs, p)) void finished(p.jobId);
       }),
     ];
   }
@@ -176,33 +174,22 @@ export const useTrainingRunStore = defineStore('training-run', () => {
   async function start(dataset: string): Promise<number | null> {
     const req = request(dataset);
     if (!req) return null;
-    starting.value = true;
     savePrefs();
-    try {
+    return startRun(starting, 'the tuning run', async () => {
       const { runId, jobId } = await api.training['runs.start'](req as z.output<typeof TuneStartRequest>);
       await refreshRuns();
       await show(runId);
-      progress.value = { jobId, kind: 'tune', state: 'running', done: 0, total: null, etaSeconds: null, message: 'starting', resumable: false };
+      // after show(), which clears the shown run's progress
+      progress.value = startingProgress(jobId, 'tune');
       return runId;
-    } catch (e) {
-      useToastStore().error(e, 'Starting the tuning run');
-      return null;
-    } finally {
-      starting.value = false;
-    }
+    });
   }
 
   async function control(run: Summary, action: 'cancel' | 'resume'): Promise<void> {
     if (!run.jobId) return;
-    try {
-      if (action === 'cancel') await api.jobs.cancel({ jobId: run.jobId });
-      else {
-        await api.jobs.resume({ jobId: run.jobId });
-        if (shown.value?.id !== run.id) await show(run.id);
-      }
-    } catch (e) {
-      useToastStore().error(e, `${action === 'cancel' ? 'Cancelling' : 'Resuming'} tuning run ${run.id}`);
-    }
+    const ok = await controlRunJob(run.jobId, action, `tuning run ${run.id}`);
+    // a resumed run's curves continue in view (show() reports its own errors)
+    if (ok && action === 'resume' && shown.value?.id !== run.id) await show(run.id);
     await refreshRuns();
   }
 

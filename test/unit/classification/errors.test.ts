@@ -2,36 +2,25 @@
 // bundle's real ONNX graphs: z0 from 'grounding.invert' with stepIndices [0] is vae_encoder's output and runs no
 // U-Net; each error map equals a hand computation from unet.onnx's v-prediction; batching changes nothing; the
 // epsilon error of one draw is sqrt(alpha-bar) times its v error; and the task through the real worker pool.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleManifest } from '../../../common/model-bundle';
 import { drawsFor } from '../../../main/classification/draws';
 import { errorMaps } from '../../../main/classification/errors';
-import { GroundingEngine, type Graph } from '../../../main/grounding/engine';
+import type { Graph } from '../../../main/grounding/engine';
 import { greyOf, preprocess } from '../../../main/grounding/image-ops';
 import { alphasCumprod } from '../../../main/grounding/schedule';
 import type { BundleRef } from '../../../main/grounding/tasks';
-import { ClipTokenizer } from '../../../main/grounding/tokenizer';
 import { decodeImageFile } from '../../../main/imaging';
 import { createSession } from '../../../main/models/providers';
 import { appWorkerScript, type AppTasks } from '../../../main/workers/app-tasks';
 import { WorkerPool } from '../../../main/workers/pool';
+import { cpuSession, openBundle } from '../grounding/bundle';
 import { root } from './vectors';
 
-const bundleDir = path.join(root, 'models/demo');
-const manifest = BundleManifest.parse(JSON.parse(readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')));
-const { text } = manifest;
-const tokenizer = ClipTokenizer.fromJson(readFileSync(path.join(bundleDir, text.tokenizer), 'utf8'), {
-  bosId: text.bos_id,
-  eosId: text.eos_id,
-  padId: text.pad_id,
-  maxLength: text.max_length,
-});
 const unetRuns = { count: 0 };
-const engine = new GroundingEngine(bundleDir, manifest, async (file, graph: Graph) => {
-  const { session } = await createSession(file, { setting: 'cpu', threads: 1 });
+const { bundleDir, manifest, tokenizer, engine } = openBundle('models/demo', async (file, graph: Graph) => {
+  const session = await cpuSession(file, graph);
   if (graph === 'unet') {
     const run = session.run.bind(session) as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
     (session as unknown as { run: typeof run }).run = (...a) => {
@@ -85,7 +74,7 @@ describe('errorMaps', () => {
     const { timesteps, noise } = drawsFor(seed, sha, 2, [0, 999], LENGTH);
     const ab = alphasCumprod(manifest.schedule);
     const contexts = await engine.encodeText(prompts.map((p) => p.ids));
-    const ctxLen = text.max_length * text.hidden_size;
+    const ctxLen = manifest.text.max_length * manifest.text.hidden_size;
     for (const target of ['epsilon', 'v'] as const) {
       const maps = await errorMaps(engine, { z0, timesteps, noise, prompts, target, maxBatch: 4 });
       for (const [p] of prompts.entries()) {

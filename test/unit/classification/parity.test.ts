@@ -8,28 +8,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleManifest } from '../../../common/model-bundle';
 import { drawsFor } from '../../../main/classification/draws';
 import { errorMaps } from '../../../main/classification/errors';
 import { poolWeights, weightedError } from '../../../main/classification/weights';
-import { GroundingEngine } from '../../../main/grounding/engine';
 import { greyOf, otsuThreshold, preprocess } from '../../../main/grounding/image-ops';
-import { ClipTokenizer } from '../../../main/grounding/tokenizer';
 import { decodeImageFile } from '../../../main/imaging';
-import { createSession } from '../../../main/models/providers';
+import { openBundle } from '../grounding/bundle';
 import { classifyVectors, root } from './vectors';
 
 const vectors = classifyVectors();
-const bundleDir = path.join(root, vectors?.bundle ?? 'models/demo');
-const manifest = BundleManifest.parse(JSON.parse(readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')));
-const { text } = manifest;
-const tokenizer = ClipTokenizer.fromJson(readFileSync(path.join(bundleDir, text.tokenizer), 'utf8'), {
-  bosId: text.bos_id,
-  eosId: text.eos_id,
-  padId: text.pad_id,
-  maxLength: text.max_length,
-});
-const engine = new GroundingEngine(bundleDir, manifest, async (file) => (await createSession(file, { setting: 'cpu', threads: 1 })).session);
+const { bundleDir, manifest, tokenizer, engine } = openBundle(vectors?.bundle);
 const worst = { z0: 0, draws: 0, maps: 0, errors: 0, weights: 0 };
 afterAll(async () => {
   if (vectors) console.log(`[classification parity] largest differences: ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);

@@ -5,18 +5,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../main/cli/main';
 import { createAppContext } from '../../../main/services/app-context';
+import { runCli } from '../run-cli';
 
 let dataDir: string;
 let dataset: string;
-
-async function sightline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main(args, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cls-cli-'));
@@ -28,14 +21,14 @@ beforeAll(async () => {
 
 describe('sightline classify', () => {
   it('--plan prints the counts', async () => {
-    const r = await sightline(['classify', '--dataset', dataset, '--positive', 'pneumothorax', '--samples', '4', '--plan', '--json', '--data-dir', dataDir]);
+    const r = await runCli(['classify', '--dataset', dataset, '--positive', 'pneumothorax', '--samples', '4', '--plan', '--json', '--data-dir', dataDir]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ benchmark: `MS-CXR-loc/${dataset}`, positives: 1, normalImages: 3, negatives: 1, images: 2, unetPasses: 36, problem: null });
   });
 
   it('runs and writes the report, every sample, the settings and the cost', async () => {
     const out = path.join(dataDir, 'results.json');
-    const r = await sightline(['classify', '--dataset', dataset, '--positive', 'Pleural Effusion', '--samples', '2', '--limit', '2', '--lut', '--variant', 'frozen', '--locations', 'left,right', '--bootstrap', '100', '--permutations', '100', '--out', out, '--data-dir', dataDir]);
+    const r = await runCli(['classify', '--dataset', dataset, '--positive', 'Pleural Effusion', '--samples', '2', '--limit', '2', '--lut', '--variant', 'frozen', '--locations', 'left,right', '--bootstrap', '100', '--permutations', '100', '--out', out, '--data-dir', dataDir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^condition\s+AUROC \[95% CI\]\s+n\+ \/ n-\s+low \/ high mIoU AUROC\s+difference\s+p/);
     expect(r.stdout).toMatch(/lut · located/);
@@ -63,19 +56,19 @@ describe('sightline classify', () => {
   }, 120_000);
 
   it('exits 2 on usage errors and 1 when the experiment cannot run', async () => {
-    const unknown = await sightline(['classify', '--dataset', dataset, '--positive', 'nodule', '--data-dir', dataDir]);
+    const unknown = await runCli(['classify', '--dataset', dataset, '--positive', 'nodule', '--data-dir', dataDir]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--positive nodule: not one of the 8 classes: Atelectasis, Cardiomegaly, Consolidation, Edema, Lung Opacity, Pleural Effusion, Pneumonia, Pneumothorax/);
-    expect((await sightline(['classify', '--positive', 'Edema', '--data-dir', dataDir])).code).toBe(2);
-    expect((await sightline(['classify', '--dataset', dataset, '--positive', 'Edema', '--samples', '0', '--data-dir', dataDir])).code).toBe(2);
-    expect((await sightline(['classify', '--dataset', dataset, '--positive', 'Edema', '--timesteps', '10', '--data-dir', dataDir])).code).toBe(2);
-    expect((await sightline(['classify', '--dataset', dataset, '--positive', 'Edema', '--target', 'x', '--data-dir', dataDir])).code).toBe(2);
-    expect((await sightline(['classify', '--dataset', dataset, '--positive', 'Edema', '--sample', '3', '--data-dir', dataDir])).stderr).toMatch(/did you mean --samples/);
-    const variant = await sightline(['classify', '--dataset', dataset, '--positive', 'Edema', '--variant', 'nope', '--data-dir', dataDir]);
+    expect((await runCli(['classify', '--positive', 'Edema', '--data-dir', dataDir])).code).toBe(2);
+    expect((await runCli(['classify', '--dataset', dataset, '--positive', 'Edema', '--samples', '0', '--data-dir', dataDir])).code).toBe(2);
+    expect((await runCli(['classify', '--dataset', dataset, '--positive', 'Edema', '--timesteps', '10', '--data-dir', dataDir])).code).toBe(2);
+    expect((await runCli(['classify', '--dataset', dataset, '--positive', 'Edema', '--target', 'x', '--data-dir', dataDir])).code).toBe(2);
+    expect((await runCli(['classify', '--dataset', dataset, '--positive', 'Edema', '--sample', '3', '--data-dir', dataDir])).stderr).toMatch(/did you mean --samples/);
+    const variant = await runCli(['classify', '--dataset', dataset, '--positive', 'Edema', '--variant', 'nope', '--data-dir', dataDir]);
     expect([variant.code, variant.stderr]).toEqual([1, expect.stringMatching(/no variant "nope"/)]);
-    const vindr = (await sightline(['classify', '--benchmark', 'VinDr-CXR', '--positive', 'Pneumothorax', '--data-dir', dataDir]));
+    const vindr = (await runCli(['classify', '--benchmark', 'VinDr-CXR', '--positive', 'Pneumothorax', '--data-dir', dataDir]));
     expect([vindr.code, vindr.stderr]).toEqual([1, expect.stringMatching(/has no normal image/)]);
-    const bench = await sightline(['classify', '--benchmark', 'NoSuch', '--positive', 'Pneumothorax', '--data-dir', dataDir]);
+    const bench = await runCli(['classify', '--benchmark', 'NoSuch', '--positive', 'Pneumothorax', '--data-dir', dataDir]);
     expect([bench.code, bench.stderr]).toEqual([1, expect.stringMatching(/no benchmark "NoSuch"/)]);
   }, 60_000);
 });

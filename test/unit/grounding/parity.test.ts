@@ -7,14 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleManifest } from '../../../common/model-bundle';
-import { GroundingEngine } from '../../../main/grounding/engine';
 import { greyOf, otsuThreshold, preprocess } from '../../../main/grounding/image-ops';
-import { ClipTokenizer } from '../../../main/grounding/tokenizer';
 import { decodeImageFile } from '../../../main/imaging';
-import { createSession } from '../../../main/models/providers';
+import { openBundle, root } from './bundle';
 
-const root = path.resolve(__dirname, '../../..');
 const vectors = path.join(root, 'test/vectors/grounding-demo');
 const index = JSON.parse(readFileSync(path.join(vectors, 'index.json'), 'utf8')) as {
   bundle: string;
@@ -23,16 +19,7 @@ const index = JSON.parse(readFileSync(path.join(vectors, 'index.json'), 'utf8'))
   cases: { image: string; variant: string; phrase: string; offset: number; threshold: number | null; original_hw: [number, number] }[];
 };
 const allMaps = new Float32Array(readFileSync(path.join(vectors, 'maps.f32')).buffer.slice(0));
-const bundleDir = path.join(root, index.bundle);
-const manifest = BundleManifest.parse(JSON.parse(readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')));
-const { text } = manifest;
-const tokenizer = ClipTokenizer.fromJson(readFileSync(path.join(bundleDir, text.tokenizer), 'utf8'), {
-  bosId: text.bos_id,
-  eosId: text.eos_id,
-  padId: text.pad_id,
-  maxLength: text.max_length,
-});
-const engine = new GroundingEngine(bundleDir, manifest, async (file) => (await createSession(file, { setting: 'cpu', threads: 1 })).session);
+const { bundleDir, manifest, tokenizer, engine } = openBundle(index.bundle);
 let worstOverall = 0;
 afterAll(async () => {
   console.log(`[grounding parity] largest difference to the Python reference over every map: ${worstOverall.toExponential(2)}`);

@@ -6,24 +6,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleManifest } from '../../../common/model-bundle';
-import { attentionChunks, GroundingEngine, minAttentionChunks, type PhraseInput, type ProvisionalMap } from '../../../main/grounding/engine';
+import { attentionChunks, minAttentionChunks, type PhraseInput, type ProvisionalMap } from '../../../main/grounding/engine';
 import { greyOf, preprocess } from '../../../main/grounding/image-ops';
-import { ClipTokenizer } from '../../../main/grounding/tokenizer';
 import { decodeImageFile } from '../../../main/imaging';
-import { createSession } from '../../../main/models/providers';
+import { openBundle, root } from './bundle';
 
-const root = path.resolve(__dirname, '../../..');
-const bundleDir = path.join(root, 'models/demo');
-const manifest = BundleManifest.parse(JSON.parse(readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')));
-const { text } = manifest;
-const tokenizer = ClipTokenizer.fromJson(readFileSync(path.join(bundleDir, text.tokenizer), 'utf8'), {
-  bosId: text.bos_id,
-  eosId: text.eos_id,
-  padId: text.pad_id,
-  maxLength: text.max_length,
-});
-const engine = new GroundingEngine(bundleDir, manifest, async (file) => (await createSession(file, { setting: 'cpu', threads: 1 })).session);
+const { manifest, tokenizer, engine } = openBundle();
 const variant = manifest.grounding.frozen;
 const settings = { layers: variant.layers, sigma: variant.blur_sigma_px, truncate: variant.blur_truncate, maxBatch: 256 };
 const K = variant.timesteps.length;

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../main/cli/main';
 import { createAppContext } from '../../../main/services/app-context';
+import { runCli } from '../run-cli';
 
 const PYTHON = process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3';
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
@@ -17,12 +17,7 @@ const MIMIC = 'MIMIC-CXR (synthetic demo)';
 let dataDir: string;
 let lutName: string;
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main(args, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
+const run = (...args: string[]) => runCli(args);
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-tune-cli-'));

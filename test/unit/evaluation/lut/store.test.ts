@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RpcReply } from '../../../../common/contract';
-import { main } from '../../../../main/cli/main';
 import { createAppContext, type AppContext } from '../../../../main/services/app-context';
+import { runCli } from '../../run-cli';
 
 const root = path.resolve(__dirname, '../../../..');
 const GOLD = path.join(root, 'resources/demo/chest-imagenome/gold_dataset/gold_bbox_coordinate_annotations_1000images.csv');
@@ -28,13 +28,6 @@ async function call<T>(name: string, input: unknown): Promise<T> {
 async function build(input: Record<string, unknown>) {
   const { jobId } = await call<{ jobId: string }>('evaluation.luts.build', input);
   return context.jobs.wait(jobId);
-}
-
-async function sightline(args: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main(args, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
 }
 
 beforeAll(async () => {
@@ -117,27 +110,27 @@ describe('sightline lut', () => {
   it('builds, writes the JSON, lists and shows; exit codes 0 / 1 / 2', async () => {
     const dataDir = path.join(work, 'cli');
     const out = path.join(work, 'lut.json');
-    const built = await sightline(['lut', 'build', '--imagenome', GOLD, '--metadata', META, '--out', out, '--data-dir', dataDir]);
+    const built = await runCli(['lut', 'build', '--imagenome', GOLD, '--metadata', META, '--out', out, '--data-dir', dataDir]);
     expect(built.code, built.stderr).toBe(0);
     expect(built.stdout).toMatch(/^stored LUT 1: chest-imagenome version 1, 13 regions from 16 images in the 128 x 128 frame of sightline-demo-ldm$/m);
     expect(built.stdout).toContain('image sizes: 16 given, 0 fitted from the 224 frame, 0 skipped; rows: 208 read, 208 used, 0 of other regions');
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(SHIPPED);
 
-    const list = await sightline(['lut', 'list', '--data-dir', dataDir]);
+    const list = await runCli(['lut', 'list', '--data-dir', dataDir]);
     expect(list.stdout).toMatch(/^1\tchest-imagenome v1\tsightline-demo-ldm \(frame 128\)\t13 regions, 16 images\t/m);
-    const shown = await sightline(['lut', 'show', 'chest-imagenome', '--data-dir', dataDir, '--json']);
+    const shown = await runCli(['lut', 'show', 'chest-imagenome', '--data-dir', dataDir, '--json']);
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.stdout).lut).toEqual(SHIPPED);
-    const text = await sightline(['lut', 'show', '1', '--data-dir', dataDir]);
+    const text = await runCli(['lut', 'show', '1', '--data-dir', dataDir]);
     expect(text.stdout).toMatch(/imagenome\t.*gold_bbox_coordinate_annotations_1000images\.csv\tsha256 [0-9a-f]{64}/);
     expect(text.stdout).toMatch(/^ {2}cardiac silhouette +mu=\( +\d+\.\d, +\d+\.\d\)/m);
 
-    expect((await sightline(['lut', 'show', '7', '--data-dir', dataDir])).code).toBe(1);
-    expect((await sightline(['lut', 'build', '--data-dir', dataDir])).code).toBe(2);
-    expect((await sightline(['lut', 'frobnicate'])).code).toBe(2);
+    expect((await runCli(['lut', 'show', '7', '--data-dir', dataDir])).code).toBe(1);
+    expect((await runCli(['lut', 'build', '--data-dir', dataDir])).code).toBe(2);
+    expect((await runCli(['lut', 'frobnicate'])).code).toBe(2);
     const header = path.join(work, 'cli-header.csv');
     writeFileSync(header, 'image_id,x1\n');
-    const refused = await sightline(['lut', 'build', '--imagenome', header, '--data-dir', dataDir]);
+    const refused = await runCli(['lut', 'build', '--imagenome', header, '--data-dir', dataDir]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${header}: not a Chest ImaGenome gold bbox CSV: missing column(s) bbox_name`);
   });

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Output } from '../../../../common/contract';
 import { callProcedure } from '../../procedures';
-import { main } from '../../../../main/cli/main';
 import { getNewestLutOfModel } from '../../../../main/db/luts-repo';
 import { loadBenchmark } from '../../../../main/evaluation/benchmarks/definitions';
 import { applySubset } from '../../../../main/evaluation/benchmarks/subsets';
@@ -16,6 +15,7 @@ import { demoDirectory } from '../../../../main/services/paths';
 import { readMsCxrCsv } from '../../../../main/studies/datasets/ms-cxr';
 import { DEMO_MODEL_NAME } from '../../../../main/models/registry';
 import { createAppContext, type AppContext } from '../../../../main/services/app-context';
+import { runCli } from '../../run-cli';
 
 let context: AppContext;
 let dataDir: string;
@@ -29,13 +29,6 @@ async function run(input: Record<string, unknown>): Promise<RunRecord> {
   const done = await context.jobs.wait(jobId);
   expect(done.progress.state, done.error ?? '').toBe('done');
   return call<RunRecord>('evaluation.runs.get', { id: runId });
-}
-
-async function sightline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await main(args, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
 }
 
 beforeAll(async () => {
@@ -112,19 +105,19 @@ describe('benchmark subsets', () => {
   it('sightline evaluate --save-subset and --subset', async () => {
     const b = loadBenchmark(context.db, 'MS-CXR-loc', null);
     const keys = b.pairs.slice(0, 3).map((p) => p.key);
-    const saved = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--save-subset', 'cli three', '--pairs', keys.join(','), '--data-dir', dataDir]);
+    const saved = await runCli(['evaluate', '--benchmark', 'MS-CXR-loc', '--save-subset', 'cli three', '--pairs', keys.join(','), '--data-dir', dataDir]);
     expect(saved.stderr).toBe('');
     expect(saved).toMatchObject({ code: 0 });
     expect(saved.stdout).toMatch(/subset "cli three" of MS-CXR-loc\/.+ saved: 3 pair\(s\)/);
     const out = path.join(dataDir, 'subset.json');
-    const r = await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'oracle', '--subset', 'cli three', '--bootstrap', '20', '--data-dir', dataDir, '--out', out]);
+    const r = await runCli(['evaluate', '--benchmark', 'MS-CXR-loc', '--reference', 'oracle', '--subset', 'cli three', '--bootstrap', '20', '--data-dir', dataDir, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     expect(report.pairs.map((p: { dicom_id: string; label_text: string }) => `${p.dicom_id}|${p.label_text}`)).toEqual(b.pairs.slice(0, 3).map((p) => `${p.dicomId}|${p.labelText}`));
     expect(report.settings.subset).toEqual({ name: 'cli three', rule: { pairs: keys } });
-    expect((await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--subset', 'nope', '--reference', 'oracle', '--data-dir', dataDir])).stderr).toMatch(/no subset "nope"/);
-    expect(await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--classes', 'Edema', '--data-dir', dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--classes goes with --save-subset/) });
-    expect(await sightline(['evaluate', '--benchmark', 'MS-CXR-loc', '--save-subset', 'bad', '--data-dir', dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give classes, splits or pairs/) });
-    expect(await sightline(['evaluate', '--boxes', 'a.csv', '--heatmaps', 'h', '--subset', 'x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--subset goes with --benchmark/) });
+    expect((await runCli(['evaluate', '--benchmark', 'MS-CXR-loc', '--subset', 'nope', '--reference', 'oracle', '--data-dir', dataDir])).stderr).toMatch(/no subset "nope"/);
+    expect(await runCli(['evaluate', '--benchmark', 'MS-CXR-loc', '--classes', 'Edema', '--data-dir', dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--classes goes with --save-subset/) });
+    expect(await runCli(['evaluate', '--benchmark', 'MS-CXR-loc', '--save-subset', 'bad', '--data-dir', dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/give classes, splits or pairs/) });
+    expect(await runCli(['evaluate', '--boxes', 'a.csv', '--heatmaps', 'h', '--subset', 'x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--subset goes with --benchmark/) });
   });
 });
