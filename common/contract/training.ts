@@ -101,6 +101,10 @@ export const TuneConfig = z
     threads: z.number().int().min(0).max(1024),
     /** the variant grounds with Otsu's threshold (validation too) */
     otsu: z.boolean(),
+    /** the tuning forward under torch.autocast; fp16 needs CUDA (sightline_tune/README.md) */
+    amp: z.enum(['off', 'bf16', 'fp16']),
+    /** the U-Net recomputes its activations in backward: same gradients, less memory */
+    grad_checkpointing: z.boolean(),
   })
   .partial()
   .strict();

@@ -70,6 +70,8 @@ export async function startTune(deps: TrainingDeps, request: TuneSettings): Prom
   const settings = resolveSettings(deps, request);
   const entry = bundleWithWeights(deps, settings.model!);
   checkConfig(settings.config, entry.manifest, settings.model!);
+  // CPU autocast runs bfloat16 only (sightline_tune/precision.py): refused here rather than by the trainer's error event
+  if (settings.config.amp === 'fp16' && settings.device !== 'cuda') throw new RpcError('invalid_input', 'config.amp: fp16 needs a CUDA device; use bf16 or off on the CPU');
   if (settings.name) {
     const owner = tunedVariantsOf(entry, variantsRoot(deps.dataDir)).find((v) => v.name === settings.name && !v.problem);
     if (settings.name in entry.manifest.grounding && !owner) throw new RpcError('invalid_input', `model "${settings.model}" already has a variant "${settings.name}" in its manifest; choose another name`);
@@ -105,6 +107,8 @@ export async function slurmScript(deps: TrainingDeps, request: TuneSettings): Pr
   const settings = resolveSettings(deps, request);
   const entry = bundleWithWeights(deps, settings.model!);
   checkConfig(settings.config, entry.manifest, settings.model!);
+  // CPU autocast runs bfloat16 only (sightline_tune/precision.py): refused here rather than by the trainer's error event
+  if (settings.config.amp === 'fp16' && settings.device !== 'cuda') throw new RpcError('invalid_input', 'config.amp: fp16 needs a CUDA device; use bf16 or off on the CPU');
   const dir = path.join(deps.dataDir, 'training', 'slurm', new Date().toISOString().replace(/[:.]/g, '-'));
   const files = writeInputs(dir, settings, entry.dir, inputsOf(deps, settings));
   const python = resolvePython(settings.python);

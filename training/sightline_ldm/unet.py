@@ -13,6 +13,13 @@ Forward:
 the S context tokens, row-major spatial positions on that layer's grid. Captured tensors keep their
 autograd graph. `stop_after=True` ends the pass right after the highest requested layer; an int ends it
 after that layer index.
+
+Gradient checkpointing (opt-in, for prompt tuning on a GPU): with `unet.grad_checkpointing = True` and grad
+enabled, every residual block, spatial transformer, resampler and the output head runs under
+`torch.utils.checkpoint` (non-reentrant), so backward recomputes their activations instead of keeping them. The
+transformer that holds the `stop_after` layer runs plainly (the stop is an exception, which a recomputation would
+raise again); captured probabilities of checkpointed transformers come back as outputs of the checkpointed
+function, so they keep their graph. Off (the default), `_run` is the plain pass, bit for bit.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 
 from .attention import AttentionCapture, CrossAttention, SpatialTransformer, StopForward
 from .layers import ConvOnly, group_norm, timestep_embedding
@@ -152,6 +160,8 @@ def _as_list(v: Union[int, Sequence[int]], n: int) -> List[int]:
 
 
 class DiffusionModelUNet(nn.Module):
+    grad_checkpointing: bool = False  # see the module docstring; a plain attribute, not in the state dict
+
     def __init__(self, spatial_dims: int = 2, in_channels: int = 3, out_channels: int = 3,
                  num_channels: Sequence[int] = (256, 512, 768), num_res_blocks: Union[int, Sequence[int]] = 2,
                  attention_levels: Sequence[bool] = (False, True, True), norm_num_groups: int = 32,
@@ -310,6 +320,8 @@ class DiffusionModelUNet(nn.Module):
 
     def _run(self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,
              capture: Optional[AttentionCapture]) -> torch.Tensor:
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            return self._run_checkpointed(x, timesteps, context, capture)
         emb = self.time_embed(timestep_embedding(timesteps, self.block_out_channels[0]).to(x.dtype))
         h = self.conv_in(x)
         skips: List[torch.Tensor] = [h]
@@ -320,6 +332,61 @@ class DiffusionModelUNet(nn.Module):
         for block in self.up_blocks:
             h = block(h, skips, emb, context, capture)
         return self.out(h)
+
+    # ------------------------------------------------------------------ checkpointed pass
+    @staticmethod
+    def _ckpt(fn: Any, *args: torch.Tensor) -> Any:
+        """fn(*args), its activations recomputed in backward; plain when nothing upstream needs a gradient."""
+        if not any(a.requires_grad for a in args):
+            return fn(*args)
+        return checkpoint(fn, *args, use_reentrant=False)
+
+    def _attn_unit(self, attn: SpatialTransformer, h: torch.Tensor, context: torch.Tensor,
+                   capture: Optional[AttentionCapture]) -> torch.Tensor:
+        idx = [blk.attn2.layer_index for blk in attn.transformer_blocks]
+        if capture is None:
+            return self._ckpt(lambda a, c: attn(a, context=c), h, context)
+        if capture.stop_after is not None and any(i is not None and i >= capture.stop_after for i in idx):
+            return attn(h, context=context, capture=capture)  # raises StopForward: not recomputable
+        want = [i for i in idx if i in capture.layers]
+
+        def fn(a: torch.Tensor, c: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+            local = AttentionCapture(want)  # a fresh recorder: a recomputation must not touch `capture`
+            out = attn(a, context=c, capture=local)
+            return (out, *[local.probs[i] for i in want])
+
+        res = self._ckpt(fn, h, context)
+        for i, p in zip(want, res[1:]):
+            capture.probs[i] = p
+        return res[0]
+
+    def _run_checkpointed(self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,
+                          capture: Optional[AttentionCapture]) -> torch.Tensor:
+        """`_run` unit by unit (the same operations in the same order), each unit checkpointed."""
+        emb = self.time_embed(timestep_embedding(timesteps, self.block_out_channels[0]).to(x.dtype))
+        h = self.conv_in(x)
+        skips: List[torch.Tensor] = [h]
+        for block in self.down_blocks:
+            for i, resnet in enumerate(block.resnets):
+                h = self._ckpt(resnet, h, emb)
+                if block.attentions is not None:
+                    h = self._attn_unit(block.attentions[i], h, context, capture)
+                skips.append(h)
+            if block.downsampler is not None:
+                h = self._ckpt(block.downsampler, h)
+                skips.append(h)
+        mid = self.middle_block
+        h = self._ckpt(mid.resnet_1, h, emb)
+        h = self._attn_unit(mid.attention, h, context, capture)
+        h = self._ckpt(mid.resnet_2, h, emb)
+        for block in self.up_blocks:
+            for i, resnet in enumerate(block.resnets):
+                h = self._ckpt(lambda a, s, e, r=resnet: r(torch.cat([a, s], dim=1), e), h, skips.pop(), emb)
+                if block.attentions is not None:
+                    h = self._attn_unit(block.attentions[i], h, context, capture)
+            if block.upsampler is not None:
+                h = self._ckpt(block.upsampler, h)
+        return self._ckpt(self.out, h)
 
     def attention_maps(self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,
                        layers: Iterable[int]) -> Dict[int, torch.Tensor]:

@@ -10,6 +10,7 @@ PAPER_TUNE_STEPS = list(range(30, 60))  # 4.4: ascending indices 30..59 of the n
 # Adam's step moves each coordinate by about lr, so lr is given relative to the table's rms entry. The paper's 1e-4 on
 # CLIP ViT-H's token table (rms about 0.014 [our estimate]) gives lr_scale ~ 7e-3.
 DEFAULT_LR_SCALE = 7e-3
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclasses.dataclass
@@ -39,6 +40,12 @@ class TuneConfig:
     # the variant grounds (and validation scores) with Otsu's threshold; the demonstration's winning recipe
     # (DEMONSTRATION.md: layers {7,9}, div_weight 0, lr_scale 0.1, 150 steps) was scored with it
     otsu: bool = False
+    # GPU memory/speed (README.md "Mixed precision and gradient checkpointing"): the U-Net and text-encoder forward
+    # of tuning under torch.autocast ("off" | "bf16" | "fp16"; fp16 needs CUDA and uses a GradScaler); rows,
+    # optimiser, loss, validation and the variant stay float32
+    amp: str = "off"
+    # recompute the U-Net's activations in backward (same gradients, less activation memory, ~1 more forward)
+    grad_checkpointing: bool = False
 
     def resolved(self, grounding: Mapping[str, Any]) -> "TuneConfig":
         c = dataclasses.replace(self)
@@ -52,6 +59,16 @@ class TuneConfig:
             c.eval_steps = [int(i) for i in tuned["step_indices"]] if tuned.get("step_indices") and n == int(
                 tuned.get("num_inference_steps", 100)) else list(range(n // 2 - n // 10, n // 2 + n // 10))
         return c
+
+    def check_precision(self, device: str) -> None:
+        """A clear error for an amp mode the device cannot run (called once the device is known)."""
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {list(AMP_MODES)}, got {self.amp!r}")
+        if self.amp == "fp16" and str(device).split(":")[0] != "cuda":
+            raise ValueError(f"amp 'fp16' needs a CUDA device (device is {device!r}): CPU autocast runs bfloat16 "
+                             "only; use amp 'bf16' or 'off' on the CPU")
+        if not isinstance(self.grad_checkpointing, bool):
+            raise ValueError(f"grad_checkpointing must be true or false, got {self.grad_checkpointing!r}")
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

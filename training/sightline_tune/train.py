@@ -25,11 +25,13 @@ from .codebook import Codebook
 from .config import TuneConfig, load_config
 from .loss import jittered_params, pair_losses, target_map
 from .pairs_file import load_pairs_file, split_boxed
+from .precision import autocast_context, grad_scaler, norms_in_float32
 from .stop import GUARD, Stopped
 from .variant import bundle_hash, write_variant
 
 
 FREE = ("steps", "device", "threads", "inversion_batch")  # settings a resumed run may change
+PRE_SETTINGS = {"amp": "off", "grad_checkpointing": False}  # settings added after checkpoints were first written
 QUIET = {"value": False}  # set on ranks > 0 of a distributed run: rank 0 alone speaks the protocol
 
 
@@ -55,6 +57,7 @@ class Tuner:
             torch.set_num_threads(cfg.threads)
         self.rank, self.world, device = dist.init(cfg.device)
         cfg = dataclasses.replace(cfg, device=device)
+        cfg.check_precision(device)
         QUIET["value"] = self.rank != 0
         manifest = load_manifest(bundle)
         self.cfg = cfg.resolved(manifest.get("grounding") or {})
@@ -67,6 +70,14 @@ class Tuner:
         self.model, _ = load_grounding_model(bundle, device=device)
         for m in (self.model.autoencoder, self.model.unet, self.model.text_encoder):
             m.eval().requires_grad_(False)
+        self.model.unet.grad_checkpointing = bool(cfg.grad_checkpointing)  # tuning only: validation has no grad
+        self.device_type = torch.device(device).type
+        # fp16's narrow range can overflow or flush the gradients: the loss is scaled, and a step whose gradients
+        # are not finite is skipped by the scaler (counted, reported on stderr and in the step events)
+        self.scaler = grad_scaler() if cfg.amp == "fp16" else None
+        if cfg.amp != "off":
+            norms_in_float32(self.model.unet, self.model.text_encoder)
+        self.amp_skipped = 0
         self.tok = self.model.tokenizer
         table = self.model.text_encoder.token_embedding.weight
         self.table_rms = float(table.detach().float().pow(2).mean().sqrt())
@@ -113,6 +124,10 @@ class Tuner:
         order = np.random.default_rng([self.cfg.seed, step // n]).permutation(n)
         return self.train_pairs[int(order[step % n])]
 
+    def autocast(self):
+        """The tuning forward's precision context (nothing when amp is off)."""
+        return autocast_context(self.cfg.amp, self.device_type)
+
     def loss_and_backward(self, pair: dict, step: int, weight: float = 1.0):
         cfg, dev = self.cfg, self.cfg.device
         rng = np.random.default_rng([self.cfg.seed, 1, step])
@@ -127,17 +142,21 @@ class Tuner:
         ids = torch.tensor([self.tok.encode_padded(pair["prompt"])], device=dev)
         positions = self.tok.phrase_token_positions(pair["prompt"])
         te = self.model.text_encoder
-        context = te.forward_embeds(te.embed_tokens(ids, self.codebook.overrides()))
+        with self.autocast():
+            context = te.forward_embeds(te.embed_tokens(ids, self.codebook.overrides()))
         chunk = cfg.step_chunk or len(idx)
         tot = {"loss": 0.0, "l_div": 0.0, "l_loc": 0.0}
         for a in range(0, len(idx), chunk):
             zz, tt = z[a:a + chunk], t[a:a + chunk]
-            _, probs = self.model.unet(zz, tt, context.expand(zz.shape[0], -1, -1), capture_attention=cfg.layers,
-                                       stop_after=True)
+            with self.autocast():
+                _, probs = self.model.unet(zz, tt, context.expand(zz.shape[0], -1, -1),
+                                           capture_attention=cfg.layers, stop_after=True)
+            # the loss in float32, outside autocast (pair_losses reads the attention as .float())
             loss, l_div, l_loc = pair_losses(probs, positions, targets, cfg.alpha, cfg.div_weight)
             w = zz.shape[0] / len(idx)  # the losses are means over t: chunks add up exactly
             last = a + chunk >= len(idx)
-            (loss * (w * weight)).backward(retain_graph=not last)
+            scaled = loss * (w * weight)
+            (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward(retain_graph=not last)
             for k, v in (("loss", loss), ("l_div", l_div), ("l_loc", l_loc)):
                 tot[k] += float(v) * w
         return tot
@@ -171,7 +190,8 @@ class Tuner:
     def _save(self, tmp: str) -> None:
         torch.save({"step": self.step, "rows": self.codebook.rows.detach().cpu(), "ids": self.codebook.ids,
                     "optimizer": self.opt.state_dict(), "log": self.log, "val_history": self.val_history,
-                    "config": self.cfg.to_dict(), "bundle_hash": self.bundle_hash}, tmp)
+                    "config": self.cfg.to_dict(), "bundle_hash": self.bundle_hash, "amp_skipped": self.amp_skipped,
+                    "scaler": self.scaler.state_dict() if self.scaler is not None else None}, tmp)
         os.replace(tmp, self.ckpt_path)
 
     def resume(self) -> bool:
@@ -181,13 +201,17 @@ class Tuner:
         if ck["bundle_hash"] != self.bundle_hash or ck["ids"] != self.codebook.ids:
             raise ValueError(f"{self.ckpt_path}: checkpoint of another bundle or codebook; use a new --out")
         mine = {k: v for k, v in self.cfg.to_dict().items() if k not in FREE}
-        theirs = {k: v for k, v in ck["config"].items() if k not in FREE}
+        # a checkpoint from before a setting existed ran with its default
+        theirs = {k: v for k, v in dict(PRE_SETTINGS, **ck["config"]).items() if k not in FREE}
         if mine != theirs:
             diff = sorted(k for k in mine if mine[k] != theirs.get(k))
             raise ValueError(f"{self.ckpt_path}: settings differ from the checkpoint's ({diff}); use a new --out")
         with torch.no_grad():
             self.codebook.rows.copy_(ck["rows"].to(self.codebook.rows.device))
         self.opt.load_state_dict(ck["optimizer"])
+        if self.scaler is not None and ck.get("scaler"):
+            self.scaler.load_state_dict(ck["scaler"])
+        self.amp_skipped = int(ck.get("amp_skipped", 0))
         self.step, self.log, self.val_history = int(ck["step"]), list(ck["log"]), list(ck["val_history"])
         return True
 
@@ -213,7 +237,8 @@ class Tuner:
         emit("start", step=self.step, steps=cfg.steps, resumed=resumed, train_pairs=len(self.train_pairs),
              val_pairs=len(self.val_pairs), dropped=self.dropped, tuned_ids=self.codebook.ids, lr=self.lr,
              table_rms=self.table_rms, layers=cfg.layers, bundle_hash=self.bundle_hash, world_size=self.world,
-             batch_size=cfg.batch_size, val_note=self.val_note)
+             batch_size=cfg.batch_size, val_note=self.val_note, amp=cfg.amp,
+             grad_checkpointing=cfg.grad_checkpointing)
         if self.rank == 0:  # batched inversion of every image up front (the others read the cache)
             from sightline_ldm.grounding import text_embedding
             t1 = time.time()
@@ -241,7 +266,7 @@ class Tuner:
                 dist.all_reduce_sum(sums)
             losses = dict(zip(("loss", "l_div", "l_loc"), sums.tolist()))
             with GUARD.critical():  # rows, optimiser state and step counter move together
-                self.opt.step()
+                self.optimiser_step()
                 self.step += 1
             n_acc += 1
             for k in acc:
@@ -250,6 +275,7 @@ class Tuner:
                 rate = (self.step - s0) * bs / max(time.time() - t0, 1e-9)
                 self.log_event("step", step=self.step, steps=cfg.steps, lr=self.lr, examples_per_s=rate,
                                eta_s=(cfg.steps - self.step) * bs / max(rate, 1e-9),
+                               **({"amp_skipped": self.amp_skipped} if self.scaler is not None else {}),
                                **{k: v / n_acc for k, v in acc.items()})
                 acc, n_acc = {k: 0.0 for k in acc}, 0
             if self.rank != 0:
@@ -269,6 +295,18 @@ class Tuner:
         path = self.write_output()
         dist.finish(self.world)
         return emit("done", step=self.step, variant=path)
+
+    def optimiser_step(self) -> None:
+        if self.scaler is None:
+            self.opt.step()
+            return
+        scale = self.scaler.get_scale()
+        self.scaler.step(self.opt)  # unscales; skips the step when a gradient is inf/NaN
+        self.scaler.update()
+        if self.scaler.get_scale() < scale:  # the scaler backs off exactly when it skipped
+            self.amp_skipped += 1
+            self.say(f"[tune] fp16: step {self.step + 1} skipped (gradients not finite at loss scale {scale:g}; "
+                     f"now {self.scaler.get_scale():g}); {self.amp_skipped} skipped so far")
 
     def log_event(self, event: str, **fields) -> dict:
         with GUARD.critical():
@@ -292,7 +330,8 @@ class Tuner:
                                "hash": self.bundle_hash},
                "name": f"tuned-seed{self.cfg.seed}", "grounding": g,
                "tokens": [{"id": i, "token": self.tok.decode([i], skip_special=False)} for i in self.codebook.ids],
-               "settings": dict(self.cfg.to_dict(), lr_absolute=self.lr, table_rms=self.table_rms),
+               "settings": dict(self.cfg.to_dict(), lr_absolute=self.lr, table_rms=self.table_rms,
+                                **({"amp_skipped": self.amp_skipped} if self.scaler is not None else {})),
                "log": self.log, "metrics": {"before": self.val_history[0] if self.val_history else None,
                                             "after": self.val_history[-1] if self.val_history else None,
                                             "note": None if self.val_history else self.val_note}}

@@ -46,6 +46,7 @@ describe.skipIf(!hasTorch)('a tuning run', () => {
     expect(await call('training.runs.list', {})).toEqual([]);
     await expect(start({ config: { ...TINY, layers: [8, 99] } })).rejects.toMatchObject({ code: 'invalid_input', message: /config\.layers: 99 is not a cross-attention layer/ });
     await expect(start({ config: { ...TINY, tune_steps: [5, 10] } })).rejects.toMatchObject({ code: 'invalid_input', message: /config\.tune_steps: 10 not below num_inference_steps 10/ });
+    await expect(start({ config: { ...TINY, amp: 'fp16' } })).rejects.toMatchObject({ code: 'invalid_input', message: /config\.amp: fp16 needs a CUDA device/ });
     // a run the trainer refuses (an image gone since it was imported) fails with the trainer's error event
     const kept = (await call<Output<'training.pairs.list'>>('training.pairs.list', { dataset: MIMIC })).pairs.find((p) => !p.dropped)!;
     const image = context.db.prepare('SELECT id, path FROM images WHERE id = ?').get(kept.imageId) as { id: number; path: string };
