@@ -1,7 +1,7 @@
 // The experiment builder (docs/method.md section 7): from a ClassifyRequest, the positives (the benchmark's located
 // pairs of the positive class, in benchmark order, then `limit`), the normal images of the benchmark's dataset
-// (MIMIC: studies with CheXpert "No Finding" = 1; VinDr: images every reader labelled "No finding" = 1; never an
-// image holding a pair of the benchmark), the negatives taken from them (balanced: as many as positives, in a seeded
+// (MIMIC: the frontal images of studies with CheXpert "No Finding" = 1; VinDr: images every reader labelled "No
+// finding" = 1; never an image holding a dataset box), the negatives taken from them (balanced: as many as positives, in a seeded
 // stable order), the conditions, and per image the prompts its error maps are needed for. `plan` shows it; a run
 // stores what was resolved (pair keys, negative ids, corrections), and the job rebuilds the same experiment from it.
 import type { z } from 'zod';
@@ -94,8 +94,10 @@ export function conditionsOf(request: Request, defaultVariant: string): Conditio
 export function normalImagesOf(db: Db, benchmarkName: string, dataset: string): NormalImage[] {
   const base = `SELECT i.id AS imageId, i.study_id AS studyId, i.sha256, i.path FROM images i JOIN studies s ON s.id = i.study_id
     JOIN datasets d ON d.id = s.dataset_id WHERE d.name = ?`;
-  // an image with any box of a dataset phrase is not normal, whatever its labels say
-  const noPair = `NOT EXISTS (SELECT 1 FROM boxes b WHERE b.image_id = i.id AND b.source = 'dataset')`;
+  // an image with any box of a dataset phrase is not normal, whatever its labels say; and the model reads frontal
+  // views only (CheXpert labels are per study, whose lateral image must not become a negative)
+  const noPair = `NOT EXISTS (SELECT 1 FROM boxes b WHERE b.image_id = i.id AND b.source = 'dataset')
+    AND (i.view_position IS NULL OR upper(i.view_position) IN ('PA', 'AP'))`;
   const sql =
     benchmarkName === 'VinDr-CXR'
       ? `${base} AND ${noPair}

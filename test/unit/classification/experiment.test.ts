@@ -75,6 +75,18 @@ describe('classification plan', () => {
     }
   });
 
+  it('never takes a lateral view of a normal study as a negative', () => {
+    const normal = normalImagesOf(context.db, 'MS-CXR-loc', dataset);
+    const lateral = normal[0].imageId;
+    const before = context.db.prepare('SELECT view_position AS v FROM images WHERE id = ?').get(lateral) as { v: string | null };
+    context.db.prepare('UPDATE images SET view_position = ? WHERE id = ?').run('LATERAL', lateral);
+    try {
+      expect(normalImagesOf(context.db, 'MS-CXR-loc', dataset).map((i) => i.imageId)).toEqual(normal.slice(1).map((i) => i.imageId));
+    } finally {
+      context.db.prepare('UPDATE images SET view_position = ? WHERE id = ?').run(before.v, lateral);
+    }
+  });
+
   it('a plain-only experiment needs no located prompt, and a limit keeps the first pairs', () => {
     const e = buildExperiment(context.db, context.models, request({ positive: 'Pleural Effusion', conditions: [{ prompt: 'generic', heatmap: 'uniform' }], limit: 2 }));
     expect(e.positives.map((p) => p.key)).toEqual(buildExperiment(context.db, context.models, request({ positive: 'Pleural Effusion' })).positives.slice(0, 2).map((p) => p.key));
