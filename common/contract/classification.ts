@@ -77,7 +77,7 @@ export const ClassifyPlan = z.object({
   normalImages: count,
   negatives: count,
   images: count,
-  /** U-Net passes the run needs (draws x prompts over every image) and the grounding calls still missing */
+  /** U-Net passes the run needs (draws x prompts over every image; the heatmap rows also ground what is not stored) */
   unetPasses: count,
   /** why the experiment cannot run (no positives, no normal images, unknown variant, ...); null: it can */
   problem: z.string().nullable(),
