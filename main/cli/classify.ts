@@ -16,14 +16,16 @@ import { followJob, parseCommandArgs, withContext, type Command, type Out } from
 
 export const classifyCommand: Command = {
   name: 'classify',
-  usage: `  classify --dataset NAME | --benchmark KEY --positive CLASS [--model M] [--variant V]... [--lut]
+  usage: `  classify --dataset NAME | --benchmark KEY --positive CLASS [--model M] [--variant V]... [--lut] [--condition H:P[:NAME]]...
            [--samples 32] [--timesteps LO,HI] [--target epsilon|v] [--normal-weights own|pathology]
            [--locations "left apical,right apical,left,right"] [--limit N] [--no-balance] [--seed 0]
            [--bootstrap 10000] [--permutations 10000] [--plan] [--out results.json] [--data-dir D] [--json]
                               the zero-shot diffusion classifier of CLASS pairs (positives) against the dataset's
                               normal images (negatives), plain (uniform weights) and weighted by each variant's
                               heatmaps (generic and located prompts); --dataset NAME means MS-CXR-loc/NAME, else
-                              VinDr-CXR/NAME; --lut adds the LUT-weighted located row; --plan shows the counts and
+                              VinDr-CXR/NAME; --lut adds the LUT-weighted located row; --condition HEATMAP:PROMPT
+                              gives the rows instead (HEATMAP uniform, lut or a variant; PROMPT generic or located;
+                              e.g. --condition uniform:located --condition tuned-loc:located); --plan shows the counts and
                               stops; prints AUROC [95% CI] and the low/high-mIoU halves per row; --out writes them
                               with every sample; Ctrl+C cancels (resume: sightline jobs resume <job-id>)`,
   run: classify,
@@ -54,6 +56,7 @@ async function classify(args: string[], out: Out): Promise<number> {
       positive: { type: 'string' },
       model: { type: 'string' },
       variant: { type: 'string', multiple: true },
+      condition: { type: 'string', multiple: true },
       lut: { type: 'boolean', default: false },
       samples: { type: 'string' },
       timesteps: { type: 'string' },
@@ -99,11 +102,20 @@ async function classify(args: string[], out: Out): Promise<number> {
     timesteps = [Number(m[1]), Number(m[2])];
   }
   if (v.out && !fs.existsSync(path.dirname(path.resolve(v.out)))) return usage(`--out ${v.out}: its folder does not exist`);
+  // --condition HEATMAP:PROMPT[:NAME] rows replace the default ones (then --variant and --lut make no sense)
+  const conditions = (v.condition ?? []).map((c) => {
+    const [heatmap, prompt, ...name] = c.split(':');
+    return { heatmap: heatmap.trim(), prompt: prompt?.trim(), ...(name.length ? { name: name.join(':').trim() } : {}) };
+  });
+  const badCondition = conditions.find((c) => !c.heatmap || (c.prompt !== 'generic' && c.prompt !== 'located'));
+  if (badCondition) return usage(`--condition ${v.condition![conditions.indexOf(badCondition)]}: HEATMAP:PROMPT[:NAME], HEATMAP uniform, lut or a variant, PROMPT generic or located`);
+  if (conditions.length && (v.variant?.length || v.lut)) return usage('--condition gives the rows itself: leave out --variant and --lut');
   const request: Request = {
     benchmark: v.benchmark ?? '',
     positive: positive as Request['positive'],
     ...(v.model !== undefined ? { model: v.model } : {}),
     ...(v.variant?.length ? { variants: v.variant } : {}),
+    ...(conditions.length ? { conditions: conditions as NonNullable<Request['conditions']> } : {}),
     ...(v.target !== undefined ? { target: v.target as Request['target'] } : {}),
     ...(v['normal-weights'] !== undefined ? { normalWeights: v['normal-weights'] as Request['normalWeights'] } : {}),
     ...(v.locations !== undefined ? { locations: v.locations.split(',').map((l) => l.trim()).filter(Boolean) } : {}),

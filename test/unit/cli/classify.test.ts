@@ -26,6 +26,21 @@ describe('sightline classify', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ benchmark: `MS-CXR-loc/${dataset}`, positives: 1, normalImages: 3, negatives: 1, images: 2, unetPasses: 36, problem: null });
   });
 
+  it('--condition gives the rows (named or not) instead of the default ones', async () => {
+    const r = await runCli(['classify', '--dataset', dataset, '--positive', 'pneumothorax', '--condition', 'uniform:located', '--condition', 'frozen:located:mine', '--plan', '--json', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).conditions).toEqual([
+      { name: 'uniform · located', prompt: 'located', heatmap: 'uniform' },
+      { name: 'mine', prompt: 'located', heatmap: 'frozen' },
+    ]);
+    const bad = await runCli(['classify', '--dataset', dataset, '--positive', 'pneumothorax', '--condition', 'frozen:nearby', '--plan', '--data-dir', dataDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--condition frozen:nearby: HEATMAP:PROMPT\[:NAME\]/);
+    const mixed = await runCli(['classify', '--dataset', dataset, '--positive', 'pneumothorax', '--condition', 'uniform:generic', '--lut', '--plan', '--data-dir', dataDir]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/leave out --variant and --lut/);
+  });
+
   it('runs and writes the report, every sample, the settings and the cost', async () => {
     const out = path.join(dataDir, 'results.json');
     const r = await runCli(['classify', '--dataset', dataset, '--positive', 'Pleural Effusion', '--samples', '2', '--limit', '2', '--lut', '--variant', 'frozen', '--locations', 'left,right', '--bootstrap', '100', '--permutations', '100', '--out', out, '--data-dir', dataDir]);
