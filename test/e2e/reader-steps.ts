@@ -50,13 +50,23 @@ export function storeVariantMaps(dataDir: string, pairs: { imageId: number; phra
   }
 }
 
+/** Optional parts of makeStudy's design: given cases (e.g. dataset phrases, which have boxes), showBoxes, practice. */
+export interface StudyExtras {
+  /** in place of one `${phrasePrefix} ${i}` case per image */
+  cases?: { imageId: number; phrase: string }[];
+  showBoxes?: boolean;
+  /** practice cases; `arm` is 'frozen arm' or 'tuned arm' */
+  practice?: { imageId: number; phrase: string; arm: string; expected?: number; showBoxes?: boolean; note?: string }[];
+}
+
 /**
- * A study of one case per image (phrase `${phrasePrefix} ${i}`) x 2 arms ('e2e-model' frozen / tuned, maps stored
- * first); returns its id.
+ * A study of one case per image (phrase `${phrasePrefix} ${i}`, or `cases`) x 2 arms ('e2e-model' frozen / tuned,
+ * maps stored first, practice cases' too); returns its id.
  */
-export function makeStudy(dataDir: string, imageIds: number[], design: { name: string; seed: string; phrasePrefix: string; readers: string[] }): number {
-  const cases = imageIds.map((imageId, i) => ({ imageId, phrase: `${design.phrasePrefix} ${i}` }));
-  storeVariantMaps(dataDir, cases, 'e2e-model', 'e2e');
+export function makeStudy(dataDir: string, imageIds: number[], design: { name: string; seed: string; phrasePrefix: string; readers: string[] } & StudyExtras): number {
+  const cases = design.cases ?? imageIds.map((imageId, i) => ({ imageId, phrase: `${design.phrasePrefix} ${i}` }));
+  const practice = design.practice ?? [];
+  storeVariantMaps(dataDir, [...cases, ...practice.map((p) => ({ imageId: p.imageId, phrase: p.phrase }))], 'e2e-model', 'e2e');
   const db = openDatabase(dataDir);
   try {
     const svc = createReaderService({ db, dataDir });
@@ -70,6 +80,8 @@ export function makeStudy(dataDir: string, imageIds: number[], design: { name: s
           { name: 'tuned arm', kind: 'model', model: 'e2e-model', variant: 'tuned' },
         ],
         readers: design.readers,
+        ...(design.showBoxes !== undefined ? { showBoxes: design.showBoxes } : {}),
+        ...(practice.length ? { practice } : {}),
       },
     };
     return (svc['reader.createStudy'](procedures['reader.createStudy'].input.parse(input)) as { id: number }).id;

@@ -15,7 +15,7 @@ import { useHeatmapStore } from '../stores/heatmaps';
 import { usePhraseStore } from '../stores/phrase';
 import { useStudyStore } from '../stores/study';
 import type { LoadedImage } from '../stores/viewer';
-import { createBoxesLayer, type BoxDraft } from './boxes-layer';
+import { createBoxesLayer, type Box, type BoxDraft } from './boxes-layer';
 import { createHeatmapLayer } from './heatmap-layer';
 import { createIsolinesLayer } from './isolines-layer';
 import type { Viewport } from './viewport';
@@ -29,6 +29,11 @@ export interface GroundingSource {
   status(): HeatmapStatus;
   /** whose ground-truth boxes to draw */
   phrase(): PhraseRef | null;
+  /**
+   * the boxes to draw, in place of the phrase's (drawn only on their own image): the reading view passes the boxes
+   * its item carries, so a reader never sees boxes the server did not give (the study detail is never looked at)
+   */
+  boxes?(): readonly Box[];
 }
 
 /** The main viewer's: the heatmaps store's selected item and the active phrase. */
@@ -53,7 +58,11 @@ export function useGroundingLayers(viewport: Pick<Viewport, 'addLayer'>, image: 
   const lower = computed(() => style.value.lower);
   const range = computed(() => style.value.range);
   const levels = computed(() => (heatmap.value && s.value.visible && s.value.isolines ? isolineLevels(range.value, s.value.isolineCount) : null));
-  const boxes = computed(() => boxesForPhrase(study.detail?.phrases ?? [], source.phrase(), image()?.imageId ?? null));
+  const boxes = computed<readonly Box[]>(() => {
+    const imageId = image()?.imageId ?? null;
+    if (source.boxes) return imageId === null ? [] : source.boxes().filter((b) => b.imageId === imageId);
+    return boxesForPhrase(study.detail?.phrases ?? [], source.phrase(), imageId);
+  });
 
   const heatmapLayer = createHeatmapLayer(() => ({
     heatmap: heatmap.value,
