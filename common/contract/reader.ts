@@ -262,8 +262,12 @@ export const readerProcedures = {
   'reader.listStudies': { input: z.object({}).strict(), output: z.array(ReaderStudySummary) },
   'reader.studyStatus': { input: z.object({ id: Id }), output: ReaderStudyStatus },
   'reader.exportStudy': { input: z.object({ id: Id, format: ExportFormat, question: QuestionKey.optional() }), output: z.object({ text: z.string(), rows: z.number().int() }) },
-  /** the statistics of a scale or numeric question (default: the first); metrics: per case x arm, else computed */
+  /** the statistics of a scale or numeric question (default: the first); metrics: per case x arm, else computed (more
+   * than a handful missing from the study's cache: refused busy, run reader.analysisPrepare's job first) */
   'reader.analysis': { input: z.object({ id: Id, question: QuestionKey.optional(), metrics: z.array(ReaderPairMetric).optional() }), output: ReaderAnalysis },
+  /** before reader.analysis: how many case x arm maps lack CNR / mIoU, and the `reader-metrics` job computing them
+   * (started when some are missing, else the running one's; null when everything is computed) */
+  'reader.analysisPrepare': { input: z.object({ id: Id }), output: z.object({ missing: z.number().int().nonnegative(), jobId: z.string().nullable() }) },
   /** the design a study was created from (seed filled in): the design view's "edit" starts a new version from it */
   'reader.studyDesign': { input: z.object({ id: Id }), output: ReaderDesign },
   /** what a design can pick from: images with dataset phrases, and the heatmap sources stored */

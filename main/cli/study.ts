@@ -7,7 +7,7 @@ import { ExportFormat, ReaderDesign, ReaderPairMetric } from '../../common/contr
 import { analysisTables } from '../reader/analysis/tables';
 import type { AppContext } from '../services/app-context';
 import { readJsonFile } from './json-error';
-import { parseCommandArgs, withRefusals, type Command, type Out } from './shared';
+import { followJob, parseCommandArgs, withRefusals, type Command, type Out } from './shared';
 import { remoteSubcommands, remoteUsage, studyRemote } from './study-remote';
 
 export const studyCommand: Command = {
@@ -131,6 +131,15 @@ async function study(args: string[], out: Out): Promise<number> {
       if (typeof metrics === 'string') return fail(metrics);
       const file = values.out;
       return run(async (context) => {
+        if (!metrics) {
+          // the maps' CNR / mIoU first, as a reader-metrics job of this process (Ctrl+C cancels; what is computed stays cached)
+          const { missing, jobId } = await context.handlers['reader.analysisPrepare']({ id: studyId });
+          if (jobId) {
+            out.error(`computing CNR and mIoU of ${missing} map${missing === 1 ? '' : 's'} (Ctrl+C stops; computed maps are kept for the next run)`);
+            const end = await followJob(context, jobId, false);
+            if (end.state !== 'done') return fail(`the maps' metrics were not computed (${end.state}${end.state === 'failed' ? `: ${end.message}` : ''}); run the command again to continue`, 1);
+          }
+        }
         const a = await context.handlers['reader.analysis']({ id: studyId, ...(values.question ? { question: values.question } : {}), ...(metrics ? { metrics } : {}) });
         const text = values.json ? JSON.stringify(a, null, 2) : analysisTables(a);
         if (file) {

@@ -14,6 +14,7 @@ import { createCredential, listCredentials, revokeCredential } from './credentia
 import { createStudy, studyDesign } from './design';
 import { exportStudy, progressOf, studyOf } from './export';
 import { answersFile, mergeAnswers } from './merge';
+import { prepareAnalysis } from './metrics-job';
 import { startImportJob, startPackageJob } from './package-job';
 import { createReaderPixels } from './pixels';
 import { activity, answer, gotoItem, readerState, signIn, stimulus, type ReadingDeps } from './reading';
@@ -23,8 +24,11 @@ export interface ReaderServiceDeps {
   dataDir: string;
   /** the clock (default the system's); tests move it to pass a washout */
   now?: () => Date;
-  /** runs `reader-package` and `reader-package-import` jobs (package-job.ts, registered by the app context) */
+  /** runs `reader-package`, `reader-package-import` (package-job.ts) and `reader-metrics` (metrics-job.ts) jobs,
+   * registered by the app context */
   jobs?: JobRunner;
+  /** missing map pixels reader.analysis still computes inline (analysis/study.ts inlinePixelBudget by default) */
+  analysisInlinePixels?: number;
 }
 
 function summary(s: ReaderStudyRow): z.output<typeof ReaderStudySummary> {
@@ -47,7 +51,12 @@ export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof 
     'reader.listStudies': () => listReaderStudies(db).map(summary),
     'reader.studyStatus': ({ id }) => ({ ...summary(studyOf(db, id)), progress: progressOf(db, id, reading.now()) }),
     'reader.exportStudy': ({ id, format, question }) => (notACopy(studyOf(db, id), 'export it'), exportStudy(db, id, format, question)),
-    'reader.analysis': ({ id, question, metrics }) => (notACopy(studyOf(db, id), 'analyse it'), analyseStudy(db, dataDir, id, { question, metrics })),
+    'reader.analysis': ({ id, question, metrics }) => (notACopy(studyOf(db, id), 'analyse it'), analyseStudy(db, dataDir, id, { question, metrics, inlinePixels: deps.analysisInlinePixels })),
+    'reader.analysisPrepare': ({ id }) => {
+      notACopy(studyOf(db, id), 'analyse it');
+      if (!deps.jobs) throw new RpcError('internal', 'this reader service has no job runner for the metrics');
+      return prepareAnalysis(db, dataDir, deps.jobs, id);
+    },
     'reader.studyDesign': ({ id }) => studyDesign(db, id),
     'reader.designOptions': ({ limit }) => ({ phrases: phrasesWithBoxes(db, limit), sources: heatmapSources(db) }),
     'reader.openStudies': () =>

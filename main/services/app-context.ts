@@ -20,6 +20,7 @@ import { shippedModelsDirectory, userModelsDirectory } from '../models/paths';
 import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
+import { readerMetricsJobKind } from '../reader/metrics-job';
 import { readerImportJobKind, readerPackageJobKind } from '../reader/package-job';
 import { createReaderService } from '../reader/service';
 import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
@@ -118,6 +119,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(classificationJobKind(grounding));
   jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir }));
   jobs.register(readerImportJobKind({ db, dataDir: options.dataDir }));
+  jobs.register(readerMetricsJobKind({ db, dataDir: options.dataDir }));
   const training: TrainingDeps = {
     db,
     jobs,

@@ -1,7 +1,8 @@
 // A reader study's analysis page in browser mode: a study with answers (fixture rows, maps stored through the
 // grounding domain's store, three readers answering through the reader procedures) served by the real `sightline
 // serve`; #/studies/1/analysis shows the tables and draws the Figure 6 scatter plots with ECharts on a canvas, with
-// no Content-Security-Policy violation.
+// no Content-Security-Policy violation. The serve process computes no map inline (SIGHTLINE_TEST_ANALYSIS_INLINE_PIXELS=0),
+// so the page's CNR / mIoU come from the reader-metrics job it starts through reader.analysisPrepare.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { procedures } from '../../common/contract';
@@ -9,14 +10,24 @@ import { openDatabase } from '../../main/db';
 import { findReader, listItems } from '../../main/db/reader-repo';
 import { createReaderService } from '../../main/reader/service';
 import { designOf, makeFixture } from '../unit/reader/fixture';
-import { expect, repoRoot, startServe, test } from './serve-fixture';
+import { decodeWire } from '../../common/wire';
+import { expect, repoRoot, startServe, test, type Served } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
 
-test('reader study analysis: tables, agreement, Figure 6 scatter plots under the CSP', async ({ page }) => {
-  test.setTimeout(240_000);
+/** The fixture's study with three readers' answers; `scale` multiplies the images, boxes and map geometries (60: CXR
+ * size, ~1 s of scorePair per map) and gives every case a box of its own, so that each case x arm map is distinct. */
+function answeredStudy(scale = 1) {
   const f = makeFixture(6);
+  if (scale !== 1) {
+    f.db.prepare('UPDATE images SET rows = rows * ?, columns = columns * ?').run(scale, scale);
+    f.db.prepare('UPDATE boxes SET x = (x + id) * ?, y = y * ?, w = (w - id) * ?, h = h * ?').run(scale, scale, scale, scale);
+    for (const h of f.db.prepare('SELECT id, geometry FROM heatmaps').all() as { id: number; geometry: string }[]) {
+      const g = JSON.parse(h.geometry) as Record<string, number>;
+      f.db.prepare('UPDATE heatmaps SET geometry = ? WHERE id = ?').run(JSON.stringify(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v * scale]))), h.id);
+    }
+  }
   f.db.close();
   const db = openDatabase(f.dataDir);
   const svc = createReaderService({ db, dataDir: f.dataDir });
@@ -29,9 +40,19 @@ test('reader study analysis: tables, agreement, Figure 6 scatter plots under the
     }
   }
   db.close();
+  return { f, study };
+}
 
-  const served = await startServe(['--no-demo'], f.dataDir);
+test('reader study analysis: tables, agreement, Figure 6 scatter plots under the CSP', async ({ page }) => {
+  test.setTimeout(240_000);
+  const { f, study } = answeredStudy();
+  // no map computed inline: the page must go through reader.analysisPrepare and the reader-metrics job first
+  const served = await startServe(['--no-demo'], f.dataDir, { SIGHTLINE_TEST_ANALYSIS_INLINE_PIXELS: '0' });
   try {
+    const prepared: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.endsWith('/rpc/reader.analysisPrepare')) prepared.push(r.url());
+    });
     const consoleErrors: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -53,9 +74,60 @@ test('reader study analysis: tables, agreement, Figure 6 scatter plots under the
       expect(box!.width).toBeGreaterThan(200);
       await expect(page.getByTestId(`rho-${metric}`).locator('tbody tr')).toHaveCount(5);
     }
+    // the metrics came from the job (the fixture's distinct maps, tiny here), which ended: its progress block is gone
+    expect(prepared.length).toBeGreaterThan(0);
+    const jobs = (await rpc(served, 'jobs.list', {})) as { kind: string; state: string; done: number; total: number | null }[];
+    const metricJobs = jobs.filter((j) => j.kind === 'reader-metrics');
+    expect(metricJobs).toEqual([expect.objectContaining({ state: 'done' })]);
+    expect(metricJobs[0].total).toBeGreaterThan(0);
+    expect(metricJobs[0].done).toBe(metricJobs[0].total);
+    await expect(page.getByTestId('analysis-metrics-job')).toHaveCount(0);
     await page.getByTestId('scatter-cnr').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(screens, 'reader-analysis.png') });
     expect(consoleErrors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e))).toEqual([]);
+  } finally {
+    served.process.kill('SIGTERM');
+  }
+});
+
+async function rpc(served: Served, name: string, input: unknown): Promise<unknown> {
+  const response = await fetch(new URL(`rpc/${name}`, served.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${served.token}` },
+    body: JSON.stringify(input),
+  });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!response.ok) throw new Error(`${name}: HTTP ${response.status} ${new TextDecoder().decode(bytes)}`);
+  return decodeWire(bytes);
+}
+
+test('reader study analysis of full-size maps: the metrics job shows progress, cancels and resumes', async ({ page }) => {
+  test.setTimeout(240_000);
+  // 24 distinct maps at 2400 x 3000: above what reader.analysis computes inline, so the page runs the job
+  const { f, study } = answeredStudy(60);
+  const served = await startServe(['--no-demo'], f.dataDir);
+  try {
+    await page.goto(served.loginUrl);
+    await page.evaluate((id) => (window.location.hash = `#/studies/${id}/analysis`), study.id);
+    const block = page.getByTestId('analysis-metrics-job');
+    await expect(block).toContainText('Computing CNR and mIoU of 24 maps', { timeout: 30_000 });
+    await expect(page.getByTestId('analysis-metrics-count')).toContainText('/ 24');
+    await page.getByTestId('analysis-metrics-cancel').click();
+    await expect(page.getByTestId('analysis-metrics-state')).toContainText('cancelled');
+    const stoppedAt = Number((await page.getByTestId('analysis-metrics-count').innerText()).split('/')[0]);
+    expect(stoppedAt).toBeLessThan(24);
+    await expect(page.getByTestId('analysis-summary')).toHaveCount(0);
+    await page.screenshot({ path: path.join(screens, 'reader-analysis-metrics-cancelled.png') });
+    await page.getByTestId('analysis-metrics-resume').click();
+    await expect(page.getByTestId('analysis-summary')).toContainText('6 cases × 4 arms, 3 readers, 72 answers', { timeout: 180_000 });
+    await expect(block).toHaveCount(0);
+    const jobs = (await rpc(served, 'jobs.list', {})) as { kind: string; state: string; done: number; total: number | null; message: string }[];
+    // one job, resumed under its id; the maps computed before the cancel came from the cache, not computed again
+    const metricJobs = jobs.filter((j) => j.kind === 'reader-metrics');
+    expect(metricJobs).toEqual([expect.objectContaining({ state: 'done', done: 24, total: 24 })]);
+    const [, computed, cached] = /computed CNR and mIoU of (\d+) maps? \((\d+) were cached\)/.exec(metricJobs[0].message)!.map(Number);
+    expect(cached).toBeGreaterThanOrEqual(stoppedAt);
+    expect(computed + cached).toBe(24);
   } finally {
     served.process.kill('SIGTERM');
   }

@@ -1,0 +1,77 @@
+// The first analysis of a study computes CNR / mIoU for every case x arm map (scorePair at full resolution: ~1 s per
+// map, ~7 minutes for 400), so it is a durable job (`reader-metrics`): progress per map, cancel, and resumable with
+// the study's metrics cache as the checkpoint (written atomically every few maps and when the job stops; a resume,
+// or a new job, skips what the cache holds). `reader.analysisPrepare` starts it when maps are missing, or answers the
+// running one's id. The work runs on the main thread one map at a time, yielding between maps so that the server
+// keeps answering.
+import { z } from 'zod';
+import { Id } from '../../common/contract/shared';
+import type { Db } from '../db/database';
+import type { JobKind, JobRunner } from '../jobs/job-runner';
+import { metricsCache, metricTasks, pairScores } from './analysis/study';
+
+export const READER_METRICS_JOB = 'reader-metrics';
+const Params = z.object({ id: Id });
+export type MetricsJobResult = { computed: number; cached: number; total: number };
+
+/** The cache is written after this many maps (and when the job ends, is cancelled or fails). */
+const SAVE_EVERY = 5;
+
+/** The study's maps with dataset boxes, once per cache key (the same map and boxes in two pairs score once), and
+ * those whose metrics the cache lacks. */
+export function missingMetrics(db: Db, dataDir: string, studyId: number) {
+  const tasks = [...new Map(metricTasks(db, studyId).tasks.map((t) => [t.key, t])).values()];
+  const cache = metricsCache(dataDir, studyId);
+  return { cache, tasks, missing: tasks.filter((t) => !cache.get(t.key)) };
+}
+
+/** The running reader-metrics job of this study, if any. */
+function runningJob(jobs: JobRunner, studyId: number): string | null {
+  for (const p of jobs.list()) {
+    if (p.kind !== READER_METRICS_JOB || p.state !== 'running') continue;
+    const params = Params.safeParse(jobs.record(p.jobId)?.params);
+    if (params.success && params.data.id === studyId) return p.jobId;
+  }
+  return null;
+}
+
+/** `reader.analysisPrepare` (the caller checked the study exists and is not a reading copy): how many maps lack metrics, and the job computing them (started now if none runs). */
+export function prepareAnalysis(db: Db, dataDir: string, jobs: JobRunner, studyId: number): { missing: number; jobId: string | null } {
+  const { missing } = missingMetrics(db, dataDir, studyId);
+  const running = runningJob(jobs, studyId);
+  if (running) return { missing: missing.length, jobId: running };
+  if (!missing.length) return { missing: 0, jobId: null };
+  return { missing: missing.length, jobId: jobs.start(READER_METRICS_JOB, { id: studyId }) };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function readerMetricsJobKind({ db, dataDir }: { db: Db; dataDir: string }): JobKind<z.output<typeof Params>, MetricsJobResult> {
+  return {
+    kind: READER_METRICS_JOB,
+    params: Params,
+    resumable: true,
+    async run(ctx) {
+      const { id } = ctx.params;
+      const { cache, tasks, missing } = missingMetrics(db, dataDir, id);
+      const cached = tasks.length - missing.length;
+      const message = `computing CNR and mIoU of ${missing.length} map${missing.length === 1 ? '' : 's'} of reader study ${id}`;
+      ctx.report({ done: cached, total: tasks.length, message });
+      let computed = 0;
+      try {
+        for (const t of missing) {
+          await tick(); // lets the server answer (and a cancel arrive) between maps
+          ctx.signal.throwIfAborted();
+          cache.set(t.key, pairScores(dataDir, t.stimulus, t.boxes));
+          computed++;
+          if (computed % SAVE_EVERY === 0) cache.save();
+          ctx.report({ done: cached + computed });
+        }
+      } finally {
+        cache.save(); // what was computed stays, whatever stopped the job
+      }
+      ctx.report({ message: `computed CNR and mIoU of ${computed} map${computed === 1 ? '' : 's'} (${cached} were cached)` });
+      return { computed, cached, total: tasks.length };
+    },
+  };
+}
