@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { decode, type DecodedPng } from 'fast-png';
 import type { Download, Locator, Page } from '@playwright/test';
-import { decodeWire } from '../../common/wire';
 import { openDatabase } from '../../main/db';
 import { figureLayout } from '../../renderer/src/lib/figure-layout';
-import { expect, repoRoot, test, type Served } from './serve-fixture';
+import { expect, repoRoot, rpc, test, type Served } from './serve-fixture';
 import { importDemo } from './demo-steps';
 import { collectConsoleErrors } from './page-checks';
 
@@ -198,16 +197,6 @@ async function importHeatmap(served: Served): Promise<void> {
     .toBe('done');
 }
 
-async function rpc(served: Served, name: string, input: unknown): Promise<unknown> {
-  const response = await fetch(new URL(`rpc/${name}`, served.url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${served.token}` },
-    body: JSON.stringify(input),
-  });
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (!response.ok) throw new Error(`${name}: HTTP ${response.status} ${new TextDecoder().decode(bytes)}`);
-  return decodeWire(bytes);
-}
 
 /** A numpy v1.0 file of little-endian float32, C order. */
 function npy(values: Float32Array, rows: number, columns: number): Buffer {

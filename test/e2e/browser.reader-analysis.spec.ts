@@ -10,8 +10,7 @@ import { openDatabase } from '../../main/db';
 import { findReader, listItems } from '../../main/db/reader-repo';
 import { createReaderService } from '../../main/reader/service';
 import { designOf, makeFixture } from '../unit/reader/fixture';
-import { decodeWire } from '../../common/wire';
-import { expect, repoRoot, startServe, test, type Served } from './serve-fixture';
+import { expect, repoRoot, rpc, startServe, test } from './serve-fixture';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -90,16 +89,6 @@ test('reader study analysis: tables, agreement, Figure 6 scatter plots under the
   }
 });
 
-async function rpc(served: Served, name: string, input: unknown): Promise<unknown> {
-  const response = await fetch(new URL(`rpc/${name}`, served.url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${served.token}` },
-    body: JSON.stringify(input),
-  });
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (!response.ok) throw new Error(`${name}: HTTP ${response.status} ${new TextDecoder().decode(bytes)}`);
-  return decodeWire(bytes);
-}
 
 test('reader study analysis of full-size maps: the metrics job shows progress, cancels and resumes', async ({ page }) => {
   test.setTimeout(240_000);

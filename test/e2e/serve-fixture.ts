@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test as base } from '@playwright/test';
+import { decodeWire } from '../../common/wire';
 
 export interface Served {
   url: string;
@@ -55,3 +56,15 @@ export const test = base.extend<{ served: Served }>({
   },
 });
 export { expect } from '@playwright/test';
+
+/** A procedure called over the served HTTP transport with the coordinator's token (what a test sets up or checks). */
+export async function rpc(served: Served, name: string, input: unknown): Promise<unknown> {
+  const response = await fetch(new URL(`rpc/${name}`, served.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${served.token}` },
+    body: JSON.stringify(input),
+  });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!response.ok) throw new Error(`${name}: HTTP ${response.status} ${new TextDecoder().decode(bytes)}`);
+  return decodeWire(bytes);
+}
