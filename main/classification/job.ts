@@ -12,11 +12,9 @@ import { getHeatmap } from '../db/heatmaps-repo';
 import { lutMap } from '../evaluation/benchmarks/references';
 import { scorePair } from '../evaluation/metrics/score';
 import { composePrompt } from '../evaluation/standardiser/locations';
-import { applyThreshold } from '../grounding/aggregate';
-import { resolveSettings, tokenizerOf } from '../grounding/ground';
-import { readHeatmapBytes } from '../grounding/heatmap-store';
+import { activationBatch, cachedInversion, resolveSettings, tokenizerOf } from '../grounding/ground';
+import { readThresholdedMap } from '../grounding/heatmap-store';
 import { mapToImage } from '../grounding/image-ops';
-import { inversionKey } from '../grounding/inversion-cache';
 import { groundingJobKind, type HeatmapsServiceDeps } from '../grounding/service';
 import type { JobContext, JobKind } from '../jobs/job-runner';
 import type { LoadedBundle } from '../models/registry';
@@ -43,13 +41,8 @@ export class ClassificationRunError extends Error {}
 export type ClassificationDeps = Pick<HeatmapsServiceDeps, 'db' | 'dataDir' | 'registry' | 'runtime' | 'attentionChunks' | 'jobs'>;
 type Ctx = JobContext<ClassificationParams, ClassificationResult>;
 
-/** (draw, prompt) pairs per unet.onnx call: errors.ts's choice, within a rough budget of 2 GB of U-Net activations. */
-export function unetBatch(bundle: LoadedBundle): number {
-  const { latent, architecture } = bundle.manifest as LoadedBundle['manifest'] & { architecture?: { unet?: { num_channels?: number[] } } };
-  const channels = Math.max(...(architecture?.unet?.num_channels ?? [512]));
-  const perSample = latent.size * latent.size * channels * 4 * 12;
-  return Math.max(1, Math.min(DEFAULT_ERROR_BATCH, Math.floor((2 * 1024 ** 3) / perSample)));
-}
+/** (draw, prompt) pairs per unet.onnx call: errors.ts's choice, within the grounding's activation budget. */
+export const unetBatch = (bundle: LoadedBundle): number => activationBatch(bundle, DEFAULT_ERROR_BATCH);
 
 export function classificationJobKind(deps: ClassificationDeps): JobKind<ClassificationParams, ClassificationResult> {
   const { db } = deps;
@@ -101,32 +94,16 @@ async function errorsOf(deps: ClassificationDeps, ctx: Ctx, e: Experiment, bundl
   const settings = resolveSettings(bundle, null);
   const tokenizer = tokenizerOf(bundle);
   const ref = { dir: bundle.dir, hash: bundle.hash, manifest, provider: runtime.provider() };
-  const key = inversionKey({
-    imageSha256: img.sha256,
-    bundleHash: bundle.hash,
-    numInferenceSteps: settings.numInferenceSteps,
-    stepIndices: [0],
-    clipSample: settings.clipSample,
-    inversionPrompt: settings.inversionPrompt,
-    imageSize: manifest.image.size,
+  // z0 = the inversion at step index 0 (the VAE encoder alone), cached and shared like any inversion
+  const { latents: z0 } = await cachedInversion(runtime, {
+    bundle,
+    ref,
+    settings: { ...settings, stepIndices: [0] },
+    sha256: img.sha256,
+    image: async () => (await runtime.pool.run('grounding.prepare', { file: img.path, size: manifest.image.size }, { signal: ctx.signal })).input,
+    signal: ctx.signal,
+    say: () => say('encoding the image'),
   });
-  let z0 = runtime.cache.get(key);
-  if (!z0) {
-    say('encoding the image');
-    const prepared = await runtime.pool.run('grounding.prepare', { file: img.path, size: manifest.image.size }, { signal: ctx.signal });
-    const inverted = await runtime.onnx.run(
-      'grounding.invert',
-      {
-        bundle: ref,
-        image: prepared.input,
-        emptyIds: [...tokenizer.encodePadded(settings.inversionPrompt)],
-        settings: { numInferenceSteps: settings.numInferenceSteps, stepIndices: [0], clipSample: settings.clipSample },
-      },
-      { signal: ctx.signal },
-    );
-    z0 = inverted.latents;
-    runtime.cache.set(key, z0);
-  }
   const { samples, timesteps: range, seed, target } = e.request;
   const draws = drawsFor(seed, img.sha256, samples, range, z0.length);
   const result = await runtime.onnx.run(
@@ -204,8 +181,7 @@ class Heat implements HeatIndex {
     for (const [phrase, id] of ids) {
       const row = getHeatmap(deps.db, id)!;
       if (row.bundleHash !== e.bundle.hash) throw new ClassificationRunError(`the model ${e.model} changed since the run started (its manifest's sha256 differs); start a new run`);
-      const bytes = readHeatmapBytes(deps.dataDir, row.file, row.width, row.height);
-      const map = applyThreshold(new Float32Array(bytes.buffer, bytes.byteOffset, row.width * row.height), row.threshold);
+      const map = readThresholdedMap(deps.dataDir, row);
       this.w.set(heatKey(variant, img.imageId, phrase), poolWeights(map, row.width, latentSize));
       for (const p of pairs) {
         if (phrase !== p.prompt && phrase !== e.generic) continue;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { getHeatmap, getImageRow, getSettings } from '../db';
 import { applyThreshold } from '../grounding/aggregate';
 import { GroundingError, groundImage, resolveSettings, type GroundingResult } from '../grounding/ground';
-import { readHeatmapBytes } from '../grounding/heatmap-store';
+import { readThresholdedMap } from '../grounding/heatmap-store';
 import { mapToImage } from '../grounding/image-ops';
 import { writeMapFile } from '../grounding/map-files';
 import { GROUNDING_JOB } from '../grounding/service';
@@ -107,9 +107,7 @@ async function groundStored(context: AppContext, imageId: number, phrases: strin
   if (!quiet) out.error(`grounded ${phrases.length} phrase(s) on image ${imageId} (stored as heatmap ${heatmapIds.join(', ')})`);
   return heatmapIds.map((id) => {
     const row = getHeatmap(context.db, id)!;
-    const bytes = readHeatmapBytes(context.dataDir, row.file, row.width, row.height);
-    const map = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    return { phrase: row.phrase, heatmapId: id, map: applyThreshold(map, row.threshold), width: row.width, height: row.height, threshold: row.threshold, geometry: row.geometry };
+    return { phrase: row.phrase, heatmapId: id, map: readThresholdedMap(context.dataDir, row), width: row.width, height: row.height, threshold: row.threshold, geometry: row.geometry };
   });
 }
 

@@ -12,7 +12,7 @@ import type { AppTasks } from '../workers/app-tasks';
 import type { WorkerPool } from '../workers/pool';
 import { cropBox, otsuThreshold } from './image-ops';
 import { inversionKey, type InversionCache } from './inversion-cache';
-import type { GroundingProgress, RuntimeChoice } from './tasks';
+import type { BundleRef, GroundingProgress, RuntimeChoice } from './tasks';
 import { ClipTokenizer } from './tokenizer';
 
 export interface GroundingRuntime {
@@ -127,15 +127,84 @@ export function tokenizerOf(bundle: LoadedBundle): ClipTokenizer {
   return t;
 }
 
-/** How many (step, phrase) pairs go through unet_attention at once: a rough memory budget of 2 GB of activations. */
-function attentionBatch(bundle: LoadedBundle): number {
+/**
+ * How many samples go through a U-Net graph at once: a rough memory budget of 2 GB of activations, at most `max`
+ * (unet_attention's (step, phrase) pairs: 256; the classifier's (draw, prompt) pairs: its own cap).
+ */
+export function activationBatch(bundle: LoadedBundle, max: number): number {
   const { latent, architecture } = bundle.manifest as LoadedBundle['manifest'] & { architecture?: { unet?: { num_channels?: number[] } } };
   const channels = Math.max(...(architecture?.unet?.num_channels ?? [512]));
   const perSample = latent.size * latent.size * channels * 4 * 12;
-  return Math.max(1, Math.min(256, Math.floor((2 * 1024 ** 3) / perSample)));
+  return Math.max(1, Math.min(max, Math.floor((2 * 1024 ** 3) / perSample)));
 }
 
 const inflight = new Map<string, Promise<Float32Array>>();
+
+/** What the inversion depends on besides the image (a variant's settings; the classifier asks for step 0 only). */
+export type InversionRequest = Pick<ResolvedSettings, 'numInferenceSteps' | 'stepIndices' | 'clipSample' | 'inversionPrompt'>;
+
+/**
+ * The U-Net input latents of an image at the kept steps (`stepIndices` [0]: z0, the VAE encoder alone): from the
+ * inversion cache, else from the ONNX worker, never computed twice at once for the same key. `image` gives the
+ * preprocessed input when it is needed; `say(done, message)` reports the inversion's steps.
+ */
+export async function cachedInversion(
+  runtime: GroundingRuntime,
+  o: {
+    bundle: LoadedBundle;
+    ref: BundleRef;
+    settings: InversionRequest;
+    sha256: string;
+    image: () => Promise<Float32Array>;
+    signal: AbortSignal;
+    say?: (done: number, message: string) => void;
+  },
+): Promise<{ latents: Float32Array; cached: boolean }> {
+  const { bundle, settings, signal } = o;
+  const key = inversionKey({
+    imageSha256: o.sha256,
+    bundleHash: bundle.hash,
+    numInferenceSteps: settings.numInferenceSteps,
+    stepIndices: settings.stepIndices,
+    clipSample: settings.clipSample,
+    inversionPrompt: settings.inversionPrompt,
+    imageSize: bundle.manifest.image.size,
+  });
+  const hit = runtime.cache.get(key);
+  if (hit) return { latents: hit, cached: true };
+  let pending = inflight.get(key);
+  if (!pending) {
+    const steps = Math.max(...settings.stepIndices);
+    o.say?.(0, 'inverting the image');
+    pending = o
+      .image()
+      .then((image) =>
+        runtime.onnx.run(
+          'grounding.invert',
+          {
+            bundle: o.ref,
+            image,
+            emptyIds: [...tokenizerOf(bundle).encodePadded(settings.inversionPrompt)],
+            settings: { numInferenceSteps: settings.numInferenceSteps, stepIndices: settings.stepIndices, clipSample: settings.clipSample },
+          },
+          {
+            signal,
+            onProgress: (p) => {
+              const progress = p as GroundingProgress;
+              if (progress.stage === 'inversion') o.say?.(progress.done, `inverting the image: step ${progress.done} of ${steps}`);
+            },
+          },
+        ),
+      )
+      .then(({ latents }) => {
+        runtime.cache.set(key, latents);
+        return latents;
+      })
+      .finally(() => inflight.delete(key));
+    inflight.set(key, pending);
+  } else o.say?.(0, 'waiting for the same image to be inverted');
+  return { latents: await pending, cached: false };
+}
 
 export async function groundImage(
   runtime: GroundingRuntime,
@@ -166,48 +235,15 @@ export async function groundImage(
   const side = Math.min(rows, columns);
   const [top, left] = cropBox(rows, columns, side);
 
-  const key = inversionKey({
-    imageSha256: input.sha256,
-    bundleHash: bundle.hash,
-    numInferenceSteps: settings.numInferenceSteps,
-    stepIndices: settings.stepIndices,
-    clipSample: settings.clipSample,
-    inversionPrompt: settings.inversionPrompt,
-    imageSize: size,
+  const { latents, cached } = await cachedInversion(runtime, {
+    bundle,
+    ref,
+    settings,
+    sha256: input.sha256,
+    image: async () => prepared.input,
+    signal,
+    say: (done, message) => report({ done, total: inversionSteps + pairs, message }),
   });
-  let latents = runtime.cache.get(key);
-  const cached = latents !== null;
-  if (!latents) {
-    let pending = inflight.get(key);
-    if (!pending) {
-      report({ done: 0, total: inversionSteps + pairs, message: 'inverting the image' });
-      pending = runtime.onnx
-        .run(
-          'grounding.invert',
-          {
-            bundle: ref,
-            image: prepared.input,
-            emptyIds: [...tokenizer.encodePadded(settings.inversionPrompt)],
-            settings: { numInferenceSteps: settings.numInferenceSteps, stepIndices: settings.stepIndices, clipSample: settings.clipSample },
-          },
-          {
-            signal,
-            onProgress: (p) => {
-              const progress = p as GroundingProgress;
-              if (progress.stage !== 'inversion') return;
-              report({ done: progress.done, total: inversionSteps + pairs, message: `inverting the image: step ${progress.done} of ${inversionSteps}` });
-            },
-          },
-        )
-        .then(({ latents: l }) => {
-          runtime.cache.set(key, l);
-          return l;
-        })
-        .finally(() => inflight.delete(key));
-      inflight.set(key, pending);
-    } else report({ done: 0, total: inversionSteps + pairs, message: 'waiting for the same image to be inverted' });
-    latents = await pending;
-  }
   const t2 = Date.now();
 
   report({ done: inversionSteps, total: inversionSteps + pairs, message: `grounding ${phrases.length} phrase${phrases.length === 1 ? '' : 's'}` });
@@ -225,7 +261,7 @@ export async function groundImage(
         sigma: settings.sigma,
         truncate: settings.truncate,
         tokenOverrides: settings.tokenOverrides,
-        maxBatch: attentionBatch(bundle),
+        maxBatch: activationBatch(bundle, 256),
         ...(input.minChunks !== undefined ? { minChunks: input.minChunks } : {}),
       },
       provisional: onProvisional !== undefined,

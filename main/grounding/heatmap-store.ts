@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/database';
-import { insertHeatmap, listHeatmapFiles, upsertHeatmap, type NewHeatmap } from '../db/heatmaps-repo';
+import { insertHeatmap, listHeatmapFiles, upsertHeatmap, type HeatmapRow, type NewHeatmap } from '../db/heatmaps-repo';
+import { applyThreshold } from './aggregate';
 
 export const HEATMAP_DIR = 'heatmaps';
 
@@ -32,6 +33,12 @@ export function readHeatmapBytes(dataDir: string, file: string, width: number, h
   const bytes = fs.readFileSync(path.join(dataDir, file));
   if (bytes.byteLength !== width * height * 4) throw new Error(`${file}: ${bytes.byteLength} bytes, expected ${width * height * 4} for a ${width} x ${height} map`);
   return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
+/** A stored map as it is shown, scored and used as weights: its frame (width x height), the Otsu threshold applied. */
+export function readThresholdedMap(dataDir: string, row: Pick<HeatmapRow, 'file' | 'width' | 'height' | 'threshold'>): Float32Array {
+  const bytes = readHeatmapBytes(dataDir, row.file, row.width, row.height);
+  return applyThreshold(new Float32Array(bytes.buffer, bytes.byteOffset, row.width * row.height), row.threshold);
 }
 
 /** Deletes map files no row points at (their images were deleted) and temporary files of crashed writes. */

@@ -11,9 +11,8 @@ import { finishRun, getRun, insertRunPair, listRunPairs, type RunPairRow } from 
 import { getHeatmap, findHeatmap } from '../../db/heatmaps-repo';
 import { getLut } from '../../db/luts-repo';
 import { correctionsById } from '../../db/prompts-repo';
-import { applyThreshold } from '../../grounding/aggregate';
 import { IMPORTED_VARIANT } from '../../grounding/heatmap-import';
-import { readHeatmapBytes } from '../../grounding/heatmap-store';
+import { readThresholdedMap } from '../../grounding/heatmap-store';
 import { mapToImage } from '../../grounding/image-ops';
 import { groundingJobKind, type HeatmapsServiceDeps } from '../../grounding/service';
 import type { JobContext, JobKind } from '../../jobs/job-runner';
@@ -185,8 +184,7 @@ function readOriginalSize(deps: Deps, s: RunSettings, id: number, imageId: numbe
   if (s.method === 'model' && row.bundleHash !== s.bundleHash) {
     throw new BenchmarkRunError(`the model ${s.model} changed since the run started (its manifest's sha256 differs); start a new run`);
   }
-  const bytes = readHeatmapBytes(deps.dataDir, row.file, row.width, row.height);
-  const map = applyThreshold(new Float32Array(bytes.buffer, bytes.byteOffset, row.width * row.height), row.threshold);
+  const map = readThresholdedMap(deps.dataDir, row);
   const g = row.geometry;
   if (g.originalRows !== p.height || g.originalColumns !== p.width) {
     throw new BenchmarkRunError(`heatmap ${id} is for a ${g.originalColumns} x ${g.originalRows} image, but image ${imageId} is ${p.width} x ${p.height}`);

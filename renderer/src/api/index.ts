@@ -31,7 +31,8 @@ declare global {
   }
 }
 
-const TOKEN_KEY = 'sightline.token';
+/** sessionStorage key of the browser-mode token (a remote reader's: their reading session) */
+export const TOKEN_KEY = 'sightline.token';
 
 /** Browser mode: the token arrives once in the URL (`?token=`), is kept for the tab and removed from the address bar. */
 export function takeSessionToken(): string {

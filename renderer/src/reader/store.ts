@@ -8,19 +8,18 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { z } from 'zod';
 import type { ReaderState } from '../../../common/contract/reader';
-import { api } from '../api';
+import { api, TOKEN_KEY } from '../api';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
-import { isRemoteReader, leaveRemoteReading } from '../lib/remote-reader';
+import { isRemoteReader, leaveRemoteReading, READER_SESSION_KEY } from '../lib/remote-reader';
 import { prepareImage, useViewerStore } from '../stores/viewer';
 
 type State = z.output<typeof ReaderState>;
-const SESSION_KEY = 'sightline.reader.session';
 
 /** A reader signed in with a code (serve --readers): the page's API token is their reading session. */
 function remoteSession(): string | null {
   if (!isRemoteReader()) return null;
-  const token = sessionStorage.getItem('sightline.token');
-  if (token) sessionStorage.setItem(SESSION_KEY, token);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) sessionStorage.setItem(READER_SESSION_KEY, token);
   return token;
 }
 
@@ -46,7 +45,7 @@ function activeClock(now: () => number = () => performance.now()) {
 }
 
 export const useReaderStore = defineStore('reader', () => {
-  const session = ref<string | null>(remoteSession() ?? sessionStorage.getItem(SESSION_KEY));
+  const session = ref<string | null>(remoteSession() ?? sessionStorage.getItem(READER_SESSION_KEY));
   const viewer = useViewerStore();
   let shownImage: number | null = null;
   const state = shallowRef<State | null>(null);
@@ -109,7 +108,7 @@ export const useReaderStore = defineStore('reader', () => {
     try {
       const r = await api.reader.signIn({ studyId, reader });
       session.value = r.session;
-      sessionStorage.setItem(SESSION_KEY, r.session);
+      sessionStorage.setItem(READER_SESSION_KEY, r.session);
       await refresh();
     } catch (e) {
       error.value = e instanceof Error ? e.message : String(e);
@@ -122,7 +121,7 @@ export const useReaderStore = defineStore('reader', () => {
     session.value = null;
     state.value = null;
     shownImage = null;
-    sessionStorage.removeItem(SESSION_KEY);
+    sessionStorage.removeItem(READER_SESSION_KEY);
   }
 
   const refresh = () => run(() => api.reader.state({ session: session.value! }));
