@@ -79,6 +79,8 @@ export const ClassifyPlan = z.object({
   images: count,
   /** U-Net passes the run needs (draws x prompts over every image; the heatmap rows also ground what is not stored) */
   unetPasses: count,
+  /** heatmaps the heatmap rows need that are not stored yet: each is grounded first (a cluster batch can make them) */
+  heatmapsToGround: count,
   /** why the experiment cannot run (no positives, no normal images, unknown variant, ...); null: it can */
   problem: z.string().nullable(),
 });

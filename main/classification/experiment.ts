@@ -16,7 +16,8 @@ import { BenchmarkError, loadBenchmark, resolveBenchmark, type BenchmarkPair } f
 import type { Lut } from '../evaluation/lut/build';
 import { bootstrapHash } from '../evaluation/metrics/summary';
 import { composePrompt } from '../evaluation/standardiser/locations';
-import { GroundingError, resolveSettings } from '../grounding/ground';
+import { findHeatmap } from '../db/heatmaps-repo';
+import { GroundingError, resolveSettings, settingsKey } from '../grounding/ground';
 import { DEMO_MODEL_NAME, type LoadedBundle, type ModelRegistry } from '../models/registry';
 
 export type Request = z.output<typeof ClassifyRequest>;
@@ -230,6 +231,34 @@ function imageShas(db: Db, ids: readonly number[]): Map<number, { sha256: string
   return new Map(ids.map((id) => [id, get.get(id) as { sha256: string; path: string }]));
 }
 
+/** The phrases whose `variant` heatmaps an image's rows weigh by (the job grounds those not stored). */
+export function heatmapPhrasesOf(e: Experiment, variant: string, img: ImageWork): string[] {
+  const pairs = e.positives.filter((p) => p.imageId === img.imageId);
+  const wanted = new Set<string>();
+  for (const c of e.conditions) {
+    if (c.heatmap !== variant) continue;
+    if (c.prompt === 'generic') wanted.add(e.generic);
+    else if (pairs.length) pairs.forEach((p) => wanted.add(p.prompt!));
+    else e.request.locations.forEach((l) => wanted.add(composePrompt(l, e.request.positive)));
+  }
+  if (e.request.normalWeights === 'own') wanted.add(e.request.normalPrompt);
+  return [...wanted];
+}
+
+/** Heatmaps the heatmap rows need that are not stored yet (each costs a grounding pass of its image). */
+function heatmapsToGround(db: Db, e: Experiment): number {
+  let missing = 0;
+  for (const variant of e.variants) {
+    const key = settingsKey(resolveSettings(e.bundle, variant));
+    for (const img of e.images) {
+      for (const phrase of heatmapPhrasesOf(e, variant, img)) {
+        if (!findHeatmap(db, { imageId: img.imageId, phrase, bundleHash: e.bundle.hash, variant, settingsKey: key })) missing++;
+      }
+    }
+  }
+  return missing;
+}
+
 /** `classification.plan`: the counts, or why it cannot run (nothing is started). */
 export function planOf(db: Db, registry: ModelRegistry, request: Request): z.output<typeof ClassifyPlan> {
   try {
@@ -243,11 +272,12 @@ export function planOf(db: Db, registry: ModelRegistry, request: Request): z.out
       negatives: e.negatives.length,
       images: e.images.length,
       unetPasses: e.unetPasses,
+      heatmapsToGround: heatmapsToGround(db, e),
       problem: null,
     };
   } catch (error) {
     if (!(error instanceof ExperimentProblem)) throw error;
-    return { benchmark: request.benchmark, model: request.model ?? getSettings(db).model ?? DEMO_MODEL_NAME, conditions: [], positives: 0, normalImages: 0, negatives: 0, images: 0, unetPasses: 0, problem: error.message };
+    return { benchmark: request.benchmark, model: request.model ?? getSettings(db).model ?? DEMO_MODEL_NAME, conditions: [], positives: 0, normalImages: 0, negatives: 0, images: 0, unetPasses: 0, heatmapsToGround: 0, problem: error.message };
   }
 }
 

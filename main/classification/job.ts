@@ -11,7 +11,6 @@ import { finishClassificationRun, getClassificationRun, imagesWithErrorMaps, ins
 import { getHeatmap } from '../db/heatmaps-repo';
 import { lutMap } from '../evaluation/benchmarks/references';
 import { scorePair } from '../evaluation/metrics/score';
-import { composePrompt } from '../evaluation/standardiser/locations';
 import { activationBatch, cachedInversion, resolveSettings, tokenizerOf } from '../grounding/ground';
 import { readThresholdedMap } from '../grounding/heatmap-store';
 import { mapToImage } from '../grounding/image-ops';
@@ -20,7 +19,7 @@ import type { JobContext, JobKind } from '../jobs/job-runner';
 import type { LoadedBundle } from '../models/registry';
 import { drawsFor } from './draws';
 import { DEFAULT_ERROR_BATCH } from './errors';
-import { buildExperiment, type Experiment, type ImageWork, type Resolved } from './experiment';
+import { buildExperiment, heatmapPhrasesOf, type Experiment, type ImageWork, type Resolved } from './experiment';
 import { errorIndex, reportOf, samplesOf, type HeatIndex } from './report';
 import type { ClassificationProgress } from './tasks';
 import { poolWeights } from './weights';
@@ -154,16 +153,8 @@ class Heat implements HeatIndex {
   /** The variant's maps of the image's prompts (grounded when missing), pooled; the positives' mIoU. */
   async gather(deps: ClassificationDeps, grounding: ReturnType<typeof groundingJobKind>, ctx: Ctx, variant: string, img: ImageWork, say: (m: string) => void): Promise<void> {
     const e = this.e;
-    const rows = e.conditions.filter((c) => c.heatmap === variant);
     const pairs = e.positives.filter((p) => p.imageId === img.imageId);
-    const wanted = new Set<string>();
-    for (const c of rows) {
-      if (c.prompt === 'generic') wanted.add(e.generic);
-      else if (pairs.length) pairs.forEach((p) => wanted.add(p.prompt!));
-      else e.request.locations.forEach((l) => wanted.add(composePrompt(l, e.request.positive)));
-    }
-    if (e.request.normalWeights === 'own') wanted.add(e.request.normalPrompt);
-    const phrases = [...wanted];
+    const phrases = heatmapPhrasesOf(e, variant, img);
     const ids = new Map<string, number>();
     for (let i = 0; i < phrases.length; i += PHRASES_PER_CALL) {
       const chunk = phrases.slice(i, i + PHRASES_PER_CALL);

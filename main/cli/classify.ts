@@ -179,7 +179,7 @@ function datasetBenchmark(context: AppContext, name: string): string {
 function planLines(p: z.output<typeof ClassifyPlan>): string[] {
   return [
     `${p.benchmark} with ${p.model}`,
-    `positives: ${p.positives} pair(s); normal images: ${p.normalImages}, taken as negatives: ${p.negatives}; images: ${p.images}; U-Net passes: ${p.unetPasses}`,
+    `positives: ${p.positives} pair(s); normal images: ${p.normalImages}, taken as negatives: ${p.negatives}; images: ${p.images}; U-Net passes: ${p.unetPasses}; heatmaps to ground first: ${p.heatmapsToGround}`,
     `conditions: ${p.conditions.map((c) => c.name).join(', ')}`,
   ];
 }

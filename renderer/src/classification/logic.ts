@@ -132,7 +132,7 @@ export function startBlocker(s: { formError: string | null; planning: boolean; p
 /** A count of the plan in words: "4 positives · 4 of 12 normal images · 16 negatives · 2,048 U-Net passes". */
 export function planSummary(p: Plan): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  return `${n(p.positives)} positive${p.positives === 1 ? '' : 's'} · ${n(p.negatives)} negative${p.negatives === 1 ? '' : 's'} (${n(p.normalImages)} normal image${p.normalImages === 1 ? '' : 's'} available) · ${n(p.images)} images · ${n(p.unetPasses)} U-Net passes`;
+  return `${n(p.positives)} positive${p.positives === 1 ? '' : 's'} · ${n(p.negatives)} negative${p.negatives === 1 ? '' : 's'} (${n(p.normalImages)} normal image${p.normalImages === 1 ? '' : 's'} available) · ${n(p.images)} images · ${n(p.unetPasses)} U-Net passes${p.heatmapsToGround ? ` · ${n(p.heatmapsToGround)} heatmap${p.heatmapsToGround === 1 ? '' : 's'} to ground first` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------------- results

@@ -56,6 +56,11 @@ describe('classification plan', () => {
         0,
       );
       expect(plan.unetPasses).toBe(4 * (positivePrompts + negatives * 6));
+      // nothing grounded yet: every frozen heatmap of those prompts is to be made; 'pathology' weights need no normal one
+      expect(plan.heatmapsToGround).toBe(positivePrompts + negatives * 6);
+      const pathology = planOf(context.db, context.models, request({ positive, samples: 4, normalWeights: 'pathology' }));
+      expect(pathology.heatmapsToGround).toBe(positivePrompts + negatives * 6 - plan.images);
+      expect(planOf(context.db, context.models, request({ positive, samples: 4, conditions: [{ prompt: 'generic', heatmap: 'uniform' }] })).heatmapsToGround).toBe(0);
       const all = planOf(context.db, context.models, request({ positive, samples: 4, balance: false }));
       expect(all.negatives).toBe(3);
     }

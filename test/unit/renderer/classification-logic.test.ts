@@ -75,6 +75,7 @@ const plan = (over: Partial<Plan> = {}): Plan => ({
   negatives: 4,
   images: 8,
   unetPasses: 2048,
+  heatmapsToGround: 0,
   problem: null,
   ...over,
 });
@@ -93,6 +94,8 @@ describe('Start and the plan', () => {
   it('the plan in words', () => {
     expect(planSummary(plan())).toBe('4 positives · 4 negatives (12 normal images available) · 8 images · 2,048 U-Net passes');
     expect(planSummary(plan({ positives: 1, negatives: 1, normalImages: 1 }))).toMatch(/^1 positive · 1 negative \(1 normal image available\)/);
+    expect(planSummary(plan({ heatmapsToGround: 1 }))).toMatch(/U-Net passes · 1 heatmap to ground first$/);
+    expect(planSummary(plan({ heatmapsToGround: 1200 }))).toMatch(/· 1,200 heatmaps to ground first$/);
   });
 });
 

@@ -25,7 +25,7 @@ const mock = await vi.hoisted(async () => {
       plan: vi.fn(async (input: { samples: number }) => {
         state.planCalls.push(input);
         if (state.planDelay) await new Promise((r) => setTimeout(r, state.planDelay));
-        return { benchmark: 'MS-CXR-loc/demo', model: 'sightline-demo-ldm', conditions: [condition], positives: 5, normalImages: 9, negatives: 5, images: 10, unetPasses: input.samples * 20, problem: state.problem };
+        return { benchmark: 'MS-CXR-loc/demo', model: 'sightline-demo-ldm', conditions: [condition], positives: 5, normalImages: 9, negatives: 5, images: 10, unetPasses: input.samples * 20, heatmapsToGround: 0, problem: state.problem };
       }),
       'runs.start': vi.fn(async (_: unknown) => ({ runId: 5, jobId: 'job-5' })),
       'runs.list': vi.fn(async () => [summary()]),
