@@ -300,6 +300,12 @@ test('rotate and flip (every layer and the R/L markers follow, reset restores), 
   const loupe = page.getByTestId('magnifier');
   await expect(loupe).toBeVisible();
   await expect(loupe).toHaveAttribute('data-magnification', '3');
+  // the element layers are in it too, copied without their test ids; the wheel while held sets the power
+  const layers = await page.getByTestId('main-pane').locator('.layers > svg').count();
+  expect(layers).toBeGreaterThan(0);
+  await expect(page.getByTestId('magnifier-layers').locator(':scope > svg')).toHaveCount(layers);
+  await page.mouse.wheel(0, -100);
+  await expect(loupe).toHaveAttribute('data-magnification', '4');
   await page.getByTestId('main-pane').screenshot({ path: path.join(screens, 'viewer-magnifier.png') });
   const w0 = await wl(page);
   await page.mouse.up();

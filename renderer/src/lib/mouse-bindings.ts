@@ -34,7 +34,7 @@ export const toolLabels: Readonly<Record<ToolId, string>> = {
   scroll: 'Scroll through the study’s images',
   box: 'Boxes: draw, select, move, resize (box mode, N)',
   ruler: 'Ruler: drag to measure a length (mm), click one to delete it',
-  magnify: 'Magnifier (3x loupe while held)',
+  magnify: 'Magnifier (loupe while held; the wheel sets 2x to 8x)',
 };
 
 // ---- Gesture slots: what the settings let the user bind -------------------------------------------------------

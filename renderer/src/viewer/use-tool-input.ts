@@ -61,7 +61,9 @@ export function useToolInput(o: ToolInputOptions) {
 
   function onWheel(e: WheelEvent): void {
     if (!o.enabled()) return;
-    const tool = toolFor('wheel', 'drag', e);
+    // a dragging tool that takes the wheel (the magnifier's power) has it while it drags
+    const dragging = active.value?.tool.onWheel ? active.value.tool : null;
+    const tool = dragging ?? toolFor('wheel', 'drag', e);
     if (!tool?.onWheel) return;
     e.preventDefault();
     const p = point(e);

@@ -152,7 +152,7 @@ describe('mouse bindings', () => {
       { tool: 'windowLevel', gestures: ['Left-drag'], label: 'Window/level: ↕ level, ↔ width' },
       { tool: 'pan', gestures: ['Middle-drag'], label: 'Pan' },
       { tool: 'zoom', gestures: ['Right-drag', 'Ctrl+Wheel'], label: 'Zoom around the cursor' },
-      { tool: 'magnify', gestures: ['Shift+Left-drag'], label: 'Magnifier (3x loupe while held)' },
+      { tool: 'magnify', gestures: ['Shift+Left-drag'], label: 'Magnifier (loupe while held; the wheel sets 2x to 8x)' },
       { tool: 'scroll', gestures: ['Wheel'], label: 'Scroll through the study’s images' },
       { tool: 'fit', gestures: ['Double-click'], label: 'Fit image' },
     ]);

@@ -71,4 +71,24 @@ describe('magnifier', () => {
     tool.onPointerUp!(ctx, { x: 7, y: 8 });
     expect(state.at).toBeNull();
   });
+
+  it('the wheel while held sets the power: up more, down less, one step per notch, 2x to 8x', () => {
+    const state = createMagnifierState();
+    expect(state.magnification).toBe(3);
+    const tool = createMagnifyTool(state);
+    const ctx = context({ scale: 1, tx: 0, ty: 0 });
+    const wheel = (deltaY: number, deltaMode = 0) => tool.onWheel!(ctx, { x: 0, y: 0, deltaY, deltaMode });
+    wheel(-100);
+    expect(state.magnification).toBe(4);
+    wheel(-40);
+    wheel(-40);
+    expect(state.magnification).toBe(4); // a trackpad's small deltas add up
+    wheel(-40);
+    expect(state.magnification).toBe(5);
+    for (let i = 0; i < 10; i++) wheel(-3, 1); // line mode: a notch per event
+    expect(state.magnification).toBe(8);
+    for (let i = 0; i < 10; i++) wheel(100);
+    expect(state.magnification).toBe(2);
+    expect(loupeSource({ x: 100, y: 50 }, 1, state.magnification, 200)).toEqual({ sx: 50, sy: 0, sw: 100, sh: 100 });
+  });
 });
