@@ -11,7 +11,7 @@ import type { GroundingRuntime } from '../grounding/ground';
 import { InversionCache } from '../grounding/inversion-cache';
 import { heatmapImportJobKind } from '../grounding/heatmap-import';
 import { createHeatmapsService, groundingJobKind } from '../grounding/service';
-import { installDemoLut } from '../evaluation/lut/demo';
+import { installDemoLut, installDemoLutAfterImport } from '../evaluation/lut/demo';
 import { lutBuildJobKind } from '../evaluation/lut/job';
 import { benchmarkRunJobKind } from '../evaluation/benchmarks/run-job';
 import { createEvaluationService } from '../evaluation/service';
@@ -30,7 +30,7 @@ import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatc
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
 import { importDemoOnFirstStart } from '../studies/demo-import';
-import { importJobKind } from '../studies/import-job';
+import { IMPORT_JOB, importJobKind } from '../studies/import-job';
 import { createStudiesService } from '../studies/service';
 import { appWorkerScript, type AppTasks } from '../workers/app-tasks';
 import { WorkerPool } from '../workers/pool';
@@ -78,7 +78,14 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const bus = new EventBus();
   const pool = new WorkerPool<AppTasks>({ name: 'image decoder', script: appWorkerScript() });
   const jobs = new JobRunner({ db });
-  const unsubscribeJobs = jobs.subscribe((progress) => bus.emit('job.progress', progress));
+  const unsubscribeJobs = jobs.subscribe((progress) => {
+    bus.emit('job.progress', progress);
+    // the demo imported from the dialog into a data directory started without it: its LUT as at a first start
+    if (progress.kind === IMPORT_JOB && progress.state === 'done') {
+      const paths = (jobs.record(progress.jobId)?.params as { paths?: string[] } | undefined)?.paths ?? [];
+      installDemoLutAfterImport({ db, registry: models, demoDir: demoDirectory(), log }, paths);
+    }
+  });
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
   jobs.register(importJobKind(db, async (file, _probe, signal) => void (await decodeOnPool(pool, file, { signal }))));
   const models = new ModelRegistry({

@@ -2,7 +2,8 @@
 // bundle (models/demo/lut.json: `sightline lut build` or `python -m sightline_eval.lut` writes the same; a test
 // checks it is what the builder makes from the shipped CSVs). At first start it is stored as LUT "demo", version 1,
 // with the sha256 of the CSVs it came from, and is then the default LUT of the demo model (evaluation.luts.get
-// { model }). Synchronous and small (a few kB), so it needs no job.
+// { model }); in a data directory started without the demo, when an import of the demo folder (or a folder inside
+// it) finishes. Synchronous and small (a few kB), so it needs no job.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,4 +58,14 @@ export function installDemoLut(deps: { db: Db; registry: ModelRegistry; demoDir:
     log(`the demo LUT ${file} was not stored: ${(error as Error).message}`);
     return null;
   }
+}
+
+/** After an import job finished: the demo LUT when the import took the demo folder or a folder inside it. */
+export function installDemoLutAfterImport(deps: Parameters<typeof installDemoLut>[0], importedPaths: readonly string[]): number | null {
+  const demo = path.resolve(deps.demoDir);
+  const inDemo = importedPaths.some((p) => {
+    const relative = path.relative(demo, path.resolve(p));
+    return !relative.startsWith('..') && !path.isAbsolute(relative);
+  });
+  return inDemo ? installDemoLut(deps) : null;
 }

@@ -2,7 +2,7 @@
 // dispatcher, list/get by id, name and model; bad input fails the job and stores nothing; the shipped demo LUT is
 // stored at first start; and `sightline lut build|list|show` through the CLI's entry.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,36 @@ describe('evaluation.luts.*', () => {
       expect(await again.handlers['evaluation.luts.list']({})).toHaveLength(1);
     } finally {
       await again.close();
+    }
+  });
+
+  it('stores it when the demo folder is imported into a data directory started without the demo, not for other folders', async () => {
+    const bare = await createAppContext({ dataDir: path.join(work, 'no-demo'), mode: 'browser', importDemo: false });
+    try {
+      const luts = () => bare.handlers['evaluation.luts.list']({});
+      const imported = async (paths: string[]) => {
+        const { jobId } = await bare.handlers['imports.start']({ paths });
+        expect((await bare.jobs.wait(jobId)).progress.state).toBe('done');
+      };
+      await imported([path.join(root, 'resources/demo/vindr-cxr')]); // inside the demo folder: the demo's own LUT
+      expect(await luts()).toEqual([expect.objectContaining({ name: 'demo', model: 'sightline-demo-ldm' })]);
+      await imported([path.join(root, 'resources/demo')]);
+      expect(await luts()).toHaveLength(1); // once
+    } finally {
+      await bare.close();
+    }
+    const other = await createAppContext({ dataDir: path.join(work, 'no-demo-other'), mode: 'browser', importDemo: false });
+    try {
+      // a demo image copied elsewhere: a real import, of a folder outside the demo
+      const elsewhere = path.join(work, 'elsewhere');
+      mkdirSync(elsewhere);
+      const dicom = readdirSync(path.join(root, 'resources/demo/vindr-cxr'), { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('.dicom'))!;
+      copyFileSync(path.join(root, 'resources/demo/vindr-cxr', dicom), path.join(elsewhere, 'x.dicom'));
+      const { jobId } = await other.handlers['imports.start']({ paths: [elsewhere] });
+      expect((await other.jobs.wait(jobId)).progress.state).toBe('done');
+      expect(await other.handlers['evaluation.luts.list']({})).toEqual([]);
+    } finally {
+      await other.close();
     }
   });
 });
