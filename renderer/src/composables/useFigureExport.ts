@@ -1,13 +1,13 @@
 // "Export figure" (`e`, the viewer toolbar's button): what the viewer shows, as a PNG at the image's original
 // resolution: the image at the current window/level and invert, the heatmap with the current display settings,
-// the boxes, a colorbar and a caption (lib/figure.ts, lib/figure-layout.ts), downloaded through a Blob URL.
+// its isolines when shown, the boxes, a colorbar and a caption (lib/figure.ts, lib/figure-layout.ts), downloaded through a Blob URL.
 // In Compare both heatmaps side by side (twice the width).
 
 import { ref } from 'vue';
 import { composePanel, sideBySide, type FigurePanel } from '../lib/figure';
 import { downloadBlob, figureFileName, figurePng } from '../lib/figure-canvas';
 import { boxesForPhrase, type PhraseRef } from '../lib/grounding';
-import type { LoadedHeatmap } from '../lib/heatmap';
+import { isolineLevels, type LoadedHeatmap } from '../lib/heatmap';
 import { heatmapStyle } from '../lib/heatmap-settings';
 import { choiceLabel, makerLabel } from '../lib/model-choice';
 import { useCompareStore } from '../stores/compare';
@@ -49,7 +49,7 @@ export function useFigureExport() {
         width: viewer.width,
         invert: viewer.invert,
       },
-      heatmap: h ? { map: h, table: display.table, lower, range, opacity: s.opacity, sampling: s.sampling } : null,
+      heatmap: h ? { map: h, table: display.table, lower, range, opacity: s.opacity, sampling: s.sampling, isolines: s.isolines ? isolineLevels(range, s.isolineCount) : null } : null,
       boxes,
       caption: { phrase: heatmap?.phrase ?? of?.text ?? 'No phrase', model },
     };

@@ -1,14 +1,14 @@
 // The exported figure's pixels, composed on the CPU at the image's original resolution (no GPU read-back, the same
 // on every machine, and testable): the image through the viewer's window/level and invert (lib/window-level.ts,
 // the shader's formula), the heatmap overlay as the layer draws it (lib/heatmap.ts renderHeatmapRgba: colormap,
-// opacity, threshold, Otsu, range, sampling) blended over it, the ground-truth boxes, the caption band and the
-// colorbar (lib/figure-layout.ts). The text items are left to a 2D canvas (figure-export.ts). Compare's figure
+// opacity, threshold, Otsu, range, sampling) blended over it, its isolines (the isolines layer's lines, widths
+// scaled to the figure), the ground-truth boxes, the caption band and the colorbar (lib/figure-layout.ts). The text items are left to a 2D canvas (figure-export.ts). Compare's figure
 // is two panels side by side.
 
 import { BOX_RGB } from './grounding';
 import { TABLE_SIZE, tableIndex } from './colormaps';
 import { figureLayout, type CaptionText, type FigureLayout, type Rect, type TextItem } from './figure-layout';
-import { rangePosition, renderHeatmapRgba, type LoadedHeatmap, type Sampling } from './heatmap';
+import { isolineRings, rangePosition, renderHeatmapRgba, type LoadedHeatmap, type Sampling } from './heatmap';
 import { applyWindow, type Samples } from './window-level';
 
 export interface FigureImage {
@@ -31,6 +31,8 @@ export interface FigureHeatmap {
   range: [number, number];
   opacity: number;
   sampling: Sampling;
+  /** isoline levels as the viewer draws them (null or empty: none) */
+  isolines?: readonly number[] | null;
 }
 
 export interface FigureBox {
@@ -142,6 +144,51 @@ export function drawColorbar(px: Uint8ClampedArray, width: number, height: numbe
   }
 }
 
+/**
+ * The isolines layer's look at the figure's scale: each level a dark halo, then a white line, higher levels brighter
+ * and thicker; `line` is the figure's box outline width (lib/figure-layout.ts), about a screen pixel's worth.
+ */
+function drawIsolines(px: Uint8ClampedArray, width: number, height: number, map: LoadedHeatmap, levels: readonly number[], line: number): void {
+  const lines = isolineRings(map, [...levels]);
+  const mask = new Uint8Array(width * height);
+  lines.forEach(({ rings }, i) => {
+    const t = i / Math.max(1, lines.length - 1);
+    strokeRings(px, mask, width, height, rings, line * 2.5, [0, 0, 0], 0.5);
+    strokeRings(px, mask, width, height, rings, line * (1 + 0.75 * t), [255, 255, 255], 0.55 + 0.4 * t);
+  });
+}
+
+/** Closed rings stroked `line` pixels wide: every pixel centre within line / 2 of a segment, blended once. */
+export function strokeRings(px: Uint8ClampedArray, mask: Uint8Array, width: number, height: number, rings: readonly (readonly [number, number][])[], line: number, rgb: Rgb, alpha: number): void {
+  mask.fill(0);
+  const r = Math.max(0.5, line / 2);
+  for (const ring of rings)
+    for (let k = 0; k < ring.length; k++) {
+      const [ax, ay] = ring[k];
+      const [bx, by] = ring[(k + 1) % ring.length];
+      const x0 = Math.max(0, Math.floor(Math.min(ax, bx) - r));
+      const x1 = Math.min(width - 1, Math.ceil(Math.max(ax, bx) + r));
+      const y0 = Math.max(0, Math.floor(Math.min(ay, by) - r));
+      const y1 = Math.min(height - 1, Math.ceil(Math.max(ay, by) + r));
+      const dx = bx - ax;
+      const dy = by - ay;
+      const len2 = dx * dx + dy * dy;
+      for (let y = y0; y <= y1; y++)
+        for (let x = x0; x <= x1; x++) {
+          const cx = x + 0.5 - ax;
+          const cy = y + 0.5 - ay;
+          const s = len2 ? Math.min(1, Math.max(0, (cx * dx + cy * dy) / len2)) : 0;
+          const ex = cx - s * dx;
+          const ey = cy - s * dy;
+          if (ex * ex + ey * ey <= r * r) mask[y * width + x] = 1;
+        }
+    }
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    for (let k = 0; k < 3; k++) px[i * 4 + k] = Math.round(rgb[k] * alpha + px[i * 4 + k] * (1 - alpha));
+  }
+}
+
 /** One panel: the image at its original size with everything drawn on it. */
 export function composePanel(p: FigurePanel): ComposedFigure {
   const { columns: w, rows: h } = p.image;
@@ -154,6 +201,7 @@ export function composePanel(p: FigurePanel): ComposedFigure {
   }
   const [lo, hi] = hm?.range ?? [0, 1];
   const { layout, texts } = figureLayout(w, h, p.caption, hm ? [hi, (lo + hi) / 2, lo].map(formatTick) : null);
+  if (hm?.isolines?.length) drawIsolines(pixels, w, h, hm.map, hm.isolines, layout.line);
   for (const b of p.boxes) {
     const r = { x: b.x, y: b.y, width: b.w, height: b.h };
     strokeRect(pixels, w, h, r, layout.line + 2, [0, 0, 0], 0.55);

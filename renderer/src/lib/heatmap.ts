@@ -190,27 +190,36 @@ export interface Isoline {
   d: string;
 }
 
+/** An isoline as closed rings of points in original-image pixels. */
+export interface IsolineRings {
+  level: number;
+  rings: [number, number][][];
+}
+
 /**
  * Isolines of the map at `levels` (d3-contour's marching squares with linear smoothing; no value counts as below
  * every level), placed on the image: a map coordinate u in [0, W] (value k sits at k + 0.5) is image
  * x = left + u * width / W, rows the same with heights.
  */
-export function isolinePaths(h: MapShape & Pick<LoadedHeatmap, 'values'>, levels: number[]): Isoline[] {
+export function isolineRings(h: MapShape & Pick<LoadedHeatmap, 'values'>, levels: number[]): IsolineRings[] {
   if (levels.length === 0) return [];
   const { left, top, width, height } = h.geometry;
   const kx = width / h.width;
   const ky = height / h.height;
   const gen = contours().size([h.width, h.height]).thresholds(levels);
+  return gen(Array.from(h.values, (v) => (Number.isFinite(v) ? v : NaN))).map((c) => ({
+    level: c.value,
+    rings: c.coordinates.flatMap((polygon) => polygon.map((ring) => ring.map(([u, v]): [number, number] => [left + u * kx, top + v * ky]))),
+  }));
+}
+
+/** isolineRings as SVG path data (the viewer's isolines layer). */
+export function isolinePaths(h: MapShape & Pick<LoadedHeatmap, 'values'>, levels: number[]): Isoline[] {
   const fmt = (n: number) => (Math.round(n * 100) / 100).toString();
-  return gen(Array.from(h.values, (v) => (Number.isFinite(v) ? v : NaN))).map((c) => {
-    const parts: string[] = [];
-    for (const polygon of c.coordinates)
-      for (const ring of polygon) {
-        ring.forEach(([u, v], i) => parts.push(`${i ? 'L' : 'M'}${fmt(left + u * kx)},${fmt(top + v * ky)}`));
-        parts.push('Z');
-      }
-    return { level: c.value, d: parts.join('') };
-  });
+  return isolineRings(h, levels).map(({ level, rings }) => ({
+    level,
+    d: rings.map((ring) => `${ring.map(([x, y], i) => `${i ? 'L' : 'M'}${fmt(x)},${fmt(y)}`).join('')}Z`).join(''),
+  }));
 }
 
 /**

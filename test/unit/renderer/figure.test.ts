@@ -122,6 +122,24 @@ describe('figure pixels', () => {
   });
 });
 
+describe('figure isolines', () => {
+  it('draws the isolines as the layer does: a dark halo and a white line along the contour, nothing elsewhere', () => {
+    const plain = composePanel(panel());
+    const base = panel();
+    const fig = composePanel({ ...base, heatmap: { ...base.heatmap!, isolines: [0.45] } });
+    // the 4 x 2 map: 0.1-0.4 in its top row, 0.5-0.8 in the bottom one; between the cell centres 0.45 runs from
+    // (70, 42.5) to (90, 37.5): through (79.5, 40.125), within half a pixel of the centre of pixel (79, 40)
+    const line = fig.layouts[0].line;
+    // one level: the halo (black, 0.5), then white at 0.55, over what the pixel was
+    const under = px(plain, 79, 40);
+    expect(px(fig, 79, 40)).toEqual([...under.slice(0, 3).map((c) => Math.round(255 * 0.55 + Math.round(c * 0.5) * 0.45)), 255]);
+    expect(px(fig, 80, 30)).toEqual(px(plain, 80, 30)); // inside a cell, away from the line
+    expect(px(fig, 80, 40 + Math.ceil(line * 1.25) + 1)).toEqual(px(plain, 80, 40 + Math.ceil(line * 1.25) + 1));
+    expect(px(fig, 20, 40)).toEqual(px(plain, 20, 40)); // left of the map
+    expect(composePanel({ ...base, heatmap: { ...base.heatmap!, isolines: [] } }).pixels).toEqual(plain.pixels);
+  });
+});
+
 describe('figure layout', () => {
   it('fits the caption and colorbar inside images from small to large, the colorbar above the band', () => {
     for (const [w, h] of [
