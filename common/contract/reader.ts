@@ -196,6 +196,8 @@ export const ReaderCorrelation = z.object({ n: z.number().int().nonnegative(), r
 export const ReaderAnalysis = z.object({
   study: ReaderStudySummary.pick({ id: true, name: true, version: true }),
   question: z.object({ key: z.string(), kind: z.enum(['scale', 'numeric']), min: z.number(), max: z.number() }),
+  /** every scale and numeric question of the study, in design order: what `question` may name */
+  questions: z.array(z.object({ key: z.string(), prompt: z.string(), kind: z.enum(['scale', 'numeric']) })),
   /** 'given': metrics passed in (a benchmark run's); 'computed': scorePair on the study's frozen maps and the case's boxes */
   metricsSource: z.enum(['given', 'computed']),
   readers: z.array(z.string()),

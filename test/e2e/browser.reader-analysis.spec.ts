@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { procedures } from '../../common/contract';
+import { defaultQuestions } from '../../common/contract/reader';
 import { openDatabase } from '../../main/db';
 import { findReader, listItems } from '../../main/db/reader-repo';
 import { createReaderService } from '../../main/reader/service';
@@ -17,7 +18,7 @@ mkdirSync(screens, { recursive: true });
 
 /** The fixture's study with three readers' answers; `scale` multiplies the images, boxes and map geometries (60: CXR
  * size, ~1 s of scorePair per map) and gives every case a box of its own, so that each case x arm map is distinct. */
-function answeredStudy(scale = 1) {
+function answeredStudy(scale = 1, confidence = false) {
   const f = makeFixture(6);
   if (scale !== 1) {
     f.db.prepare('UPDATE images SET rows = rows * ?, columns = columns * ?').run(scale, scale);
@@ -30,12 +31,15 @@ function answeredStudy(scale = 1) {
   f.db.close();
   const db = openDatabase(f.dataDir);
   const svc = createReaderService({ db, dataDir: f.dataDir });
-  const study = svc['reader.createStudy'](procedures['reader.createStudy'].input.parse({ design: designOf(f, {}, true) })) as { id: number };
+  // `confidence`: an optional numeric question too, answered by R1 and R2 (the analysis page's question selector)
+  const questions = confidence ? [...defaultQuestions(), { key: 'confidence', prompt: 'Confidence', required: false, kind: 'numeric', min: 0, max: 10 }] : undefined;
+  const study = svc['reader.createStudy'](procedures['reader.createStudy'].input.parse({ design: designOf(f, questions ? { questions } : {}, true) })) as { id: number };
   for (const [r, reader] of ['R1', 'R2', 'R3'].entries()) {
     const { session } = svc['reader.signIn']({ studyId: study.id, reader }) as { session: string };
     for (const it of listItems(db, findReader(db, study.id, reader)!.id)) {
       const score = it.armIdx === 3 ? 5 : 1 + ((it.caseIdx + it.armIdx + (r === 2 ? 1 : 0)) % 5);
       svc['reader.answer']({ session, position: it.position, question: 'score', value: score, activeMs: 1500 + 10 * it.position });
+      if (confidence && r < 2) svc['reader.answer']({ session, position: it.position, question: 'confidence', value: (it.caseIdx * 3 + it.armIdx) % 11, activeMs: 200 });
     }
   }
   db.close();
@@ -44,7 +48,7 @@ function answeredStudy(scale = 1) {
 
 test('reader study analysis: tables, agreement, Figure 6 scatter plots under the CSP', async ({ page }) => {
   test.setTimeout(240_000);
-  const { f, study } = answeredStudy();
+  const { f, study } = answeredStudy(1, true);
   // no map computed inline: the page must go through reader.analysisPrepare and the reader-metrics job first
   const served = await startServe(['--no-demo'], f.dataDir, { SIGHTLINE_TEST_ANALYSIS_INLINE_PIXELS: '0' });
   try {
@@ -81,6 +85,14 @@ test('reader study analysis: tables, agreement, Figure 6 scatter plots under the
     expect(metricJobs[0].total).toBeGreaterThan(0);
     expect(metricJobs[0].done).toBe(metricJobs[0].total);
     await expect(page.getByTestId('analysis-metrics-job')).toHaveCount(0);
+    // the other analysable question: R1 and R2 answered it
+    const pick = page.getByTestId('analysis-question');
+    await expect(pick.locator('option')).toHaveText(['score · How well does the heatmap localise the phrase?', 'confidence · Confidence']);
+    await pick.selectOption('confidence');
+    await expect(page.getByTestId('analysis-summary')).toContainText('(numeric 0–10), 6 cases × 4 arms, 3 readers, 48 answers');
+    await expect(page.getByTestId('scatter-cnr')).toHaveAttribute('data-points', '48');
+    await pick.selectOption('score');
+    await expect(page.getByTestId('analysis-summary')).toContainText('3 readers, 72 answers');
     await page.getByTestId('scatter-cnr').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(screens, 'reader-analysis.png') });
     expect(consoleErrors.filter((e) => /Content Security Policy|unsafe-eval/i.test(e))).toEqual([]);

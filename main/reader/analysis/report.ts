@@ -27,6 +27,7 @@ export interface PairMetrics {
 export interface AnalysisInput {
   study: Analysis['study'];
   question: Analysis['question'];
+  questions: Analysis['questions'];
   readers: string[];
   arms: string[];
   cases: number;
@@ -134,7 +135,7 @@ export function analyse(input: AnalysisInput): Analysis {
       const m = metrics.get(pairKey(c, arm));
       pairs.push({ case: c + 1, arm, cnr: m?.cnr ?? null, miou: m?.miou ?? null });
     }
-  return { study: input.study, question, metricsSource: input.metricsSource, readers, arms, cases: input.cases, scores, correlations, deltas, agreement, times, points, pairs, warnings: input.warnings };
+  return { study: input.study, question, questions: input.questions, metricsSource: input.metricsSource, readers, arms, cases: input.cases, scores, correlations, deltas, agreement, times, points, pairs, warnings: input.warnings };
 }
 
 function agreementOf(input: AnalysisInput, arm: string | null): Analysis['agreement'][number] {

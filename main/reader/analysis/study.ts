@@ -86,6 +86,7 @@ export function analyseStudy(db: Db, dataDir: string, studyId: number, options: 
   return analyse({
     study: { id: study.id, name: study.name, version: study.version },
     question: { key: q.key, kind: q.kind, min: q.min, max: q.max },
+    questions: study.design.questions.flatMap((x) => (x.kind === 'scale' || x.kind === 'numeric' ? [{ key: x.key, prompt: x.prompt, kind: x.kind }] : [])),
     readers: readers.map((r) => r.name),
     arms: arms.map((a) => a.name),
     cases,

@@ -60,6 +60,8 @@ describe('reader.analysis', () => {
     const a = await call('reader.analysis', { id: study.id });
     expect(a).toMatchObject({ metricsSource: 'computed', readers: ['R1', 'R2', 'R3'], arms, cases: 5, question: { key: 'score', kind: 'scale', min: 1, max: 5 }, warnings: [] });
     expect(a.points).toHaveLength(3 * 5 * 4);
+    // the selector's choices: the scale and numeric questions (the default design's comment is text: not analysable)
+    expect(a.questions).toEqual([expect.objectContaining({ key: 'score', kind: 'scale' })]);
     for (const [armIdx, arm] of arms.entries()) {
       const xs = given.filter((g) => g.armIdx === armIdx).map((g) => g.score);
       const all = a.scores.find((s) => s.reader === null && s.arm === arm)!;

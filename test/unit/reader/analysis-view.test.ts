@@ -6,6 +6,7 @@ import { fmt, fmtCi, fmtP, jitter, pooledCorrelations, scatterSeries, seconds, t
 const corr = (reader: string | null, arm: string | null, metric: 'cnr' | 'miou', rho: number) => ({ reader, arm, metric, n: 5, rho, p: 0.5, ciLow: -0.5, ciHigh: 0.9 });
 const analysis = {
   question: { key: 'score', kind: 'scale', min: 1, max: 5 },
+  questions: [{ key: 'score', prompt: 'How well does the heatmap localise the finding?', kind: 'scale' }],
   arms: ['A', 'B'],
   correlations: [corr(null, null, 'cnr', 0.1), corr(null, 'A', 'cnr', 0.2), corr('R1', 'A', 'cnr', 0.3), corr(null, 'B', 'cnr', 0.4), corr(null, 'A', 'miou', 0.5)],
   points: [
