@@ -25,23 +25,28 @@ export function missingMetrics(db: Db, dataDir: string, studyId: number) {
   return { cache, tasks, missing: tasks.filter((t) => !cache.get(t.key)) };
 }
 
-/** The running reader-metrics job of this study, if any. */
-function runningJob(jobs: JobRunner, studyId: number): string | null {
-  for (const p of jobs.list()) {
-    if (p.kind !== READER_METRICS_JOB || p.state !== 'running') continue;
+/** This study's reader-metrics jobs, as the runner lists them. */
+function studyJobs(jobs: JobRunner, studyId: number) {
+  return jobs.list().filter((p) => {
+    if (p.kind !== READER_METRICS_JOB) return false;
     const params = Params.safeParse(jobs.record(p.jobId)?.params);
-    if (params.success && params.data.id === studyId) return p.jobId;
-  }
-  return null;
+    return params.success && params.data.id === studyId;
+  });
 }
 
-/** `reader.analysisPrepare` (the caller checked the study exists and is not a reading copy): how many maps lack metrics, and the job computing them (started now if none runs). */
+/**
+ * `reader.analysisPrepare` (the caller checked the study exists and is not a reading copy): how many maps lack
+ * metrics, and the job computing them: the running one, else an interrupted or cancelled one resumed under its id
+ * (after a restart the page does not leave a dead job behind), else a new one.
+ */
 export function prepareAnalysis(db: Db, dataDir: string, jobs: JobRunner, studyId: number): { missing: number; jobId: string | null } {
   const { missing } = missingMetrics(db, dataDir, studyId);
-  const running = runningJob(jobs, studyId);
-  if (running) return { missing: missing.length, jobId: running };
+  const mine = studyJobs(jobs, studyId);
+  const running = mine.find((p) => p.state === 'running');
+  if (running) return { missing: missing.length, jobId: running.jobId };
   if (!missing.length) return { missing: 0, jobId: null };
-  return { missing: missing.length, jobId: jobs.start(READER_METRICS_JOB, { id: studyId }) };
+  const stopped = mine.find((p) => p.resumable);
+  return { missing: missing.length, jobId: stopped ? jobs.resume(stopped.jobId) : jobs.start(READER_METRICS_JOB, { id: studyId }) };
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -113,7 +113,7 @@ describe('reader-metrics job', () => {
     expect(a.correlations).toEqual(expected.correlations);
   });
 
-  it('an app closed mid-job: the job shows interrupted, and the next prepare computes only what the cache lacks', async () => {
+  it('an app closed mid-job: the job shows interrupted, and the next prepare resumes it, computing only what the cache lacks', async () => {
     const s = await answered();
     const { jobId } = await s.call('reader.analysisPrepare', { id: s.study.id });
     let closing: Promise<void> | null = null;
@@ -134,7 +134,10 @@ describe('reader-metrics job', () => {
     const svc = createReaderService({ db: s.f.db, dataDir: s.f.dataDir, jobs, analysisInlinePixels: 0 });
     const next = svc['reader.analysisPrepare']({ id: s.study.id }) as { missing: number; jobId: string };
     expect(next.missing).toBe(MAPS - kept);
+    // the interrupted job resumed under its id: no dead job left in the list
+    expect(next.jobId).toBe(jobId);
     expect((await jobs.wait<MetricsJobResult>(next.jobId)).result).toEqual({ computed: MAPS - kept, cached: kept, total: MAPS });
+    expect(jobs.list().filter((j) => j.kind === 'reader-metrics').map((j) => [j.jobId, j.state])).toEqual([[jobId, 'done']]);
   });
 
   it('`sightline study analyse` runs the job in its own process first (the app context registers the kind)', async () => {
