@@ -11,6 +11,7 @@ import { Id } from '../../common/contract/shared';
 import type { Db } from '../db/database';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
 import { checkPackageable, exportPackage, importPackage } from './package';
+import type { DecodeImage } from './pixels';
 
 export const READER_PACKAGE_JOB = 'reader-package';
 export const READER_IMPORT_JOB = 'reader-package-import';
@@ -25,7 +26,8 @@ export function startPackageJob(db: Db, jobs: JobRunner, id: number, out: string
   return { jobId: jobs.start(READER_PACKAGE_JOB, { id, out: path.resolve(out) }) };
 }
 
-export function readerPackageJobKind({ db, dataDir }: { db: Db; dataDir: string }): JobKind<z.output<typeof Params>, PackageJobResult> {
+/** `decode`: the case images' decoder (the app's decode pool; default this thread). */
+export function readerPackageJobKind({ db, dataDir, decode }: { db: Db; dataDir: string; decode?: DecodeImage }): JobKind<z.output<typeof Params>, PackageJobResult> {
   return {
     kind: READER_PACKAGE_JOB,
     params: Params,
@@ -33,7 +35,7 @@ export function readerPackageJobKind({ db, dataDir }: { db: Db; dataDir: string 
     async run(ctx) {
       const { id, out } = ctx.params;
       ctx.report({ done: 0, message: `writing the package of reader study ${id}` });
-      const r = await exportPackage(db, dataDir, id, out, { signal: ctx.signal, report: (done, total) => ctx.report({ done, total }) });
+      const r = await exportPackage(db, dataDir, id, out, { signal: ctx.signal, report: (done, total) => ctx.report({ done, total }), decode });
       // the message carries the result for the UI (jobs.list), the result for the CLI (jobs.wait)
       ctx.report({ message: `wrote ${out}: ${r.members} members, ${(r.bytes / 1e6).toFixed(1)} MB, content hash ${r.contentHash}` });
       return { file: out, ...r };

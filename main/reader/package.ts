@@ -32,6 +32,7 @@ import {
 } from '../db/reader-repo';
 import { studyFolder, type Design } from './design';
 import { openPackage, PackageWriter, type OpenPackage } from './package-format';
+import { decodeHere, type DecodeImage } from './pixels';
 
 type Box = { x: number; y: number; w: number; h: number };
 export type PixelFormatOf = Pick<Types['PixelData'], 'rows' | 'columns' | 'bitsStored' | 'encoding' | 'photometric' | 'rescaleSlope' | 'rescaleIntercept' | 'windows'>;
@@ -58,10 +59,8 @@ export interface PackageDesign {
 }
 
 /** The decoded samples of an image as a lossless grey PNG and the format that reproduces them. */
-async function renderedImage(file: string): Promise<{ png: Uint8Array; format: PixelFormatOf }> {
-  // imported when first needed (see pixels.ts): the WASM codecs stay out of this module's load
-  const { decodeImageFile } = await import('../imaging');
-  const image = await decodeImageFile(file);
+async function renderedImage(file: string, decode: DecodeImage): Promise<{ png: Uint8Array; format: PixelFormatOf }> {
+  const image = await decode(file);
   const { rows, columns, bitsStored, photometric, rescaleSlope, windows } = image;
   let { rescaleIntercept } = image;
   let data: Uint8Array | Uint16Array;
@@ -90,6 +89,8 @@ export interface PackageProgress {
   signal?: AbortSignal;
   /** members written so far of the total (every image and map, then design.json) */
   report?: (done: number, total: number) => void;
+  /** the case images' decoder (default: on this thread) */
+  decode?: DecodeImage;
 }
 
 /** Writes study `studyId`'s package to `out`; records and returns its content hash. A cancel leaves no file. */
@@ -115,7 +116,7 @@ export async function exportPackage(db: Db, dataDir: string, studyId: number, ou
       if (!imageIndex.has(s.imageId)) {
         const row = getImageRow(db, s.imageId);
         if (!row) throw new RpcError('not_found', `image ${s.imageId} of the study is gone`);
-        const { png, format } = await renderedImage(row.path).catch((error: Error) => {
+        const { png, format } = await renderedImage(row.path, progress.decode ?? decodeHere).catch((error: Error) => {
           throw new RpcError('bad_file', `case image ${s.imageId}: ${error.message}`);
         });
         const member = `images/${images.length + 1}.png`;

@@ -15,14 +15,20 @@ function littleEndian(pixels: DecodedImage['pixels']): Uint8Array<ArrayBuffer> {
   return new Uint8Array(pixels.buffer as ArrayBuffer, pixels.byteOffset, pixels.byteLength);
 }
 
+/** Decodes an image file: the app's decode pool (app-context), else this thread. */
+export type DecodeImage = (file: string) => Promise<DecodedImage>;
+
+/** On this thread (~0.1-0.5 s per CXR): the reader service built without the app's pool (tests, e2e fixtures).
+ * Imported when first needed: the imaging domain loads WASM codecs, which the e2e specs (that build studies through
+ * this service in Playwright's own loader) cannot load. */
+export const decodeHere: DecodeImage = (file) => import('../imaging').then((m) => m.decodeImageFile(file));
+
 // One decoded image kept: a case's arms are read one after the other (blocks 'case'), so the next item is usually the
-// same image. Decoding runs on the main thread (the reader service has no worker pool); a CXR takes ~0.1-0.5 s.
-export function createReaderPixels(deps: ReadingDeps): (session: string, token: string) => Promise<Types['PixelData']> {
+// same image.
+export function createReaderPixels(deps: ReadingDeps, decode: DecodeImage = decodeHere): (session: string, token: string) => Promise<Types['PixelData']> {
   let last: { file: string; image: Promise<DecodedImage> } | null = null;
   const pixelsOf = async (imageId: number, file: string): Promise<Types['PixelData']> => {
-    // imported when first needed: the imaging domain loads WASM codecs, which the e2e specs (that build studies
-    // through this service in Playwright's own loader) cannot load
-    if (last?.file !== file) last = { file, image: import('../imaging').then((m) => m.decodeImageFile(file)) };
+    if (last?.file !== file) last = { file, image: decode(file) };
     const pending = last;
     const image = await pending.image.catch((error: Error) => {
       if (last === pending) last = null;

@@ -16,7 +16,7 @@ import { exportStudy, progressOf, studyOf } from './export';
 import { answersFile, mergeAnswers } from './merge';
 import { prepareAnalysis } from './metrics-job';
 import { startImportJob, startPackageJob } from './package-job';
-import { createReaderPixels } from './pixels';
+import { createReaderPixels, type DecodeImage } from './pixels';
 import { activity, answer, gotoItem, readerState, signIn, stimulus, type ReadingDeps } from './reading';
 
 export interface ReaderServiceDeps {
@@ -29,6 +29,8 @@ export interface ReaderServiceDeps {
   jobs?: JobRunner;
   /** missing map pixels reader.analysis still computes inline (analysis/study.ts inlinePixelBudget by default) */
   analysisInlinePixels?: number;
+  /** decodes an item's image for reader.pixels: the app's decode pool (default: this thread) */
+  decode?: DecodeImage;
 }
 
 function summary(s: ReaderStudyRow): z.output<typeof ReaderStudySummary> {
@@ -45,7 +47,7 @@ function notACopy(s: ReaderStudyRow, what: string): ReaderStudyRow {
 export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof readerProcedures> {
   const { db, dataDir } = deps;
   const reading: ReadingDeps = { db, dataDir, now: deps.now ?? (() => new Date()) };
-  const pixels = createReaderPixels(reading);
+  const pixels = createReaderPixels(reading, deps.decode);
   return {
     'reader.createStudy': ({ design, revises }) => summary(studyOf(db, createStudy(db, dataDir, design, revises))),
     'reader.listStudies': () => listReaderStudies(db).map(summary),

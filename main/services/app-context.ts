@@ -26,6 +26,11 @@ import { createReaderService } from '../reader/service';
 import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
 import { classificationJobKind, createClassificationService } from '../classification/service';
 import { createAnnotationsService, defaultUserName } from '../annotations/service';
+import { pacsRetrieveJobKind } from '../pacs/retrieve';
+import { fileKeySecretBox } from '../pacs/secrets';
+import { createPacsService } from '../pacs/service';
+import { batchImportJobKind } from '../batch/import-job';
+import { createBatchService } from '../batch/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -87,7 +92,11 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     }
   });
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
-  jobs.register(importJobKind(db, async (file, _probe, signal) => void (await decodeOnPool(pool, file, { signal }))));
+  const verifyImage = async (file: string, _probe: unknown, signal: AbortSignal | undefined) => void (await decodeOnPool(pool, file, { signal }));
+  jobs.register(importJobKind(db, verifyImage));
+  // PACS secrets sealed with a key file in the data directory (main/pacs/README.md); the OS keychain is the next step
+  const secrets = fileKeySecretBox(options.dataDir);
+  jobs.register(pacsRetrieveJobKind({ db, dataDir: options.dataDir, box: secrets, verify: verifyImage }));
   const models = new ModelRegistry({
     db,
     shippedDir: shippedModelsDirectory(),
@@ -124,9 +133,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   jobs.register(lutBuildJobKind({ db, registry: models }));
   jobs.register(benchmarkRunJobKind(grounding));
   jobs.register(classificationJobKind(grounding));
-  jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir }));
+  // case images decoded on the decode pool, off the event loop that answers the readers
+  const decodeImage = (file: string) => decodeOnPool(pool, file);
+  jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir, decode: decodeImage }));
   jobs.register(readerImportJobKind({ db, dataDir: options.dataDir }));
   jobs.register(readerMetricsJobKind({ db, dataDir: options.dataDir }));
+  jobs.register(batchImportJobKind({ db, dataDir: options.dataDir, registry: models }));
   const training: TrainingDeps = {
     db,
     jobs,
@@ -150,10 +162,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createModelsService({ db, jobs, registry: models }),
     ...createHeatmapsService(grounding),
     ...createEvaluationService({ db, jobs, registry: models }),
-    ...createReaderService({ db, dataDir: options.dataDir, jobs }),
+    ...createReaderService({ db, dataDir: options.dataDir, jobs, decode: decodeImage }),
     ...createAnnotationsService({ db, defaultUser: defaultUserName(options.mode) }),
     ...createTrainingService(training),
     ...createClassificationService(grounding),
+    ...createPacsService({ db, jobs, dataDir: options.dataDir, box: secrets }),
+    ...createBatchService({ db, jobs, registry: models, appVersion: appVersion() }),
   };
 
   let closed: Promise<void> | null = null;

@@ -57,6 +57,11 @@ describe('study package', () => {
     const cState = await m.coordinator.call('reader.state', { session: cSession });
     const cPx = await m.coordinator.call('reader.pixels', { session: cSession, token: cState.item!.token });
     expect(Buffer.from(px.data).equals(Buffer.from(cPx.data))).toBe(true);
+    // every image went through the decoder the services were given (the app's decode pool), none decoded aside
+    const coordinatorImages = new Set((m.coordinator.db.prepare('SELECT path FROM images').all() as { path: string }[]).map((r) => r.path));
+    expect(m.coordinator.decoded.length).toBeGreaterThan(0);
+    expect(m.coordinator.decoded.every((f) => coordinatorImages.has(f))).toBe(true);
+    expect(m.reading.decoded).toHaveLength(1); // the reading copy's one item image so far
     expect(px.windows).toEqual(cPx.windows);
     const cStim = await m.coordinator.call('reader.stimulus', { session: cSession, token: cState.item!.token });
     expect(Buffer.from(stim.data).equals(Buffer.from(cStim.data))).toBe(true);

@@ -9,6 +9,7 @@ import { procedures, type Output, type ProcedureName } from '../../../common/con
 import { openDatabase, type Db } from '../../../main/db';
 import { JobRunner } from '../../../main/jobs/job-runner';
 import { readerImportJobKind, readerPackageJobKind, type ImportJobResult, type PackageJobResult } from '../../../main/reader/package-job';
+import { decodeHere } from '../../../main/reader/pixels';
 import { createReaderService } from '../../../main/reader/service';
 import { makeFixture, type Fixture } from './fixture';
 
@@ -22,14 +23,21 @@ export interface Workstation {
   packageStudy(id: number, out: string): Promise<PackageJobResult>;
   /** reader.packageImport and its job to the end: the job's result (throws the job's error, as the procedure would) */
   importPackage(file: string): Promise<ImportJobResult>;
+  /** the files the service and its package job gave their decoder (the app gives its decode pool's) */
+  decoded: string[];
 }
 
 function workstation(db: Db, dataDir: string, start: string): Workstation {
   const clock = { t: Date.parse(start) };
   const jobs = new JobRunner({ db, throttleMs: 0 });
-  jobs.register(readerPackageJobKind({ db, dataDir }));
+  const decoded: string[] = [];
+  const decode = (file: string) => {
+    decoded.push(file);
+    return decodeHere(file);
+  };
+  jobs.register(readerPackageJobKind({ db, dataDir, decode }));
   jobs.register(readerImportJobKind({ db, dataDir }));
-  const svc = createReaderService({ db, dataDir, now: () => new Date(clock.t), jobs });
+  const svc = createReaderService({ db, dataDir, now: () => new Date(clock.t), jobs, decode });
   const call = async <N extends ProcedureName & `reader.${string}`>(name: N, input: unknown): Promise<Output<N>> => {
     const spec = procedures[name];
     const handler = (svc as unknown as Record<string, (i: unknown) => unknown>)[name];
@@ -47,7 +55,7 @@ function workstation(db: Db, dataDir: string, start: string): Workstation {
     if (!record.result) throw new Error(record.error ?? `import job ${record.progress.state}`);
     return record.result;
   };
-  return { db, dataDir, clock, call, jobs, packageStudy, importPackage };
+  return { db, dataDir, clock, call, jobs, packageStudy, importPackage, decoded };
 }
 
 export interface TwoMachines {
