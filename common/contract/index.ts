@@ -3,12 +3,14 @@
 // surface tests derive from. A domain adds its procedures to its own file; nothing else changes.
 import type { z } from 'zod';
 import { annotationsEvents, annotationsProcedures } from './annotations';
+import { batchProcedures } from './batch';
 import { classificationEvents, classificationProcedures } from './classification';
 import { evaluationEvents, evaluationProcedures } from './evaluation';
 import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
 import { imagingEvents, imagingProcedures } from './imaging';
 import { jobsEvents, jobsProcedures } from './jobs';
 import { modelsEvents, modelsProcedures } from './models';
+import { pacsProcedures } from './pacs';
 import { readerEvents, readerProcedures } from './reader';
 import { settingsEvents, settingsProcedures } from './settings';
 import type { EventTable, ProcedureTable } from './shared';
@@ -54,7 +56,9 @@ export const procedures = merge(
   readerProcedures,
   trainingProcedures,
   classificationProcedures,
+  batchProcedures,
   annotationsProcedures,
+  pacsProcedures,
 ) satisfies ProcedureTable;
 
 export const events = merge(

@@ -2,6 +2,7 @@
 // jobs as in the app, so an import killed here shows as interrupted in the app and can be resumed from either.
 // Each command is a module of its own (main/cli/<command>.ts); this file lists them and dispatches.
 import { appVersion } from '../services/paths';
+import { batchCommand } from './batch';
 import { boxesCommand } from './boxes';
 import { classifyCommand } from './classify';
 import { evaluateCommand } from './evaluate';
@@ -12,6 +13,7 @@ import { importCommand } from './import';
 import { jobsCommand } from './jobs';
 import { lutCommand } from './lut';
 import { modelsCommand } from './models';
+import { pacsCommand } from './pacs';
 import { serveCommand } from './serve';
 import type { Command, Out } from './shared';
 import { standardizeCommand } from './standardize';
@@ -21,7 +23,7 @@ import { tuneCommand } from './tune';
 
 export { rendererDir } from './serve';
 
-export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand, classifyCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand, classifyCommand, batchCommand, pacsCommand];
 
 const USAGE = `usage: sightline <command> [options]
 
