@@ -7,6 +7,7 @@ import StudiesView from './reader/StudiesView.vue';
 import EvaluationView from './evaluation/EvaluationView.vue';
 import TrainingView from './training/TrainingView.vue';
 import ClassificationView from './classification/ClassificationView.vue';
+import BatchView from './batch/BatchView.vue';
 import { isRemoteReader } from './lib/remote-reader';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
@@ -28,6 +29,8 @@ export const router = createRouter({
     { path: '/training', name: 'training', component: TrainingView },
     // the heatmap-weighted diffusion classifier: builder, runs, results (issue 14)
     { path: '/classification', name: 'classification', component: ClassificationView },
+    // dataset-scale grounding on a GPU cluster: export a job, torchrun / Slurm, status, import (issue 16)
+    { path: '/batch', name: 'batch', component: BatchView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
