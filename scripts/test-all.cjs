@@ -2,7 +2,7 @@
 'use strict';
 // `npm test`: every check, in order, each with its own exit status; fails if any fails. `npm test -- lint vitest`
 // runs only the steps whose names contain one of the words. First it checks what the chosen steps need beyond
-// node_modules (Python with torch, onnx, pydicom, ...; Chromium) and, when something is missing, prints one line
+// node_modules (Python with torch, onnx, pydicom, ...; Orthanc; Chromium) and, when something is missing, prints one line
 // per missing piece with the Debian command that installs it, instead of failing deep inside a suite.
 // `node scripts/test-all.cjs --check` only checks.
 const { spawnSync } = require('node:child_process');
@@ -11,6 +11,13 @@ const { existsSync } = require('node:fs');
 const PYTHON = process.env.SIGHTLINE_PYTHON || '/usr/bin/python3';
 const CHROMIUM = process.env.SIGHTLINE_CHROMIUM || '/usr/lib/chromium/chromium'; // as playwright.config.ts
 const npmRun = (script) => ['npm', ['run', '--silent', script]];
+// the PACS tests start a real Orthanc with its DICOMweb plugin (test/unit/pacs/orthanc.ts reads the same variables)
+const ORTHANC = process.env.SIGHTLINE_ORTHANC || '/usr/sbin/Orthanc';
+const ORTHANC_DICOMWEB = process.env.SIGHTLINE_ORTHANC_DICOMWEB || '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+const ORTHANC_TOOLS = [
+  [`Orthanc (${ORTHANC}; set SIGHTLINE_ORTHANC for another)`, ORTHANC, 'orthanc'],
+  [`Orthanc's DICOMweb plugin (${ORTHANC_DICOMWEB}; set SIGHTLINE_ORTHANC_DICOMWEB for another)`, ORTHANC_DICOMWEB, 'orthanc-dicomweb'],
+];
 
 // Python modules the suites import, with the Debian package that provides each (the list .ci/run installs).
 const PY_TESTS = [
@@ -31,7 +38,7 @@ const steps = [
   // before the tests: the CLI tests and the end-to-end tests run the built JavaScript
   { name: 'build (main + worker + CLI, preload, renderer)', run: ['npx', ['electron-vite', 'build']] },
   // the unit tests read the shared test vectors the Python side writes, and the CLI tests run the ONNX demo model
-  { name: 'unit tests (vitest)', run: ['npx', ['vitest', 'run']] },
+  { name: 'unit tests (vitest)', run: ['npx', ['vitest', 'run']], tools: ORTHANC_TOOLS },
   { name: 'python tests (pytest)', run: [PYTHON, ['-m', 'pytest', '-q', '-c', 'training/pyproject.toml', 'training/tests']], python: PY_TESTS },
   { name: 'end-to-end tests (Playwright, browser mode + Electron where a binary exists)', run: ['npx', ['playwright', 'test']], chromium: true },
 ];
@@ -49,6 +56,8 @@ function missingPrerequisites(chosen) {
       for (const [mod, pkg] of modules) if (!found.get(mod)) missing.push([`Python module ${mod} (for ${PYTHON})`, pkg]);
     }
   }
+  const tools = [...new Map(chosen.flatMap((s) => s.tools ?? []).map((t) => [t[1], t])).values()];
+  for (const [what, file, pkg] of tools) if (!existsSync(file)) missing.push([what, pkg]);
   if (chosen.some((s) => s.chromium) && !existsSync(CHROMIUM)) missing.push([`Chromium (${CHROMIUM}; set SIGHTLINE_CHROMIUM for another)`, 'chromium']);
   return missing;
 }

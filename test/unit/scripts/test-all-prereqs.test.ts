@@ -49,6 +49,17 @@ describe('npm test prerequisites', () => {
     expect(testAll(['--check', 'lint (eslint'], { SIGHTLINE_PYTHON: none, SIGHTLINE_CHROMIUM: path.join(dir, 'no-chromium') }).code).toBe(0);
   });
 
+  it('names a missing Orthanc and its DICOMweb plugin for the unit tests (the PACS tests start one)', () => {
+    const env = { SIGHTLINE_ORTHANC: path.join(dir, 'no-orthanc'), SIGHTLINE_ORTHANC_DICOMWEB: path.join(dir, 'no-plugin.so') };
+    const r = testAll(['--check', 'vitest'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`missing Orthanc (${env.SIGHTLINE_ORTHANC}; set SIGHTLINE_ORTHANC for another): sudo apt-get install orthanc`);
+    expect(r.stderr).toContain(`missing Orthanc's DICOMweb plugin (${env.SIGHTLINE_ORTHANC_DICOMWEB}; set SIGHTLINE_ORTHANC_DICOMWEB for another): sudo apt-get install orthanc-dicomweb`);
+    expect(r.stderr).toMatch(/^all at once: sudo apt-get install orthanc orthanc-dicomweb /m);
+    // the steps that start no Orthanc do not need it
+    expect(testAll(['--check', 'lint (eslint'], env).code).toBe(0);
+  });
+
   it('passes on this machine when everything is installed (CI installs it through .ci/run)', () => {
     const r = testAll(['--check'], {});
     if (process.env.CI) expect(r.code, r.stderr).toBe(0);
