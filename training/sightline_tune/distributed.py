@@ -7,14 +7,18 @@ validates, writes checkpoints, the variant file and the progress lines.
 """
 from __future__ import annotations
 
+import datetime
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
 
-def init(device: str) -> Tuple[int, int, str]:
-    """-> (rank, world size, device). Starts the process group when launched by torchrun with WORLD_SIZE > 1."""
+def init(device: str, timeout_s: Optional[float] = None) -> Tuple[int, int, str]:
+    """-> (rank, world size, device). Starts the process group when launched by torchrun with WORLD_SIZE > 1.
+
+    timeout_s: how long a collective may wait (torch's default is 30 min; sightline_ldm.batch's one barrier waits for
+    the slowest rank, hours on a big job)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1, device
@@ -24,7 +28,8 @@ def init(device: str) -> Tuple[int, int, str]:
         torch.cuda.set_device(local)
         device = f"cuda:{local}"
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        kw = {} if timeout_s is None else {"timeout": datetime.timedelta(seconds=timeout_s)}
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo", **kw)
     return dist.get_rank(), dist.get_world_size(), device
 
 
