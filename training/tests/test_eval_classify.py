@@ -17,6 +17,8 @@ from sightline_ldm.schedule import alphas_cumprod
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "test" / "vectors" / "classify-demo.json"
+# the committed vectors were written on another CPU: float32 arrays agree to this, not bit for bit
+CROSS_CPU_ATOL = 1e-5
 DEMO = REPO / "models" / "demo"
 DEMO_FILES = (DEMO / "reference" / "unet.safetensors", DEMO / "reference" / "config.json",
               *(REPO / rel for _, rel in C.VECTOR_IMAGES))
@@ -218,7 +220,9 @@ def test_committed_vectors_are_a_fresh_write(tmp_path):
     assert fresh["generator"] == committed["generator"]  # the generator exactly
     for im in committed["images"]:  # the files the vectors name are the ones in the tree
         assert C.file_sha256(REPO / im["file"]) == im["sha256"], im["file"]
-    assert_nested_close(fresh, committed)
+    # float32 z0, error maps and heatmaps differ across CPUs (another BLAS/oneDNN kernel: up to 1.5e-6 measured
+    # between two x86 machines); the scores, sums of those, stay within 1e-7
+    assert_nested_close(fresh, committed, atol=CROSS_CPU_ATOL)
     assert VECTORS.stat().st_size < 300_000
 
 
@@ -260,11 +264,11 @@ def test_classify_image_reproduces_the_vectors(demo):
     kw = dict(seed=doc["seed"], samples=doc["samples"], timesteps=tuple(doc["timestep_range"]))
     r = C.classify_image(demo, REPO / im["file"], prompts, variant=manifest["grounding"][doc["variant"]], **kw)
     assert r.sha256 == im["sha256"] and r.timesteps == im["draws"]["timesteps"]
-    np.testing.assert_allclose(r.z0.ravel(), im["z0"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(r.z0.ravel(), im["z0"], atol=CROSS_CPU_ATOL, rtol=0)
     for p in im["prompts"]:
-        np.testing.assert_allclose(r.weights[p["prompt"]].ravel(), p["weights"], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(r.weights[p["prompt"]].ravel(), p["weights"], atol=CROSS_CPU_ATOL, rtol=0)
         for t in C.TARGETS:
-            np.testing.assert_allclose(r.maps[p["prompt"]][t].ravel(), p["error_maps"][t], atol=1e-6, rtol=0)
+            np.testing.assert_allclose(r.maps[p["prompt"]][t].ravel(), p["error_maps"][t], atol=CROSS_CPU_ATOL, rtol=0)
             for k in ("uniform", "heatmap"):
                 assert abs(r.errors[p["prompt"]][t][k] - p["weighted_error"][t][k]) < 1e-6
     plain = C.classify_image(demo, REPO / im["file"], prompts[:1], targets=("v",), **kw)
