@@ -1,6 +1,8 @@
 // The PACS domain's contract: DICOMweb servers the user configured (their secrets never come back, only whether one
-// is stored), a QIDO-RS study search, and a WADO-RS retrieve of chosen studies as a durable job (`pacs-retrieve`).
+// is stored), a QIDO-RS study search, a WADO-RS retrieve of chosen studies as a durable job (`pacs-retrieve`), and a
+// STOW-RS store of DICOM files.
 import { z } from 'zod';
+import { JobState } from './jobs';
 import { type EventTable } from './shared';
 
 export const PacsAuth = z.enum(['none', 'basic', 'bearer']);
@@ -45,6 +47,8 @@ export const PacsSearchRequest = z
   .object({
     server: PacsServer.shape.name,
     patientId: z.string().min(1).max(64).optional(),
+    /** DICOM PN matching: `*` and `?` are wildcards (QIDO-RS, PS3.4 C.2.2.2.4); the page sends `DOE*` for `doe` */
+    patientName: z.string().min(1).max(64).optional(),
     accession: z.string().min(1).max(16).optional(),
     date: DicomDateRange.optional(),
     modality: z.string().regex(/^[A-Z]{2,16}$/, 'a modality code such as CR or DX').optional(),
@@ -62,6 +66,8 @@ export const PacsStudy = z.object({
   date: z.string(),
   modalities: z.array(z.string()),
   description: z.string(),
+  /** NumberOfStudyRelatedSeries, when the server gives it */
+  series: z.number().int().nonnegative().nullable(),
   /** NumberOfStudyRelatedInstances, when the server gives it */
   instances: z.number().int().nonnegative().nullable(),
 });
@@ -81,6 +87,17 @@ export const PacsRetrieveResult = z.object({
   rejected: z.number().int().nonnegative(),
 });
 
+/** `pacs.store`: DICOM Part 10 files sent to the server by STOW-RS (what the app exports goes back this way). */
+export const PacsStoreRequest = z.object({ server: PacsServer.shape.name, files: z.array(z.string().min(1)).min(1).max(10000) }).strict();
+const StoredFile = z.object({ file: z.string(), sopInstanceUid: z.string() });
+export const PacsStoreResult = z.object({
+  stored: z.array(StoredFile),
+  /** refused by the server, with its Failure Reason */
+  failed: z.array(StoredFile.extend({ reason: z.string() })),
+  /** the STOW-RS requests made (files are sent in requests of at most 64 MB) */
+  requests: z.number().int().nonnegative(),
+});
+
 export const PacsCache = z.object({
   maxCacheGb: z.number().positive().max(100000),
   usedBytes: z.number().int().nonnegative(),
@@ -94,6 +111,13 @@ export const pacsProcedures = {
   'pacs.servers.test': { input: ServerName, output: z.object({ ok: z.boolean(), message: z.string(), milliseconds: z.number() }) },
   'pacs.search': { input: PacsSearchRequest, output: z.array(PacsStudy) },
   'pacs.retrieve': { input: PacsRetrieveRequest, output: z.object({ jobId: z.string() }) },
+  /** A `pacs-retrieve` job's state, result (a stopped job: what it retrieved before it stopped), error, and what it
+   *  was asked for (the server and studies: a page that finds the job later can say which studies are missing). */
+  'pacs.retrieveResult': {
+    input: z.object({ jobId: z.string().min(1) }).strict(),
+    output: z.object({ state: JobState, result: PacsRetrieveResult.nullable(), error: z.string().nullable(), request: PacsRetrieveRequest.nullable() }),
+  },
+  'pacs.store': { input: PacsStoreRequest, output: PacsStoreResult },
   /** the retrieve cache: its size and bound; `maxCacheGb` given, the bound is set first */
   'pacs.cache': { input: PacsCache.pick({ maxCacheGb: true }).partial().strict(), output: PacsCache },
 } as const;

@@ -1,6 +1,8 @@
 // `sightline pacs`: the DICOMweb servers the app knows (secrets read from stdin, never from the command line, where
-// `ps` and the shell history would show them), a QIDO-RS study search, and a WADO-RS retrieve as the same durable
-// `pacs-retrieve` job as in the app. Exit status: 0 done, 1 the server or the job failed, 2 usage.
+// `ps` and the shell history would show them), a QIDO-RS study search, a WADO-RS retrieve as the same durable
+// `pacs-retrieve` job as in the app, and a STOW-RS store of DICOM files. Exit status: 0 done, 1 the server or the job failed, 2 usage.
+import fs from 'node:fs';
+import path from 'node:path';
 import { procedures } from '../../common/contract';
 import type { PacsRetrieveResult } from '../../common/contract/pacs';
 import type { z } from 'zod';
@@ -24,6 +26,9 @@ export const pacsCommand: Command = {
   pacs retrieve --server NAME --study UID... [--data-dir D] [--json]
                               WADO-RS retrieve of the studies into <data-dir>/pacs, imported like a folder
                               (duplicates skipped); --study may be given several times
+  pacs store --server NAME FILE|DIR... [--data-dir D] [--json]
+                              STOW-RS: sends the DICOM files (a folder: every Part 10 file under it, e.g. an
+                              export-dicom folder) to the server; says which it stored and which it refused
   pacs cache [--max-gb N] [--data-dir D] [--json]
                               the retrieve cache's size, and its bound (set with --max-gb)`,
   run: pacs,
@@ -48,6 +53,30 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
+
+/** A file as given; a folder as the Part 10 files under it (DICM at byte 128), sorted. */
+function dicomFilesOf(given: string): string[] {
+  const stat = fs.statSync(given, { throwIfNoEntry: false });
+  if (!stat) throw new Error(`${given}: no such file or folder`);
+  if (!stat.isDirectory()) return [given];
+  const found = (fs.readdirSync(given, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name))
+    .filter(isPart10)
+    .sort();
+  if (!found.length) throw new Error(`${given}: no DICOM Part 10 file in the folder`);
+  return found;
+}
+
+function isPart10(file: string): boolean {
+  const head = Buffer.alloc(132);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fs.readSync(fd, head, 0, 132, 0) === 132 && head.toString('latin1', 128, 132) === 'DICM';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** The whole of stdin, without its final line end (`printf '%s' secret |` and `echo secret |` both work). */
 async function readStdin(): Promise<string> {
@@ -170,6 +199,28 @@ async function pacs(args: string[], out: Out): Promise<number> {
     });
   }
 
+  if (sub === 'store') {
+    const given = action !== undefined ? [action, ...rest] : [];
+    if (!given.length) return usage('give the DICOM files or folders to send');
+    let files: string[];
+    try {
+      files = given.flatMap(dicomFilesOf);
+    } catch (error) {
+      return refused((error as Error).message);
+    }
+    const input = procedures['pacs.store'].input.safeParse({ server: v.server, files });
+    if (!input.success) return usage(issues(input.error, (key) => (key === 'files' ? 'FILE|DIR' : flagOf(key))));
+    return withRefusals(v['data-dir'], out, refused, async (context) => {
+      const r = await context.handlers['pacs.store'](input.data);
+      if (v.json) out.log(JSON.stringify(r, null, 2));
+      else {
+        for (const f of r.failed) out.error(`refused: ${f.file} (${f.sopInstanceUid}): ${f.reason}`);
+        out.log(`stored ${r.stored.length} of ${files.length} files on ${input.data.server} (${r.requests} STOW-RS request${r.requests === 1 ? '' : 's'})`);
+      }
+      return r.failed.length ? 1 : 0;
+    });
+  }
+
   if (sub === 'cache') {
     if (action !== undefined) return usage(`unexpected argument "${action}"`);
     const input = procedures['pacs.cache'].input.safeParse(v['max-gb'] !== undefined ? { maxCacheGb: num(v['max-gb']) } : {});
@@ -181,5 +232,5 @@ async function pacs(args: string[], out: Out): Promise<number> {
       return 0;
     });
   }
-  return usage(sub === undefined ? 'give a subcommand (servers, search, retrieve, cache)' : `unknown subcommand "${sub}" (servers, search, retrieve, cache)`);
+  return usage(sub === undefined ? 'give a subcommand (servers, search, retrieve, store, cache)' : `unknown subcommand "${sub}" (servers, search, retrieve, store, cache)`);
 }

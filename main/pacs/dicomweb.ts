@@ -33,7 +33,7 @@ export class PacsError extends Error {
   }
 }
 
-const label = (s: Server) => `PACS server "${s.name}" (${s.url})`;
+export const label = (s: Server) => `PACS server "${s.name}" (${s.url})`;
 
 /** The endpoint under the server's DICOMweb root: `/studies` -> https://host/dicom-web/studies. */
 export function endpoint(server: Server, path: string): URL {
@@ -64,14 +64,28 @@ function caOf(server: Server): string[] | undefined {
  * The connect timeout bounds the wait for the connection and the headers; the idle timeout, any silence after.
  */
 export function get(conn: Connection, path: string, accept: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  return request(conn, path, accept, signal);
+}
+
+/** A request body: its content type and its bytes, streamed (written with backpressure). */
+export interface Body {
+  contentType: string;
+  chunks: () => AsyncIterable<Uint8Array>;
+  /** statuses other than 2xx whose answer the caller reads (STOW-RS: 409, every instance refused) */
+  acceptStatus?: number[];
+}
+
+/** GET, or POST of `body`; see get. */
+export function request(conn: Connection, path: string, accept: string, signal?: AbortSignal, body?: Body): Promise<http.IncomingMessage> {
   const { server } = conn;
   const url = endpoint(server, path);
   const ms = server.timeoutSeconds * 1000;
   const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'Sightline' };
+  if (body) headers['Content-Type'] = body.contentType;
   const auth = authorization(conn);
   if (auth) headers.Authorization = auth;
   const secure = url.protocol === 'https:';
-  const options: https.RequestOptions = { method: 'GET', headers, signal, rejectUnauthorized: true };
+  const options: https.RequestOptions = { method: body ? 'POST' : 'GET', headers, signal, rejectUnauthorized: true };
   if (secure) options.ca = caOf(server);
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -87,7 +101,7 @@ export function get(conn: Connection, path: string, accept: string, signal?: Abo
       settled = true;
       clearTimeout(timer);
       const status = res.statusCode ?? 0;
-      if (status >= 200 && status < 300) {
+      if ((status >= 200 && status < 300) || body?.acceptStatus?.includes(status)) {
         // silence mid-body: the stream errors with a clear message
         res.setTimeout(ms, () => res.destroy(new PacsError(`${label(server)} sent nothing for ${server.timeoutSeconds} s (idle timeout) while answering ${url.pathname}`)));
         resolve(res);
@@ -99,13 +113,23 @@ export function get(conn: Connection, path: string, accept: string, signal?: Abo
     // no answer (connection and headers) within the timeout
     const timer = setTimeout(() => fail(new PacsError(`${label(server)} did not answer within ${server.timeoutSeconds} s (timeout)`)), ms);
     req.on('error', (error) => fail(networkError(server, error, signal)));
-    req.end();
+    if (!body) req.end();
+    else writeBody(req, body).catch((error: Error) => fail(networkError(server, error, signal)));
   });
+}
+
+async function writeBody(req: http.ClientRequest, body: Body): Promise<void> {
+  for await (const chunk of body.chunks()) {
+    if (req.destroyed) return;
+    if (!req.write(chunk)) await new Promise<void>((resolve) => req.once('drain', resolve).once('close', resolve));
+  }
+  req.end();
 }
 
 function statusError(server: Server, status: number, url: URL): PacsError {
   if (status === 401 || status === 403)
     return new PacsError(`${label(server)}: the server refused the credentials (HTTP ${status}); check the user and password or token`, status);
+  if (status === 400) return new PacsError(`${label(server)}: the server refused what was sent as malformed (HTTP 400) on ${url.pathname}`, status);
   if (status === 404) return new PacsError(`${label(server)}: not found (HTTP 404): ${url.pathname} (is the URL the server's DICOMweb root?)`, status);
   if (status >= 500) return new PacsError(`${label(server)}: the server failed (HTTP ${status}) on ${url.pathname}`, status);
   return new PacsError(`${label(server)}: unexpected HTTP ${status} on ${url.pathname}`, status);
@@ -125,7 +149,7 @@ function networkError(server: Server, error: Error, signal?: AbortSignal): Error
 }
 
 /** The body as text, refusing one larger than `limit` bytes. */
-async function readText(res: http.IncomingMessage, server: Server, limit: number): Promise<string> {
+export async function readText(res: http.IncomingMessage, server: Server, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -142,13 +166,14 @@ async function readText(res: http.IncomingMessage, server: Server, limit: number
 }
 
 // the attributes a search asks for beyond QIDO-RS's defaults
-const INCLUDE = ['00081030', '00201208', '00080061', '00100010'];
+const INCLUDE = ['00081030', '00201206', '00201208', '00080061', '00100010'];
 
 /** The QIDO-RS query string of a search: exact matches, a date or date range, a modality in the study. */
 export function searchPath(q: SearchQuery): string {
   const params = new URLSearchParams();
   if (q.studyUid) params.set('StudyInstanceUID', q.studyUid);
   if (q.patientId) params.set('PatientID', q.patientId);
+  if (q.patientName) params.set('PatientName', q.patientName);
   if (q.accession) params.set('AccessionNumber', q.accession);
   if (q.date) params.set('StudyDate', q.date);
   if (q.modality) params.set('ModalitiesInStudy', q.modality);
@@ -177,7 +202,7 @@ export async function searchStudies(conn: Connection, q: SearchQuery, signal?: A
   return rows;
 }
 
-type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
+export type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
 
 function first(ds: DicomJson, tag: string): string {
   const v = ds?.[tag]?.Value?.[0];
@@ -190,7 +215,10 @@ function first(ds: DicomJson, tag: string): string {
 export function studyRow(ds: DicomJson): StudyRow | null {
   const studyUid = first(ds, '0020000D');
   if (!/^[0-9]+(\.[0-9]+)*$/.test(studyUid) || studyUid.length > 64) return null;
-  const count = Number(first(ds, '00201208'));
+  const count = (tag: string) => {
+    const n = Number(first(ds, tag));
+    return first(ds, tag) !== '' && Number.isInteger(n) && n >= 0 ? n : null;
+  };
   return {
     studyUid,
     patientId: first(ds, '00100020'),
@@ -199,7 +227,8 @@ export function studyRow(ds: DicomJson): StudyRow | null {
     date: first(ds, '00080020'),
     modalities: (ds['00080061']?.Value ?? []).map(String),
     description: first(ds, '00081030'),
-    instances: first(ds, '00201208') !== '' && Number.isInteger(count) && count >= 0 ? count : null,
+    series: count('00201206'),
+    instances: count('00201208'),
   };
 }
 

@@ -3,14 +3,15 @@
 // the settings to fix; not 'unauthorized', which the transports keep for the app's own session)
 // or 'bad_file' (down, slow, 404, 5xx, a bad answer), with the PacsError's message: it names the server and the problem.
 import { RpcError } from '../../common/contract';
-import type { pacsProcedures } from '../../common/contract/pacs';
+import { PacsRetrieveRequest, type pacsProcedures } from '../../common/contract/pacs';
 import type { Db } from '../db/database';
 import type { JobRunner } from '../jobs/job-runner';
 import type { HandlersOf } from '../rpc/handlers';
 import { cacheUsage } from './cache';
 import { PacsError, searchStudies } from './dicomweb';
-import { PACS_RETRIEVE_JOB } from './retrieve';
+import { PACS_RETRIEVE_JOB, type RetrieveResult } from './retrieve';
 import type { SecretBox } from './secrets';
+import { storeInstances } from './stow';
 import { connectionFor, listServers, maxCacheGb, removeServer, saveServer, setMaxCacheGb } from './servers';
 
 export interface PacsServiceDeps {
@@ -51,6 +52,14 @@ export function createPacsService({ db, jobs, dataDir, box }: PacsServiceDeps): 
       connectionFor(db, box, params.server); // an unknown server is refused now, not as a failed job
       return { jobId: jobs.start(PACS_RETRIEVE_JOB, params) };
     },
+    'pacs.retrieveResult': ({ jobId }) => {
+      const record = jobs.record<RetrieveResult>(jobId);
+      if (!record || record.progress.kind !== PACS_RETRIEVE_JOB) throw new RpcError('not_found', `no PACS retrieve job ${jobId}`);
+      // the params as stored; unreadable ones (a format of another version) only lose the request, not the result
+      const request = PacsRetrieveRequest.safeParse(record.params);
+      return { state: record.progress.state, result: record.result, error: record.error, request: request.success ? request.data : null };
+    },
+    'pacs.store': ({ server, files }) => asRpc(() => storeInstances(connectionFor(db, box, server), files)),
     'pacs.cache': ({ maxCacheGb: gb }) => {
       if (gb !== undefined) setMaxCacheGb(db, gb);
       return { maxCacheGb: maxCacheGb(db), ...cacheUsage(dataDir) };

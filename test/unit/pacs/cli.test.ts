@@ -31,7 +31,7 @@ async function sightline(args: string[], stdin?: string) {
 
 describe('sightline pacs', () => {
   it('usage errors exit 2 and say what is wrong', async () => {
-    expect(await sightline(['pacs'])).toMatchObject({ code: 2, stderr: 'sightline pacs: give a subcommand (servers, search, retrieve, cache)' });
+    expect(await sightline(['pacs'])).toMatchObject({ code: 2, stderr: 'sightline pacs: give a subcommand (servers, search, retrieve, store, cache)' });
     expect((await sightline(['pacs', 'servers', 'add', 'x', '--data-dir', dataDir])).stderr).toMatch(/sightline pacs servers: --url: /);
     expect((await sightline(['pacs', 'servers', 'add', 'x', '--url', 'ftp://h/', '--data-dir', dataDir])).stderr).toContain('--url: an http:// or https:// address');
     expect((await sightline(['pacs', 'servers', 'add', 'x', '--url', 'http://h/', '--auth', 'basic', '--user', 'u', '--data-dir', dataDir])).stderr).toContain(
