@@ -85,6 +85,8 @@ export const PacsRetrieveResult = z.object({
   imported: z.number().int().nonnegative(),
   duplicates: z.number().int().nonnegative(),
   rejected: z.number().int().nonnegative(),
+  /** studies whose report was stored from their DICOM SR (absent in a result of an earlier version) */
+  reports: z.number().int().nonnegative().default(0),
 });
 
 /** `pacs.store`: DICOM Part 10 files sent to the server by STOW-RS (what the app exports goes back this way). */

@@ -193,7 +193,7 @@ async function pacs(args: string[], out: Out): Promise<number> {
       if (v.json) out.log(JSON.stringify({ jobId, state: progress.state, problem: progress.state === 'done' ? null : progress.message, result }, null, 2));
       else if (progress.state === 'done' && result) {
         out.log(`retrieved ${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} (${result.instances} instances, ${(result.bytes / 1e6).toFixed(1)} MB; ${result.skipped} already in the cache)`);
-        out.log(`imported ${result.imported}, duplicates ${result.duplicates}, rejected ${result.rejected}`);
+        out.log(`imported ${result.imported}, duplicates ${result.duplicates}, rejected ${result.rejected}; ${result.reports} ${result.reports === 1 ? 'report' : 'reports'} from DICOM SR`);
       } else out.error(`sightline pacs retrieve: ${progress.state}: ${progress.message} (job ${jobId}; \`sightline jobs resume ${jobId}\` continues it)`);
       return progress.state === 'done' ? 0 : 1;
     });

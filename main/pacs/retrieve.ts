@@ -2,7 +2,8 @@
 // domain's import (files referenced in place, duplicates skipped by hash). A durable job: progress by instance,
 // cancel, resume (studies whole in the cache are not fetched again; studies the earlier attempt imported are
 // skipped). Each instance is written under a temporary name and renamed once whole; a study that fails or is
-// cancelled part-way is removed whole, so that nothing half-stored is ever imported or left behind.
+// cancelled part-way is removed whole, so that nothing half-stored is ever imported or left behind. A study's DICOM
+// SR becomes its report (sr-report.ts).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { cacheFullMessage, cacheUsage, GB, isDicomPart10, readMarker, sopInstanc
 import { bodyError, PacsError, retrieveStudy, searchStudies, type Connection } from './dicomweb';
 import { boundaryOf, MultipartError, readMultipart, type PartSink } from './multipart';
 import { connectionFor, maxCacheGb } from './servers';
+import { attachStudyReport } from './sr-report';
 import type { SecretBox } from './secrets';
 
 export const PACS_RETRIEVE_JOB = 'pacs-retrieve';
@@ -31,7 +33,7 @@ export interface RetrieveDeps {
   verify?: VerifyImage;
 }
 
-export const EMPTY_RESULT: RetrieveResult = { studies: [], skipped: 0, instances: 0, bytes: 0, imported: 0, duplicates: 0, rejected: 0 };
+export const EMPTY_RESULT: RetrieveResult = { studies: [], skipped: 0, instances: 0, bytes: 0, imported: 0, duplicates: 0, rejected: 0, reports: 0 };
 
 /** The dataset retrieved studies are listed under. */
 export const datasetOf = (server: string) => `PACS ${server}`;
@@ -228,9 +230,12 @@ export function pacsRetrieveJobKind({ db, dataDir, box, verify }: RetrieveDeps):
           job: { id: ctx.jobId, previous: null, checkpoint: () => {} },
         });
         if (imported.cancelled) throw aborted(signal);
+        // the study's SR (its report) is read here, not imported as an image: not counted as rejected
+        const { srFiles, attached } = attachStudyReport(db, dir, datasetOf(server), uid);
         result.imported += imported.imported;
         result.duplicates += imported.duplicates;
-        result.rejected += imported.rejected.length;
+        result.rejected += imported.rejected.filter((r) => !srFiles.has(r.path)).length;
+        result.reports = (result.reports ?? 0) + (attached ? 1 : 0);
         result.studies.push(uid);
         db.transaction(() => ctx.checkpoint({ ...result, studies: [...result.studies] }))();
       }
