@@ -75,6 +75,7 @@ describe.skipIf(skip)('PACS query and retrieve against Orthanc', () => {
       date: '20040119',
       modalities: ['CT'],
       description: 'e+1',
+      series: 1,
       instances: 1,
     });
   });

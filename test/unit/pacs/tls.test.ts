@@ -32,7 +32,7 @@ describe('TLS verification', () => {
 
   it("trusts it with the hospital's CA bundle", async () => {
     const rows = await searchStudies(conn(path.join(TLS, 'ca.pem')), { limit: 1 });
-    expect(rows).toEqual([{ studyUid: '1.2.3', patientId: '', patientName: '', accession: '', date: '', modalities: [], description: '', instances: 2 }]);
+    expect(rows).toEqual([{ studyUid: '1.2.3', patientId: '', patientName: '', accession: '', date: '', modalities: [], description: '', series: null, instances: 2 }]);
   });
 
   it('a CA bundle that cannot be read, or holds no certificate, is named', async () => {
