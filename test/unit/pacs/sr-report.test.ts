@@ -4,15 +4,15 @@
 // retrieve stores nothing again.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procedures } from '../../../common/contract';
 import { srReportText } from '../../../main/pacs/sr-report';
 import type { RetrieveResult } from '../../../main/pacs/retrieve';
-import { createAppContext, type AppContext } from '../../../main/services/app-context';
+import type { AppContext } from '../../../main/services/app-context';
 import { DEMO_DIR } from '../imaging/helpers/test-data';
-import { skipWithoutOrthanc, startOrthanc, type Orthanc } from './orthanc';
+import { appWithOrthanc, type AppWithOrthanc } from './app-fixture';
+import { skipWithoutOrthanc } from './orthanc';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs');
 const DX_FILE = path.join(DEMO_DIR, 'vindr-cxr/test/3a8c5d8c9b0214b48edcfb3b969a7244.dicom');
@@ -58,25 +58,19 @@ function basicTextSr(file: string, n: number, findings: string, impression: stri
   fs.writeFileSync(file, Buffer.from(dict.write()));
 }
 
-let orthanc: Orthanc;
+let setup: AppWithOrthanc;
 let context: AppContext;
-let work: string;
 
 describe.skipIf(skipWithoutOrthanc())('a study\'s DICOM SR as its report', () => {
   beforeAll(async () => {
-    orthanc = await startOrthanc();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-sr-'));
-    basicTextSr(path.join(work, 'prelim.dcm'), 1, 'Preliminary read.', 'Preliminary impression.', false, '20240102');
-    basicTextSr(path.join(work, 'final.dcm'), 2, 'Small left apical pneumothorax. No pleural effusion.', 'Left apical pneumothorax.', true, '20240101');
-    for (const f of [DX_FILE, path.join(work, 'prelim.dcm'), path.join(work, 'final.dcm')]) await orthanc.upload(f);
-    context = await createAppContext({ dataDir: path.join(work, 'data'), mode: 'cli', importDemo: false });
-    await context.handlers['pacs.servers.save']({ name: 'orthanc', url: orthanc.dicomweb, auth: 'none', user: null, caBundle: null, timeoutSeconds: 10 });
+    setup = await appWithOrthanc(async (orthanc, work) => {
+      basicTextSr(path.join(work, 'prelim.dcm'), 1, 'Preliminary read.', 'Preliminary impression.', false, '20240102');
+      basicTextSr(path.join(work, 'final.dcm'), 2, 'Small left apical pneumothorax. No pleural effusion.', 'Left apical pneumothorax.', true, '20240101');
+      for (const f of [DX_FILE, path.join(work, 'prelim.dcm'), path.join(work, 'final.dcm')]) await orthanc.upload(f);
+    });
+    context = setup.context;
   }, 60_000);
-  afterAll(async () => {
-    await context?.close();
-    await orthanc?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => setup?.close());
 
   it('stores the verified SR\'s text as the study\'s report, parsed into sections', async () => {
     const { jobId } = await context.handlers['pacs.retrieve']({ server: 'orthanc', studies: [DX] });
