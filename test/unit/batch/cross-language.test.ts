@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type RpcReply } from '../../../common/contract';
+import { procedures } from '../../../common/contract';
 import { BatchImportResult } from '../../../common/contract/batch';
 import { readJobFile, type JobFile } from '../../../main/batch/format';
 import type { AppContext } from '../../../main/services/app-context';
-import { DEMO_ROOT, demoContext, root, VECTOR_REQUEST } from './fixture';
+import { type Call, DEMO_ROOT, demoContext, root, VECTOR_REQUEST } from './fixture';
 import { groundJob, type GroundedMap } from './results';
 
 const PYTHON = process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3';
@@ -21,15 +21,10 @@ if (!hasTorch && process.env.CI) throw new Error(`the cross-language batch test 
 let context: AppContext;
 let work: string;
 let cleanup: () => Promise<void>;
-
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return reply.value as T;
-}
+let call: Call;
 
 beforeAll(async () => {
-  ({ context, work, cleanup } = await demoContext('cross'));
+  ({ context, work, cleanup, call } = await demoContext('cross'));
 }, 120_000);
 afterAll(() => cleanup?.());
 

@@ -5,27 +5,22 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type RpcReply } from '../../../common/contract';
+import { procedures } from '../../../common/contract';
 import { buildJob } from '../../../main/batch/export';
 import { canonicalJson, jobId, readJobFile, type JobFile } from '../../../main/batch/format';
 import { loadBenchmark, SIDE_RE, swapSides } from '../../../main/evaluation/benchmarks/definitions';
 import { resolveSettings, settingsKey } from '../../../main/grounding/ground';
 import { appVersion } from '../../../main/services/paths';
 import type { AppContext } from '../../../main/services/app-context';
-import { demoContext, DEMO_ROOT, root, VECTOR_FILE, VECTOR_REQUEST } from './fixture';
+import { type Call, demoContext, DEMO_ROOT, root, VECTOR_FILE, VECTOR_REQUEST } from './fixture';
 
 let context: AppContext;
 let work: string;
 let cleanup: () => Promise<void>;
-
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return reply.value as T;
-}
+let call: Call;
 
 beforeAll(async () => {
-  ({ context, work, cleanup } = await demoContext('export'));
+  ({ context, work, cleanup, call } = await demoContext('export'));
 }, 120_000);
 afterAll(() => cleanup());
 

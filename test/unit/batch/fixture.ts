@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { RpcReply } from '../../../common/contract';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
 
 export const root = path.resolve(__dirname, '../../..');
@@ -17,13 +18,22 @@ export const VECTOR_REQUEST = {
   dataRoot: DEMO_ROOT,
 };
 
-export async function demoContext(prefix: string): Promise<{ context: AppContext; work: string; cleanup: () => Promise<void> }> {
+/** a procedure called through the dispatcher, as a transport calls it (input validated); a refusal throws with its code */
+export type Call = <T>(name: string, input: unknown) => Promise<T>;
+
+export async function demoContext(prefix: string): Promise<{ context: AppContext; work: string; call: Call; cleanup: () => Promise<void> }> {
   const work = mkdtempSync(path.join(os.tmpdir(), `sightline-batch-${prefix}-`));
   const context = await createAppContext({ dataDir: path.join(work, 'data'), mode: 'cli', importDemo: true });
   for (const job of context.jobs.list()) await context.jobs.wait(job.jobId);
+  const call: Call = async <T>(name: string, input: unknown) => {
+    const reply: RpcReply = await context.dispatcher.call(name, input);
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+    return reply.value as T;
+  };
   return {
     context,
     work,
+    call,
     cleanup: async () => {
       await context.close();
       rmSync(work, { recursive: true, force: true });

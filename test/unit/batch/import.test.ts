@@ -7,27 +7,22 @@ import fs, { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileS
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BatchImportResult, BatchStatus } from '../../../common/contract/batch';
-import { procedures, type RpcReply } from '../../../common/contract';
+import { procedures } from '../../../common/contract';
 import { buildJob } from '../../../main/batch/export';
 import { readJobFile, type JobFile } from '../../../main/batch/format';
 import { loadBenchmark } from '../../../main/evaluation/benchmarks/definitions';
 import type { AppContext } from '../../../main/services/app-context';
 import { runCli } from '../run-cli';
-import { demoContext, DEMO_ROOT, VECTOR_REQUEST } from './fixture';
+import { type Call, demoContext, DEMO_ROOT, VECTOR_REQUEST } from './fixture';
 import { groundJob, writeResults, type GroundedMap } from './results';
 
 let context: AppContext;
 let work: string;
 let cleanup: () => Promise<void>;
+let call: Call;
 let jobDir: string;
 let job: JobFile;
 let grounded: { size: number; maps: GroundedMap[] };
-
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const reply: RpcReply = await context.dispatcher.call(name, input);
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return reply.value as T;
-}
 
 async function importFolder(folder: string) {
   const { jobId } = await call<{ jobId: string }>('batch.import', { folder });
@@ -51,7 +46,7 @@ function variantOf(name: string, edit: (j: JobFile) => void): string {
 const imageIdOf = (key: string) => (context.db.prepare('SELECT id FROM images WHERE ifnull(dicom_id, image_key) = ?').get(key) as { id: number }).id;
 
 beforeAll(async () => {
-  ({ context, work, cleanup } = await demoContext('import'));
+  ({ context, work, cleanup, call } = await demoContext('import'));
   jobDir = path.join(work, 'job');
   await call('batch.export', { ...VECTOR_REQUEST, out: jobDir });
   job = readJobFile(path.join(jobDir, 'job.json'));
