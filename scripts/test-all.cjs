@@ -18,6 +18,9 @@ const ORTHANC_TOOLS = [
   [`Orthanc (${ORTHANC}; set SIGHTLINE_ORTHANC for another)`, ORTHANC, 'orthanc'],
   [`Orthanc's DICOMweb plugin (${ORTHANC_DICOMWEB}; set SIGHTLINE_ORTHANC_DICOMWEB for another)`, ORTHANC_DICOMWEB, 'orthanc-dicomweb'],
 ];
+// the DICOM export tests validate every written object with dicom3tools' dciodvfy (test/unit/dicom-export/tools.ts)
+const DCIODVFY = process.env.SIGHTLINE_DCIODVFY || '/usr/bin/dciodvfy';
+const DICOM_TOOLS = [[`dicom3tools' dciodvfy (${DCIODVFY}; set SIGHTLINE_DCIODVFY for another)`, DCIODVFY, 'dicom3tools']];
 
 // Python modules the suites import, with the Debian package that provides each (the list .ci/run installs).
 const PY_TESTS = [
@@ -38,9 +41,10 @@ const steps = [
   // before the tests: the CLI tests and the end-to-end tests run the built JavaScript
   { name: 'build (main + worker + CLI, preload, renderer)', run: ['npx', ['electron-vite', 'build']] },
   // the unit tests read the shared test vectors the Python side writes, and the CLI tests run the ONNX demo model
-  { name: 'unit tests (vitest)', run: ['npx', ['vitest', 'run']], tools: ORTHANC_TOOLS },
+  { name: 'unit tests (vitest)', run: ['npx', ['vitest', 'run']], tools: [...ORTHANC_TOOLS, ...DICOM_TOOLS] },
   { name: 'python tests (pytest)', run: [PYTHON, ['-m', 'pytest', '-q', '-c', 'training/pyproject.toml', 'training/tests']], python: PY_TESTS },
-  { name: 'end-to-end tests (Playwright, browser mode + Electron where a binary exists)', run: ['npx', ['playwright', 'test']], chromium: true },
+  // test/e2e/browser.pacs.spec.ts retrieves from a real Orthanc, as the unit step's PACS tests do
+  { name: 'end-to-end tests (Playwright, browser mode + Electron where a binary exists)', run: ['npx', ['playwright', 'test']], chromium: true, tools: ORTHANC_TOOLS },
 ];
 
 /** What the chosen steps need and this machine lacks: [what, Debian package] per missing piece. */

@@ -8,6 +8,7 @@ import EvaluationView from './evaluation/EvaluationView.vue';
 import TrainingView from './training/TrainingView.vue';
 import ClassificationView from './classification/ClassificationView.vue';
 import BatchView from './batch/BatchView.vue';
+import PacsView from './pacs/PacsView.vue';
 import { isRemoteReader } from './lib/remote-reader';
 
 // Hash history: works under Electron's app:// protocol and from the browser-mode server at '/'.
@@ -31,6 +32,8 @@ export const router = createRouter({
     { path: '/classification', name: 'classification', component: ClassificationView },
     // dataset-scale grounding on a GPU cluster: export a job, torchrun / Slurm, status, import (issue 16)
     { path: '/batch', name: 'batch', component: BatchView },
+    // studies from the hospital's PACS: servers, search, retrieve as a job, the cache (issue 15)
+    { path: '/pacs', name: 'pacs', component: PacsView },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });

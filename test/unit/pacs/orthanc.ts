@@ -80,7 +80,8 @@ export async function startOrthanc(opts: { users?: Record<string, string> } = {}
     await new Promise((r) => setTimeout(r, 50));
   }
   const post = async (url: string, body: Buffer | string, json = false) => {
-    const res = await fetch(`${rest}${url}`, { method: 'POST', body, headers: { ...headers, ...(json ? { 'Content-Type': 'application/json' } : {}) } });
+    // a copy in its own ArrayBuffer: the e2e spec's DOM typings (test/e2e/tsconfig.json) take no Node Buffer as a body
+    const res = await fetch(`${rest}${url}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { ...headers, ...(json ? { 'Content-Type': 'application/json' } : {}) } });
     if (!res.ok) throw new Error(`Orthanc ${url}: HTTP ${res.status} ${await res.text()}`);
     return res.json() as Promise<Record<string, unknown>>;
   };
