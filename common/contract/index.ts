@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { annotationsEvents, annotationsProcedures } from './annotations';
 import { batchProcedures } from './batch';
 import { classificationEvents, classificationProcedures } from './classification';
+import { dicomExportProcedures } from './dicom-export';
 import { evaluationEvents, evaluationProcedures } from './evaluation';
 import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
 import { imagingEvents, imagingProcedures } from './imaging';
@@ -59,6 +60,7 @@ export const procedures = merge(
   batchProcedures,
   annotationsProcedures,
   pacsProcedures,
+  dicomExportProcedures,
 ) satisfies ProcedureTable;
 
 export const events = merge(

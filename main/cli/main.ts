@@ -6,6 +6,7 @@ import { batchCommand } from './batch';
 import { boxesCommand } from './boxes';
 import { classifyCommand } from './classify';
 import { evaluateCommand } from './evaluate';
+import { exportDicomCommand } from './export-dicom';
 import { checkFlags } from './flags';
 import { groundCommand } from './ground';
 import { heatmapsCommand } from './heatmaps';
@@ -23,7 +24,7 @@ import { tuneCommand } from './tune';
 
 export { rendererDir } from './serve';
 
-export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand, classifyCommand, batchCommand, pacsCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, importCommand, studiesCommand, jobsCommand, modelsCommand, groundCommand, heatmapsCommand, lutCommand, evaluateCommand, standardizeCommand, studyCommand, boxesCommand, tuneCommand, classifyCommand, batchCommand, pacsCommand, exportDicomCommand];
 
 const USAGE = `usage: sightline <command> [options]
 

@@ -31,6 +31,7 @@ import { fileKeySecretBox } from '../pacs/secrets';
 import { createPacsService } from '../pacs/service';
 import { batchImportJobKind } from '../batch/import-job';
 import { createBatchService } from '../batch/service';
+import { createDicomExportService } from '../dicom-export/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -168,6 +169,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createClassificationService(grounding),
     ...createPacsService({ db, jobs, dataDir: options.dataDir, box: secrets }),
     ...createBatchService({ db, jobs, registry: models, appVersion: appVersion() }),
+    ...createDicomExportService({ db, dataDir: options.dataDir, softwareVersion: appVersion() }),
   };
 
   let closed: Promise<void> | null = null;

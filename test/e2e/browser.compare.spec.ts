@@ -3,7 +3,7 @@
 // with the picker's model, compared with the demo's 'tuned' variant side by side (linked zoom and window/level),
 // exported as a PNG at the image's resolution (twice its width in Compare), then every finding is shown as a small
 // multiple; where the lead's `heatmaps.import` exists, an imported heatmap is compared too.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decode, type DecodedPng } from 'fast-png';
@@ -113,6 +113,22 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   const png = decode(readFileSync((await single.path())!));
   expect([png.width, png.height]).toEqual([COLUMNS, ROWS]);
   await single.saveAs(path.join(screens, 'figure.png'));
+
+  // "DICOM…": the shown heatmap as SEG + Parametric Map and the finding's MS-CXR box as an SR (this JPEG first as a
+  // Secondary Capture) into a typed folder; the files listed are on disk
+  const dicomOut = path.join(mkdtempSync(path.join(os.tmpdir(), 'sightline-e2e-dicom-')), 'out');
+  await page.getByTestId('export-dicom').click();
+  await expect(page.getByTestId('dicom-export-heatmap')).toBeChecked();
+  await page.getByTestId('dicom-export-out').fill(dicomOut);
+  await page.getByTestId('dicom-export-write').click();
+  const written = page.getByTestId('dicom-export-file');
+  await expect(written.first()).toBeVisible({ timeout: 30_000 });
+  const objects = await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')));
+  expect(objects).toEqual(['sc', 'seg', 'pmap', 'sr']);
+  for (const text of await written.locator('code').allInnerTexts()) expect(existsSync(text), text).toBe(true);
+  await page.screenshot({ path: path.join(screens, 'dicom-export.png') });
+  await page.getByTestId('dicom-export-close').click();
+  await expect(page.getByTestId('dicom-export-dialog')).toHaveCount(0);
 
   // small multiples: every grounded finding, each with its heatmap; a click shows it in the main viewer
   await page.getByTestId('grounding-all').click();

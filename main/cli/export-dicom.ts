@@ -1,0 +1,88 @@
+// `sightline export-dicom`: a stored heatmap as a DICOM Segmentation and/or Parametric Map, or the boxes of a phrase
+// as a TID 1500 measurement report, written to a folder (the `dicomExport.write` procedure, as in the app). A
+// PNG/JPEG image is first written as a Secondary Capture. Exit status: 0 written, 1 refused (no such heatmap, no
+// boxes, an unreadable source), 2 usage.
+import { procedures } from '../../common/contract';
+import { withRefusals, parseCommandArgs, type Command, type Out } from './shared';
+
+export const exportDicomCommand: Command = {
+  name: 'export-dicom',
+  usage: `  export-dicom --heatmap ID [--threshold T] [--objects seg,pmap] --out DIR [--data-dir D] [--json]
+                              a stored heatmap as a DICOM Segmentation (the map above the variant's Otsu
+                              threshold, or T) and a Parametric Map (the map's values), referencing the image
+  export-dicom --image ID --phrase TEXT --boxes [--source dataset|user] --out DIR [--data-dir D] [--json]
+                              the phrase's boxes on the image as a TID 1500 measurement report (Comprehensive SR);
+                              files are named <SOP class>_<SOP Instance UID>.dcm; a PNG/JPEG image is written
+                              first as a Secondary Capture the other objects refer to; exit 0 written, 1 refused,
+                              2 usage`,
+  run: exportDicom,
+};
+
+const positiveInt = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null);
+
+async function exportDicom(args: string[], out: Out): Promise<number> {
+  const parsed = parseCommandArgs(
+    'export-dicom',
+    args,
+    {
+      heatmap: { type: 'string' },
+      threshold: { type: 'string' },
+      objects: { type: 'string' },
+      image: { type: 'string' },
+      phrase: { type: 'string' },
+      boxes: { type: 'boolean', default: false },
+      source: { type: 'string' },
+      out: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    out,
+  );
+  if (!parsed) return 2;
+  const { values: v, positionals } = parsed;
+  const usage = (message: string) => {
+    out.error(`sightline export-dicom: ${message}`);
+    return 2;
+  };
+  if (positionals.length) return usage(`unexpected argument "${positionals[0]}"`);
+  if (!v.out) return usage('give --out DIR (the folder the DICOM files are written to)');
+  let request: unknown;
+  if (v.heatmap !== undefined) {
+    if (v.image !== undefined || v.phrase !== undefined || v.boxes || v.source !== undefined) return usage('--heatmap exports a heatmap; --image, --phrase, --boxes and --source are for boxes');
+    const heatmapId = positiveInt(v.heatmap);
+    if (heatmapId === null) return usage(`--heatmap "${v.heatmap}" is not a heatmap id (see \`sightline heatmaps list --image ID\`)`);
+    const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
+    if (threshold !== undefined && (v.threshold!.trim() === '' || !Number.isFinite(threshold))) return usage(`--threshold "${v.threshold}" is not a number`);
+    const objects = v.objects === undefined ? undefined : v.objects.split(',').map((o) => o.trim());
+    if (objects && !objects.every((o) => o === 'seg' || o === 'pmap')) return usage(`--objects "${v.objects}": a comma-separated list of seg and pmap`);
+    request = { kind: 'heatmap', heatmapId, threshold, objects, out: v.out };
+  } else if (v.image !== undefined) {
+    if (v.threshold !== undefined || v.objects !== undefined) return usage('--threshold and --objects are for --heatmap');
+    if (!v.boxes) return usage('--image exports boxes: give --boxes (and --phrase TEXT)');
+    const imageId = positiveInt(v.image);
+    if (imageId === null) return usage(`--image "${v.image}" is not an image id (see \`sightline studies --json\`)`);
+    if (!v.phrase?.trim()) return usage('give --phrase TEXT (the phrase whose boxes are exported)');
+    if (v.source !== undefined && v.source !== 'dataset' && v.source !== 'user') return usage(`--source "${v.source}": dataset or user`);
+    request = { kind: 'boxes', imageId, phrase: v.phrase, source: v.source, out: v.out };
+  } else return usage('give --heatmap ID, or --image ID --phrase TEXT --boxes');
+
+  const input = procedures['dicomExport.write'].input.safeParse(request);
+  if (!input.success) return usage(input.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  return withRefusals(
+    v['data-dir'],
+    out,
+    (message) => {
+      out.error(`sightline export-dicom: ${message}`);
+      return 1;
+    },
+    async (context) => {
+      const result = await context.handlers['dicomExport.write'](input.data);
+      if (v.json) out.log(JSON.stringify(result, null, 2));
+      else {
+        for (const f of result.files) out.log(`${f.object}\t${f.file}`);
+        out.log(`${result.files.length} DICOM file${result.files.length === 1 ? '' : 's'} written to ${v.out}${result.sourceIsDicom ? '' : ' (the image is not DICOM: a Secondary Capture of it first)'}`);
+      }
+      return 0;
+    },
+  );
+}
