@@ -136,7 +136,8 @@ export class Deidentifier {
       const action = actionFor(tag, this.options.dates);
       if (tag === PATIENT_ID || tag === PATIENT_NAME) {
         // Z allows a dummy: a pseudonym keeps one patient's studies together within the export
-        set(element, [element.vr === 'PN' ? { Alphabetic: pseudonym } : pseudonym]);
+        // as the family name, with the component separator: a PN without one reads as the retired form
+        set(element, [element.vr === 'PN' ? { Alphabetic: `${pseudonym}^` } : pseudonym]);
       } else if (action === 'X') delete dict[tag];
       else if (action === 'Z' || action === 'X/Z') set(element, []);
       else if (action === 'U') set(element, (element.Value ?? []).map((v) => this.uid(String(v))));

@@ -8,16 +8,19 @@ import { getImageRow, type ImageRow } from '../db/images-repo';
 import { prepared } from '../db/statements';
 import { readHeatmapBytes } from '../grounding/heatmap-store';
 import { mapToImage } from '../grounding/image-ops';
+import fs from 'node:fs';
+import type { DatesOption } from '../deidentify';
 import type { ExportContext } from './common';
-import type { DataSet } from './part10';
+import { deidentifiedSourceFile, deidentifiedSourceRef, deidentifierFor } from './deidentified';
 import { parametricMapDataSet } from './pmap';
 import { segmentationDataSet, type Algorithm } from './seg';
 import { resolveSource, DicomExportError } from './source';
 import { measurementReportDataSet, type SrBox } from './sr';
 import { UidMap } from './uids';
-import { writeObjects, type ExportFile, type ExportObject } from './write-files';
+import { writeObjects, type ExportFile, type ToWrite } from './write-files';
 
-export type ExportResult = { files: ExportFile[]; sourceIsDicom: boolean };
+export type ExportResult = { files: ExportFile[]; sourceIsDicom: boolean; warnings: string[] };
+export type Deidentify = { dates: DatesOption; session?: string } | undefined;
 
 function imageOf(db: Db, imageId: number): ImageRow {
   const image = getImageRow(db, imageId);
@@ -25,13 +28,26 @@ function imageOf(db: Db, imageId: number): ImageRow {
   return image;
 }
 
-/** The export's context and source, with the Secondary Capture (when the image is not DICOM) as its first object. */
-async function start(db: Db, softwareVersion: string, image: ImageRow) {
+/**
+ * The export's context and source, with the Secondary Capture (when the image is not DICOM) as its first object; a
+ * de-identified export starts with the source image de-identified (deidentified.ts) and refers to that instead.
+ */
+async function start(db: Db, softwareVersion: string, image: ImageRow, deidentify: Deidentify, deidentifier = deidentify && deidentifierFor(deidentify, softwareVersion)) {
   const ctx: ExportContext = { uids: new UidMap(), softwareVersion, now: new Date() };
   const resolved = await resolveSource(db, ctx, image);
-  const objects: { object: ExportObject; dataSet: DataSet }[] = [];
-  if (resolved.secondaryCapture) objects.push({ object: 'sc', dataSet: resolved.secondaryCapture });
-  return { ctx, source: resolved.source, objects, sourceIsDicom: !resolved.secondaryCapture };
+  const objects: ToWrite[] = [];
+  const warnings: string[] = [];
+  let source = resolved.source;
+  if (deidentifier) {
+    const file = deidentifiedSourceFile(deidentifier, resolved.secondaryCapture ? null : image.path, resolved.secondaryCapture);
+    // the Secondary Capture is ours: what the profile says of it ("a Secondary Capture ...") is said of the PNG/JPEG
+    if (resolved.secondaryCapture) warnings.push(`${image.path}: a PNG/JPEG image: its pixels may carry burned-in text that de-identification does not remove`);
+    else warnings.push(...file.warnings.map((w) => `${image.path}: ${w}`));
+    source = deidentifiedSourceRef(resolved.source, deidentifier);
+    const { sopClassUid, sopInstanceUid, seriesInstanceUid } = source;
+    objects.push({ object: resolved.secondaryCapture ? 'sc' : 'image', bytes: file.bytes, sopClassUid, sopInstanceUid, seriesInstanceUid });
+  } else if (resolved.secondaryCapture) objects.push({ object: 'sc', dataSet: resolved.secondaryCapture });
+  return { ctx, source, objects, warnings, sourceIsDicom: !resolved.secondaryCapture };
 }
 
 /** The SEG's mask at the image's size: map value > threshold inside the map's rectangle (NaN and outside are 0). */
@@ -70,7 +86,7 @@ function readMap(dataDir: string, row: HeatmapRow): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, row.width * row.height);
 }
 
-export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: string, row: HeatmapRow, request: { threshold?: number; objects: ('seg' | 'pmap')[]; out: string }): Promise<ExportResult> {
+export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: string, row: HeatmapRow, request: { threshold?: number; objects: ('seg' | 'pmap')[]; deidentify?: Deidentify; out: string }): Promise<ExportResult> {
   const threshold = request.threshold ?? row.threshold;
   if (request.objects.includes('seg') && threshold === null) {
     const why = row.source === 'imported' ? `an imported map (method "${row.model}") has none` : `variant ${row.variant} has no Otsu threshold`;
@@ -79,7 +95,7 @@ export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: st
   const image = imageOf(db, row.imageId);
   checkSize(image, row);
   const map = readMap(dataDir, row);
-  const { ctx, source, objects, sourceIsDicom } = await start(db, softwareVersion, image);
+  const { ctx, source, objects, warnings, sourceIsDicom } = await start(db, softwareVersion, image, request.deidentify);
   const about = describe(row, threshold, request.threshold !== undefined);
   if (request.objects.includes('seg')) {
     const mask = maskAtImage(map, row, threshold!);
@@ -89,10 +105,10 @@ export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: st
     const values = mapToImage(map, row.width, row.height, row.geometry);
     objects.push({ object: 'pmap', dataSet: parametricMapDataSet(ctx, source, { phrase: row.phrase, values, algorithm: about.algorithm, derivation: about.derivation }) });
   }
-  return { files: writeObjects(request.out, objects), sourceIsDicom };
+  return { files: writeObjects(request.out, objects), sourceIsDicom, warnings };
 }
 
-export async function exportBoxes(db: Db, softwareVersion: string, request: { imageId: number; phrase: string; source?: Types['Box']['source']; out: string }): Promise<ExportResult> {
+export async function exportBoxes(db: Db, softwareVersion: string, request: { imageId: number; phrase: string; source?: Types['Box']['source']; deidentify?: Deidentify; out: string }): Promise<ExportResult> {
   const image = imageOf(db, request.imageId);
   // the phrase compared without case (any script's, which SQLite's lower() is not) and outer spaces
   const wanted = request.phrase.trim().toLowerCase();
@@ -106,7 +122,44 @@ export async function exportBoxes(db: Db, softwareVersion: string, request: { im
   if (!boxes.length) {
     throw new DicomExportError(`image ${image.id} has no ${request.source ? `${request.source} ` : ''}boxes of the phrase "${request.phrase.trim()}"`);
   }
-  const { ctx, source, objects, sourceIsDicom } = await start(db, softwareVersion, image);
+  const { ctx, source, objects, warnings, sourceIsDicom } = await start(db, softwareVersion, image, request.deidentify);
   objects.push({ object: 'sr', dataSet: measurementReportDataSet(ctx, source, { phrase: boxes[0].text.trim(), boxes }) });
-  return { files: writeObjects(request.out, objects), sourceIsDicom };
+  return { files: writeObjects(request.out, objects), sourceIsDicom, warnings };
+}
+
+/**
+ * A study's images into the folder: DICOM files as stored, or de-identified with one Deidentifier for the whole study
+ * (its UIDs stay consistent across the images); a PNG/JPEG as a Secondary Capture. All files or none.
+ */
+export async function exportStudy(db: Db, softwareVersion: string, request: { studyId: number; deidentify?: Deidentify; out: string }): Promise<ExportResult> {
+  const ids = prepared(db, 'SELECT id FROM images WHERE study_id = ? ORDER BY id').all(request.studyId) as { id: number }[];
+  if (!ids.length) {
+    const exists = prepared(db, 'SELECT 1 FROM studies WHERE id = ?').get(request.studyId);
+    throw new DicomExportError(exists ? `study ${request.studyId} has no images` : `no study ${request.studyId}`, exists ? 'invalid_input' : 'not_found');
+  }
+  const deidentifier = request.deidentify && deidentifierFor(request.deidentify, softwareVersion);
+  const objects: ToWrite[] = [];
+  const warnings: string[] = [];
+  let allDicom = true;
+  for (const { id } of ids) {
+    const image = imageOf(db, id);
+    const started = await start(db, softwareVersion, image, request.deidentify, deidentifier);
+    warnings.push(...started.warnings);
+    allDicom &&= started.sourceIsDicom;
+    if (started.objects.length) objects.push(...started.objects);
+    else {
+      // not de-identified, a DICOM file: the file as it is stored
+      const { sopClassUid, sopInstanceUid, seriesInstanceUid } = started.source;
+      objects.push({ object: 'image', bytes: readSource(image.path), sopClassUid, sopInstanceUid, seriesInstanceUid });
+    }
+  }
+  return { files: writeObjects(request.out, objects), sourceIsDicom: allDicom, warnings };
+}
+
+function readSource(file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new DicomExportError(`${file}: the image file cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }

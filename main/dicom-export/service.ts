@@ -6,7 +6,7 @@ import type { dicomExportProcedures } from '../../common/contract/dicom-export';
 import type { Db } from '../db/database';
 import { getHeatmap } from '../db/heatmaps-repo';
 import type { HandlersOf } from '../rpc/handlers';
-import { exportBoxes, exportHeatmap } from './export';
+import { exportBoxes, exportHeatmap, exportStudy } from './export';
 import { DicomExportError } from './source';
 
 export interface DicomExportDeps {
@@ -30,6 +30,7 @@ export function createDicomExportService({ db, dataDir, softwareVersion }: Dicom
     'dicomExport.write': (request) =>
       asRpc(async () => {
         if (request.kind === 'boxes') return exportBoxes(db, softwareVersion, request);
+        if (request.kind === 'study') return exportStudy(db, softwareVersion, request);
         const row = getHeatmap(db, request.heatmapId);
         if (!row) throw new DicomExportError(`no heatmap ${request.heatmapId}`, 'not_found');
         return exportHeatmap(db, dataDir, softwareVersion, row, request);

@@ -12,8 +12,10 @@ import { SEG_SOP_CLASS } from './seg';
 import { DicomExportError } from './source';
 import { COMPREHENSIVE_SR_SOP_CLASS } from './sr';
 
-export type ExportObject = 'sc' | 'seg' | 'pmap' | 'sr';
+export type ExportObject = 'image' | 'sc' | 'seg' | 'pmap' | 'sr';
 export type ExportFile = { object: ExportObject; file: string; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string };
+/** an object to write: a data set built here, or a file's bytes as they are (a source image, de-identified or not) */
+export type ToWrite = { object: ExportObject; dataSet: DataSet } | { object: ExportObject; bytes: Uint8Array; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string };
 
 const FILE_PREFIX: Record<string, string> = {
   [SC_SOP_CLASS]: 'SecondaryCapture',
@@ -34,11 +36,13 @@ function outputFolder(out: string): string {
 }
 
 /** Writes the objects into `out` (created when missing); returns the files in the objects' order. */
-export function writeObjects(out: string, objects: { object: ExportObject; dataSet: DataSet }[]): ExportFile[] {
-  const files = objects.map(({ object, dataSet: ds }) => ({ object, bytes: part10Bytes(ds), sopClassUid: ds.SOPClassUID as string, sopInstanceUid: ds.SOPInstanceUID as string, seriesInstanceUid: ds.SeriesInstanceUID as string }));
+export function writeObjects(out: string, objects: ToWrite[]): ExportFile[] {
+  const files = objects.map((o) =>
+    'bytes' in o ? o : { object: o.object, bytes: part10Bytes(o.dataSet), sopClassUid: o.dataSet.SOPClassUID as string, sopInstanceUid: o.dataSet.SOPInstanceUID as string, seriesInstanceUid: o.dataSet.SeriesInstanceUID as string },
+  );
   const dir = outputFolder(out);
   const planned = files.map((f) => {
-    const name = `${FILE_PREFIX[f.sopClassUid]}_${f.sopInstanceUid}.dcm`;
+    const name = `${FILE_PREFIX[f.sopClassUid] ?? 'Image'}_${f.sopInstanceUid}.dcm`;
     return { ...f, file: path.join(dir, name), tmp: path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`) };
   });
   const renamed: string[] = [];

@@ -126,6 +126,15 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   const objects = await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')));
   expect(objects).toEqual(['sc', 'seg', 'pmap', 'sr']);
   for (const text of await written.locator('code').allInnerTexts()) expect(existsSync(text), text).toBe(true);
+  // again de-identified, dates shifted: the JPEG's Secondary Capture de-identified first, a warning that its pixels
+  // may carry burned-in text
+  await page.getByTestId('dicom-export-deidentify').check();
+  await page.getByTestId('dicom-export-dates').selectOption('shift');
+  await page.getByTestId('dicom-export-out').fill(`${dicomOut}-deidentified`);
+  await page.getByTestId('dicom-export-write').click();
+  await expect(page.getByTestId('dicom-export-warning').first()).toContainText('burned-in text', { timeout: 30_000 });
+  expect(await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')))).toEqual(['sc', 'seg', 'pmap', 'sr']);
+  for (const text of await written.locator('code').allInnerTexts()) expect(text.startsWith(`${dicomOut}-deidentified`), text).toBe(true);
   await page.screenshot({ path: path.join(screens, 'dicom-export.png') });
   await page.getByTestId('dicom-export-close').click();
   await expect(page.getByTestId('dicom-export-dialog')).toHaveCount(0);

@@ -1,6 +1,6 @@
 // "Export as DICOM…" (the DICOM… button in the study header above the viewer, views/WorkstationView.vue: the viewer's
 // toolbar and heatmap bar have no room left at 1280 px): what the dialog asks of `dicomExport.write` for the shown heatmap (Segmentation + Parametric
-// Map) and the shown phrase's boxes (a TID 1500 SR), and the files it lists after. Objects, references and refusals:
+// Map) and the shown phrase's boxes (a TID 1500 SR), optionally de-identified, and the files it lists after. Objects, references and refusals:
 // main/dicom-export/README.md.
 import type { Input, Output, Types } from '../../../common/contract';
 import { matchingPhrases, type PhraseRef } from '../lib/grounding';
@@ -13,6 +13,10 @@ export interface DicomExportForm {
   boxes: boolean;
   /** the SEG's threshold; empty: the map's own (its variant's Otsu threshold) */
   threshold: string;
+  /** de-identify (PS3.15 Basic Profile): the image goes into the folder de-identified and the objects refer to it */
+  deidentify: boolean;
+  /** the Retain Longitudinal Temporal Information option of a de-identified export */
+  dates: 'remove' | 'keep' | 'shift';
 }
 
 type Request = Input<'dicomExport.write'>;
@@ -35,8 +39,9 @@ export function boxedPhraseTexts(phrases: readonly Types['Phrase'][], active: Ph
   return [...new Map(texts.map((t) => [t.toLowerCase(), t])).values()];
 }
 
-/** The requests for the form, or why it cannot be sent yet. */
-export function planDicomExport(form: DicomExportForm, imageId: number | null, heatmap: LoadedHeatmap | null, boxTexts: readonly string[]): { requests: Request[]; error: string | null } {
+/** The requests for the form, or why it cannot be sent yet; `session` (one per Write) makes a de-identified
+ *  heatmap and boxes refer to the same de-identified image. */
+export function planDicomExport(form: DicomExportForm, imageId: number | null, heatmap: LoadedHeatmap | null, boxTexts: readonly string[], session = ''): { requests: Request[]; error: string | null } {
   const out = form.out.trim();
   const fail = (error: string) => ({ requests: [], error });
   if (imageId == null) return fail('Open an image first.');
@@ -45,25 +50,32 @@ export function planDicomExport(form: DicomExportForm, imageId: number | null, h
   const wantBoxes = form.boxes && boxTexts.length > 0;
   if (!wantHeatmap && !wantBoxes) return fail('Choose the heatmap or the boxes to export.');
   const requests: Request[] = [];
+  const deidentify = form.deidentify ? { deidentify: { dates: form.dates, ...(session ? { session } : {}) } } : {};
   if (wantHeatmap) {
     const text = form.threshold.trim();
     const threshold = text === '' ? undefined : Number(text);
     if (threshold !== undefined && !Number.isFinite(threshold)) return fail(`Threshold “${text}” is not a number.`);
     if (threshold === undefined && heatmap!.threshold === null) return fail('This map has no threshold of its own (an imported map, or a variant without Otsu): give one for the Segmentation.');
-    requests.push({ kind: 'heatmap', heatmapId: heatmap!.id, objects: ['seg', 'pmap'], out, ...(threshold === undefined ? {} : { threshold }) });
+    requests.push({ kind: 'heatmap', heatmapId: heatmap!.id, objects: ['seg', 'pmap'], out, ...(threshold === undefined ? {} : { threshold }), ...deidentify });
   }
-  if (wantBoxes) for (const phrase of boxTexts) requests.push({ kind: 'boxes', imageId, phrase, out });
+  if (wantBoxes) for (const phrase of boxTexts) requests.push({ kind: 'boxes', imageId, phrase, out, ...deidentify });
   return { requests, error: null };
 }
 
-/** The files of several exports, each once (the Secondary Capture of a PNG/JPEG is written by each). */
+/** The files of several exports, each once (the Secondary Capture of a PNG/JPEG, or the de-identified image, is
+ *  written by each), and their warnings, each once. */
 export function writtenFiles(results: readonly Output<'dicomExport.write'>[]): DicomExportFile[] {
   const seen = new Map<string, DicomExportFile>();
   for (const r of results) for (const f of r.files) seen.set(f.file, f);
   return [...seen.values()];
 }
 
+export function exportWarnings(results: readonly Output<'dicomExport.write'>[]): string[] {
+  return [...new Set(results.flatMap((r) => r.warnings))];
+}
+
 export const OBJECT_LABEL: Record<DicomExportFile['object'], string> = {
+  image: 'The image (de-identified)',
   sc: 'Secondary Capture (the image)',
   seg: 'Segmentation',
   pmap: 'Parametric Map',

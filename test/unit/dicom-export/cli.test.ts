@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procedures } from '../../../common/contract';
 import { runCli } from '../run-cli';
-import { demoFixture, ground, imageWithBoxes } from './fixture';
+import { demoFixture, ground, imageWithBoxes, readBack } from './fixture';
 import { skipWithoutDciodvfy } from './tools';
 import { expectValid } from './validate';
 
@@ -57,11 +57,24 @@ describe('sightline export-dicom', () => {
     expect(pmapOnly.stdout).toMatch(/^pmap\t.*\n1 DICOM file written to /);
   });
 
+  it('writes a study de-identified, dates shifted', async () => {
+    const out = path.join(work, 'study out');
+    const r = await runCli(['export-dicom', '--study', String(image.studyId), '--deidentify', '--dates', 'shift', '--out', out, '--data-dir', dataDir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = procedures['dicomExport.write'].output.parse(JSON.parse(r.stdout));
+    expect(result.files.length).toBeGreaterThan(0);
+    for (const file of result.files) {
+      expect(file.object).toBe('image');
+      const ds = readBack(file.file);
+      expect([ds.PatientIdentityRemoved, ds.LongitudinalTemporalInformationModified]).toEqual(['YES', 'MODIFIED']);
+    }
+  });
+
   it('exits 2 on usage errors and 1 on refusals, naming the problem', async () => {
     const out = path.join(work, 'never');
     const cases: [string[], number, RegExp][] = [
       [['--heatmap', String(heatmapId)], 2, /give --out DIR/],
-      [['--out', out], 2, /give --heatmap ID, or --image ID --phrase TEXT --boxes/],
+      [['--out', out], 2, /give --heatmap ID, --image ID --phrase TEXT --boxes, or --study ID/],
       [['--heatmap', 'abc', '--out', out], 2, /--heatmap "abc" is not a heatmap id/],
       [['--heatmap', String(heatmapId), '--objects', 'seg,png', '--out', out], 2, /--objects "seg,png": a comma-separated list of seg and pmap/],
       [['--heatmap', String(heatmapId), '--threshold', 'high', '--out', out], 2, /--threshold "high" is not a number/],
@@ -69,6 +82,12 @@ describe('sightline export-dicom', () => {
       [['--image', String(image.id), '--phrase', 'x', '--out', out], 2, /--image exports boxes: give --boxes/],
       [['--image', String(image.id), '--boxes', '--out', out], 2, /give --phrase TEXT/],
       [['--image', String(image.id), '--boxes', '--phrase', 'x', '--source', 'ai', '--out', out], 2, /--source "ai": dataset or user/],
+      [['--heatmap', String(heatmapId), '--dates', 'keep', '--out', out], 2, /--dates is for --deidentify/],
+      [['--heatmap', String(heatmapId), '--deidentify', '--dates', 'later', '--out', out], 2, /--dates "later": remove, keep or shift/],
+      [['--heatmap', String(heatmapId), '--study', '1', '--out', out], 2, /give one of --heatmap ID, --image ID \(with --boxes\) or --study ID/],
+      [['--study', 'x', '--out', out], 2, /--study "x" is not a study id/],
+      [['--study', '1', '--boxes', '--out', out], 2, /--study exports the study's images/],
+      [['--study', '987654', '--out', out], 1, /^sightline export-dicom: no study 987654$/],
       [['--heatmap', '987654', '--out', out], 1, /^sightline export-dicom: no heatmap 987654$/],
       [['--image', String(image.id), '--boxes', '--phrase', 'nothing boxed', '--out', out], 1, new RegExp(`^sightline export-dicom: image ${image.id} has no boxes of the phrase "nothing boxed"$`)],
     ];

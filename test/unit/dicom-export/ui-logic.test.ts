@@ -12,7 +12,7 @@ const heatmap = (extra: Partial<LoadedHeatmap> = {}): LoadedHeatmap => ({
 });
 const box = (imageId: number, id: number): Types['Box'] => ({ id, imageId, phraseId: 1, x: 1, y: 2, w: 3, h: 4, source: 'dataset' });
 const phrase = (id: number, text: string, boxes: Types['Box'][]): Types['Phrase'] => ({ id, text, sentenceId: null, category: null, boxes }) as Types['Phrase'];
-const form = (extra: Partial<DicomExportForm> = {}): DicomExportForm => ({ out: '/tmp/out', heatmap: true, boxes: true, threshold: '', ...extra });
+const form = (extra: Partial<DicomExportForm> = {}): DicomExportForm => ({ out: '/tmp/out', heatmap: true, boxes: true, threshold: '', deidentify: false, dates: 'remove', ...extra });
 
 describe('the DICOM export dialog', () => {
   it('offers a stored heatmap of this image only (not a provisional map, not another image’s)', () => {
@@ -42,6 +42,13 @@ describe('the DICOM export dialog', () => {
     expect(planDicomExport(form({ boxes: false }), 3, heatmap(), ['a']).requests).toEqual([{ kind: 'heatmap', heatmapId: 7, objects: ['seg', 'pmap'], out: '/tmp/out' }]);
   });
 
+  it('de-identifies every request of one Write in one session, with the dates option', () => {
+    const plan = planDicomExport(form({ deidentify: true, dates: 'shift' }), 3, heatmap(), ['right effusion'], 'session-1234');
+    expect(plan.requests.map((r) => r.deidentify)).toEqual([{ dates: 'shift', session: 'session-1234' }, { dates: 'shift', session: 'session-1234' }]);
+    for (const r of plan.requests) expect(procedures['dicomExport.write'].input.safeParse(r).success).toBe(true);
+    expect(planDicomExport(form(), 3, heatmap(), ['a'], 'session-1234').requests.every((r) => !('deidentify' in r))).toBe(true);
+  });
+
   it('says why it cannot send yet', () => {
     expect(planDicomExport(form({ out: '  ' }), 3, heatmap(), []).error).toMatch(/output folder/);
     expect(planDicomExport(form(), null, heatmap(), []).error).toMatch(/Open an image/);
@@ -54,6 +61,6 @@ describe('the DICOM export dialog', () => {
 
   it('lists each written file once (the Secondary Capture comes with every export of a PNG/JPEG)', () => {
     const f = (object: 'sc' | 'seg' | 'sr', file: string) => ({ object, file, sopClassUid: '1', sopInstanceUid: '2', seriesInstanceUid: '3' });
-    expect(writtenFiles([{ files: [f('sc', '/o/sc.dcm'), f('seg', '/o/seg.dcm')], sourceIsDicom: false }, { files: [f('sc', '/o/sc.dcm'), f('sr', '/o/sr.dcm')], sourceIsDicom: false }]).map((x) => x.object)).toEqual(['sc', 'seg', 'sr']);
+    expect(writtenFiles([{ files: [f('sc', '/o/sc.dcm'), f('seg', '/o/seg.dcm')], sourceIsDicom: false, warnings: [] }, { files: [f('sc', '/o/sc.dcm'), f('sr', '/o/sr.dcm')], sourceIsDicom: false, warnings: [] }]).map((x) => x.object)).toEqual(['sc', 'seg', 'sr']);
   });
 });
