@@ -26,14 +26,24 @@ const dcmjs = () => (api ??= createRequire(import.meta.url)('dcmjs') as Dcmjs);
 
 const items = (v: unknown): Naturalized[] => (Array.isArray(v) ? (v as Naturalized[]) : v ? [v as Naturalized] : []);
 
+/**
+ * dcmjs 0.52 decodes strings inside sequences as Latin-1 whatever Specific Character Set says; a UTF-8 SR's text is
+ * decoded again (only where every character is a byte, i.e. it came through that path).
+ */
+function textOf(value: unknown, utf8: boolean): string {
+  const text = typeof value === 'string' ? value : '';
+  return utf8 && /[\u0080-\u00ff]/.test(text) && [...text].every((c) => c.charCodeAt(0) < 256) ? Buffer.from(text, 'latin1').toString('utf8') : text;
+}
+
 /** the SR's text: each TEXT item as "CONCEPT NAME: text" in document order (nested containers included) */
 export function srReportText(ds: Naturalized): string {
+  const utf8 = String(ds.SpecificCharacterSet ?? '').includes('ISO_IR 192');
   const paragraphs: string[] = [];
   const walk = (content: Naturalized[]) => {
     for (const item of content) {
-      const text = typeof item.TextValue === 'string' ? item.TextValue.trim() : '';
+      const text = textOf(item.TextValue, utf8).trim();
       if (item.ValueType === 'TEXT' && text) {
-        const name = String(items(item.ConceptNameCodeSequence)[0]?.CodeMeaning ?? '').trim();
+        const name = textOf(items(item.ConceptNameCodeSequence)[0]?.CodeMeaning, utf8).trim();
         paragraphs.push(name ? `${name.toUpperCase().replace(/[^A-Z0-9&/()' -]+/g, ' ').replace(/\s+/g, ' ').trim()}: ${text}` : text);
       }
       walk(items(item.ContentSequence));

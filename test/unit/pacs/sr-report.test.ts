@@ -26,6 +26,7 @@ const text = (value: string, meaning: string, body: string) => ({ RelationshipTy
 function basicTextSr(file: string, n: number, findings: string, impression: string, verified: boolean, contentDate: string) {
   const sop = `1.2.826.0.1.3680043.9.4242.${n}`;
   const dataset = {
+    SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: BASIC_TEXT_SR,
     SOPInstanceUID: sop,
     StudyInstanceUID: DX,
@@ -65,7 +66,7 @@ describe.skipIf(skipWithoutOrthanc())('a study\'s DICOM SR as its report', () =>
   beforeAll(async () => {
     setup = await appWithOrthanc(async (orthanc, work) => {
       basicTextSr(path.join(work, 'prelim.dcm'), 1, 'Preliminary read.', 'Preliminary impression.', false, '20240102');
-      basicTextSr(path.join(work, 'final.dcm'), 2, 'Small left apical pneumothorax. No pleural effusion.', 'Left apical pneumothorax.', true, '20240101');
+      basicTextSr(path.join(work, 'final.dcm'), 2, 'Small left apical pneumothorax. No pleural effusion.', 'Left apical pneumothorax (Pneumothorax apical gauche, côté gauche).', true, '20240101');
       for (const f of [DX_FILE, path.join(work, 'prelim.dcm'), path.join(work, 'final.dcm')]) await orthanc.upload(f);
     });
     context = setup.context;
@@ -80,10 +81,11 @@ describe.skipIf(skipWithoutOrthanc())('a study\'s DICOM SR as its report', () =>
     const [study] = (await context.handlers['studies.list'](procedures['studies.list'].input.parse({ limit: 10 }))).items;
     const detail = await context.handlers['studies.get']({ id: study.id });
     expect(detail.images).toHaveLength(1);
-    expect(detail.report?.text).toBe('FINDING: Small left apical pneumothorax. No pleural effusion.\n\nIMPRESSION: Left apical pneumothorax.');
+    // UTF-8 text (Specific Character Set ISO_IR 192) comes out as written
+    expect(detail.report?.text).toBe('FINDING: Small left apical pneumothorax. No pleural effusion.\n\nIMPRESSION: Left apical pneumothorax (Pneumothorax apical gauche, côté gauche).');
     expect(detail.report?.sections.map((s) => s.name)).toEqual(['FINDING', 'IMPRESSION']);
     expect(detail.report?.sections[0].sentences.map((s) => s.text)).toEqual(['Small left apical pneumothorax.', 'No pleural effusion.']);
-    expect(study.reportSnippet).toBe('Left apical pneumothorax.');
+    expect(study.reportSnippet).toBe('Left apical pneumothorax (Pneumothorax apical gauche, côté gauche).');
   });
 
   it('stores nothing again on a second retrieve', async () => {
