@@ -27,7 +27,10 @@ test('classification: plan, start by keyboard, progress, results with ROC and Fi
 
   // the demo's MS-CXR-loc, Pneumothorax: its pair count beside the class
   const benchmark = page.getByTestId('cls-benchmark');
-  const keys = await benchmark.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  const benchmarkKeys = () => benchmark.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  // the list fills once the page's benchmarks load (slower on a loaded machine)
+  await expect.poll(async () => (await benchmarkKeys()).some((k) => k.startsWith('MS-CXR-loc/')), { timeout: 30_000 }).toBe(true);
+  const keys = await benchmarkKeys();
   const msCxr = keys.find((k) => k.startsWith('MS-CXR-loc/'));
   expect(msCxr, `an MS-CXR-loc benchmark among ${keys.join(', ')}`).toBeTruthy();
   await benchmark.selectOption(msCxr!);
