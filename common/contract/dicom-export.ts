@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { Id } from './shared';
 import { Box } from './studies';
 
-export const DicomExportObject = z.enum(['seg', 'pmap']);
+/** 'overlay': the heatmap burned into the image with a caption, as a colour Secondary Capture any viewer shows */
+export const DicomExportObject = z.enum(['seg', 'pmap', 'overlay']);
 
 /** De-identify the export: the source images go into the folder cleaned by the PS3.15 Basic Application Level
  *  Confidentiality Profile and the objects refer to them; `dates` is the Retain Longitudinal Temporal Information
@@ -51,7 +52,7 @@ export const DicomExportRequest = z.discriminatedUnion('kind', [
 
 export const DicomExportFile = z.object({
   /** 'image': a source DICOM image itself (a study export, or the de-identified source of an object) */
-  object: z.enum(['image', 'sc', 'seg', 'pmap', 'sr']),
+  object: z.enum(['image', 'sc', 'seg', 'pmap', 'overlay', 'sr']),
   /** the written file's path */
   file: z.string(),
   sopClassUid: z.string(),

@@ -7,9 +7,12 @@ import { withRefusals, parseCommandArgs, type Command, type Out } from './shared
 
 export const exportDicomCommand: Command = {
   name: 'export-dicom',
-  usage: `  export-dicom --heatmap ID [--threshold T] [--objects seg,pmap] --out DIR [--deidentify] [--data-dir D] [--json]
+  usage: `  export-dicom --heatmap ID [--threshold T] [--objects seg,pmap,overlay] --out DIR [--deidentify] [--data-dir D]
+       [--json]
                               a stored heatmap as a DICOM Segmentation (the map above the variant's Otsu
                               threshold, or T) and a Parametric Map (the map's values), referencing the image
+                              (default seg,pmap); overlay: burned into the image with a caption, a colour
+                              Secondary Capture any viewer shows
   export-dicom --image ID --phrase TEXT --boxes [--source dataset|user] --out DIR [--deidentify] [--data-dir D]
        [--json]
                               the phrase's boxes on the image as a TID 1500 measurement report (Comprehensive SR);
@@ -76,7 +79,7 @@ async function exportDicom(args: string[], out: Out): Promise<number> {
     const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
     if (threshold !== undefined && (v.threshold!.trim() === '' || !Number.isFinite(threshold))) return usage(`--threshold "${v.threshold}" is not a number`);
     const objects = v.objects === undefined ? undefined : v.objects.split(',').map((o) => o.trim());
-    if (objects && !objects.every((o) => o === 'seg' || o === 'pmap')) return usage(`--objects "${v.objects}": a comma-separated list of seg and pmap`);
+    if (objects && !objects.every((o) => ['seg', 'pmap', 'overlay'].includes(o))) return usage(`--objects "${v.objects}": a comma-separated list of seg, pmap and overlay`);
     request = { kind: 'heatmap', heatmapId, threshold, objects, out: v.out, ...deidentify };
   } else if (v.image !== undefined) {
     if (v.threshold !== undefined || v.objects !== undefined) return usage('--threshold and --objects are for --heatmap');

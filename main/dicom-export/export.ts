@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import type { DatesOption } from '../deidentify';
 import type { ExportContext } from './common';
 import { deidentifiedSourceFile, deidentifiedSourceRef, deidentifierFor } from './deidentified';
+import { decodeImageFile, ImageDecodeError } from '../imaging';
+import { overlayCaption, overlayDataSet, renderOverlay } from './overlay';
 import { parametricMapDataSet } from './pmap';
 import { segmentationDataSet, type Algorithm } from './seg';
 import { resolveSource, DicomExportError } from './source';
@@ -86,7 +88,7 @@ function readMap(dataDir: string, row: HeatmapRow): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, row.width * row.height);
 }
 
-export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: string, row: HeatmapRow, request: { threshold?: number; objects: ('seg' | 'pmap')[]; deidentify?: Deidentify; out: string }): Promise<ExportResult> {
+export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: string, row: HeatmapRow, request: { threshold?: number; objects: ('seg' | 'pmap' | 'overlay')[]; deidentify?: Deidentify; out: string }): Promise<ExportResult> {
   const threshold = request.threshold ?? row.threshold;
   if (request.objects.includes('seg') && threshold === null) {
     const why = row.source === 'imported' ? `an imported map (method "${row.model}") has none` : `variant ${row.variant} has no Otsu threshold`;
@@ -101,9 +103,13 @@ export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: st
     const mask = maskAtImage(map, row, threshold!);
     objects.push({ object: 'seg', dataSet: segmentationDataSet(ctx, source, { phrase: row.phrase, mask, algorithm: about.algorithm, derivation: `${about.derivation}; mask: values above ${threshold}` }) });
   }
+  const values = mapToImage(map, row.width, row.height, row.geometry);
   if (request.objects.includes('pmap')) {
-    const values = mapToImage(map, row.width, row.height, row.geometry);
     objects.push({ object: 'pmap', dataSet: parametricMapDataSet(ctx, source, { phrase: row.phrase, values, algorithm: about.algorithm, derivation: about.derivation }) });
+  }
+  if (request.objects.includes('overlay')) {
+    const overlay = renderOverlay(await decodeSource(image), values, threshold, overlayCaption(row.phrase, `${row.model}, variant ${row.variant}`));
+    objects.push({ object: 'overlay', dataSet: overlayDataSet(ctx, source, overlay, `${about.derivation}; burned in over the image's first window above ${threshold ?? 'its minimum'}, inferno`) });
   }
   return { files: writeObjects(request.out, objects), sourceIsDicom, warnings };
 }
@@ -154,6 +160,14 @@ export async function exportStudy(db: Db, softwareVersion: string, request: { st
     }
   }
   return { files: writeObjects(request.out, objects), sourceIsDicom: allDicom, warnings };
+}
+
+async function decodeSource(image: ImageRow) {
+  try {
+    return await decodeImageFile(image.path);
+  } catch (error) {
+    throw new DicomExportError(`${image.path}: the source image cannot be read (${error instanceof ImageDecodeError ? error.reason : (error as Error).message})`);
+  }
 }
 
 function readSource(file: string): Uint8Array {

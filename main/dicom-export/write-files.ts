@@ -12,7 +12,7 @@ import { SEG_SOP_CLASS } from './seg';
 import { DicomExportError } from './source';
 import { COMPREHENSIVE_SR_SOP_CLASS } from './sr';
 
-export type ExportObject = 'image' | 'sc' | 'seg' | 'pmap' | 'sr';
+export type ExportObject = 'image' | 'sc' | 'seg' | 'pmap' | 'overlay' | 'sr';
 export type ExportFile = { object: ExportObject; file: string; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string };
 /** an object to write: a data set built here, or a file's bytes as they are (a source image, de-identified or not) */
 export type ToWrite = { object: ExportObject; dataSet: DataSet } | { object: ExportObject; bytes: Uint8Array; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string };

@@ -124,7 +124,7 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   const written = page.getByTestId('dicom-export-file');
   await expect(written.first()).toBeVisible({ timeout: 30_000 });
   const objects = await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')));
-  expect(objects).toEqual(['sc', 'seg', 'pmap', 'sr']);
+  expect(objects).toEqual(['sc', 'seg', 'pmap', 'overlay', 'sr']);
   for (const text of await written.locator('code').allInnerTexts()) expect(existsSync(text), text).toBe(true);
   // again de-identified, dates shifted: the JPEG's Secondary Capture de-identified first, a warning that its pixels
   // may carry burned-in text
@@ -133,7 +133,7 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   await page.getByTestId('dicom-export-out').fill(`${dicomOut}-deidentified`);
   await page.getByTestId('dicom-export-write').click();
   await expect(page.getByTestId('dicom-export-warning').first()).toContainText('burned-in text', { timeout: 30_000 });
-  expect(await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')))).toEqual(['sc', 'seg', 'pmap', 'sr']);
+  expect(await written.evaluateAll((li) => li.map((e) => e.getAttribute('data-object')))).toEqual(['sc', 'seg', 'pmap', 'overlay', 'sr']);
   for (const text of await written.locator('code').allInnerTexts()) expect(text.startsWith(`${dicomOut}-deidentified`), text).toBe(true);
   await page.screenshot({ path: path.join(screens, 'dicom-export.png') });
   await page.getByTestId('dicom-export-close').click();

@@ -10,6 +10,8 @@ export interface DicomExportForm {
   /** the output folder, typed (the app has no folder dialog; ../batch/ExportPanel.vue asks the same way) */
   out: string;
   heatmap: boolean;
+  /** with the heatmap: also burned into the image with a caption (a colour Secondary Capture any viewer shows) */
+  overlay: boolean;
   boxes: boolean;
   /** the SEG's threshold; empty: the map's own (its variant's Otsu threshold) */
   threshold: string;
@@ -56,7 +58,7 @@ export function planDicomExport(form: DicomExportForm, imageId: number | null, h
     const threshold = text === '' ? undefined : Number(text);
     if (threshold !== undefined && !Number.isFinite(threshold)) return fail(`Threshold “${text}” is not a number.`);
     if (threshold === undefined && heatmap!.threshold === null) return fail('This map has no threshold of its own (an imported map, or a variant without Otsu): give one for the Segmentation.');
-    requests.push({ kind: 'heatmap', heatmapId: heatmap!.id, objects: ['seg', 'pmap'], out, ...(threshold === undefined ? {} : { threshold }), ...deidentify });
+    requests.push({ kind: 'heatmap', heatmapId: heatmap!.id, objects: form.overlay ? ['seg', 'pmap', 'overlay'] : ['seg', 'pmap'], out, ...(threshold === undefined ? {} : { threshold }), ...deidentify });
   }
   if (wantBoxes) for (const phrase of boxTexts) requests.push({ kind: 'boxes', imageId, phrase, out, ...deidentify });
   return { requests, error: null };
@@ -79,5 +81,6 @@ export const OBJECT_LABEL: Record<DicomExportFile['object'], string> = {
   sc: 'Secondary Capture (the image)',
   seg: 'Segmentation',
   pmap: 'Parametric Map',
+  overlay: 'Overlay (Secondary Capture, burned in)',
   sr: 'Structured Report (boxes)',
 };

@@ -76,7 +76,7 @@ describe('sightline export-dicom', () => {
       [['--heatmap', String(heatmapId)], 2, /give --out DIR/],
       [['--out', out], 2, /give --heatmap ID, --image ID --phrase TEXT --boxes, or --study ID/],
       [['--heatmap', 'abc', '--out', out], 2, /--heatmap "abc" is not a heatmap id/],
-      [['--heatmap', String(heatmapId), '--objects', 'seg,png', '--out', out], 2, /--objects "seg,png": a comma-separated list of seg and pmap/],
+      [['--heatmap', String(heatmapId), '--objects', 'seg,png', '--out', out], 2, /--objects "seg,png": a comma-separated list of seg, pmap and overlay/],
       [['--heatmap', String(heatmapId), '--threshold', 'high', '--out', out], 2, /--threshold "high" is not a number/],
       [['--heatmap', String(heatmapId), '--phrase', 'x', '--out', out], 2, /--heatmap exports a heatmap; --image, --phrase, --boxes and --source are for boxes/],
       [['--image', String(image.id), '--phrase', 'x', '--out', out], 2, /--image exports boxes: give --boxes/],

@@ -12,7 +12,7 @@ const heatmap = (extra: Partial<LoadedHeatmap> = {}): LoadedHeatmap => ({
 });
 const box = (imageId: number, id: number): Types['Box'] => ({ id, imageId, phraseId: 1, x: 1, y: 2, w: 3, h: 4, source: 'dataset' });
 const phrase = (id: number, text: string, boxes: Types['Box'][]): Types['Phrase'] => ({ id, text, sentenceId: null, category: null, boxes }) as Types['Phrase'];
-const form = (extra: Partial<DicomExportForm> = {}): DicomExportForm => ({ out: '/tmp/out', heatmap: true, boxes: true, threshold: '', deidentify: false, dates: 'remove', ...extra });
+const form = (extra: Partial<DicomExportForm> = {}): DicomExportForm => ({ out: '/tmp/out', heatmap: true, overlay: false, boxes: true, threshold: '', deidentify: false, dates: 'remove', ...extra });
 
 describe('the DICOM export dialog', () => {
   it('offers a stored heatmap of this image only (not a provisional map, not another image’s)', () => {
@@ -40,6 +40,7 @@ describe('the DICOM export dialog', () => {
     });
     for (const r of plan.requests) expect(procedures['dicomExport.write'].input.safeParse(r).success).toBe(true);
     expect(planDicomExport(form({ boxes: false }), 3, heatmap(), ['a']).requests).toEqual([{ kind: 'heatmap', heatmapId: 7, objects: ['seg', 'pmap'], out: '/tmp/out' }]);
+    expect(planDicomExport(form({ boxes: false, overlay: true }), 3, heatmap(), ['a']).requests[0]).toMatchObject({ objects: ['seg', 'pmap', 'overlay'] });
   });
 
   it('de-identifies every request of one Write in one session, with the dates option', () => {
