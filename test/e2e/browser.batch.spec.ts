@@ -88,6 +88,8 @@ test('cluster: export, slurm.sh, status and refresh, errors in words, import of 
   // 1. export: the demo's MS-CXR-loc, 2 images, one per shard, into a temp folder
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sightline-batch-e2e-')), 'job one');
   const benchmark = page.getByTestId('batch-benchmark');
+  // the list fills once the page's load() answers (slower on a loaded machine)
+  await expect(benchmark.locator('option[value^="MS-CXR-loc/"]')).toHaveCount(1, { timeout: 30_000 });
   const keys = await benchmark.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   const msCxr = keys.find((k) => k.startsWith('MS-CXR-loc/'));
   expect(msCxr, `an MS-CXR-loc benchmark among ${keys.join(', ')}`).toBeTruthy();

@@ -8,17 +8,16 @@ import type { Types } from '../../../common/contract';
 import type { BatchExportResult, BatchSlurmResult } from '../../../common/contract/batch';
 import type { BenchmarkSummary, Subset } from '../../../common/contract/evaluation';
 import type { z } from 'zod';
-import { api, events } from '../api';
+import { api } from '../api';
+import { attempt } from '../lib/attempt';
 import { errorMessage } from '../lib/format';
 import { createLatest } from '../lib/latest';
-import { controlRunJob } from '../stores/run-jobs';
+import { useFollowedJob } from '../stores/followed-job';
 import { defaultExportForm, defaultSlurmForm, exportRequest, slurmRequest, type ExportForm, type ImportResult, type SlurmForm, type Status } from './logic';
 
 type Progress = Types['JobProgress'];
 export const IMPORT_KIND = 'batch-import';
 export const SLURM_STORAGE = 'sightline.batch.v1';
-const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
-const POLL_MS = 1500;
 
 export interface ImportJob {
   jobId: string;
@@ -65,19 +64,13 @@ export const useBatchStore = defineStore('batch', () => {
   const statusVerified = ref(false);
   const latestStatus = createLatest();
 
-  const importJob = shallowRef<ImportJob | null>(null);
+  const imports = useFollowedJob<ImportJob>({ kind: IMPORT_KIND, what: 'the import', ended: importEnded });
+  const { job: importJob, error: importError, starting: importStarting, running: importing } = imports;
   const importResult = shallowRef<ImportResult | null>(null);
-  const importError = ref<string | null>(null);
-  const importStarting = ref(false);
-  let off: (() => void) | null = null;
-  /** the latest progress of every batch-import job: a fast job can end before `batch.import` has answered its id */
-  const seen = new Map<string, Progress>();
-  let poll: ReturnType<typeof setInterval> | null = null;
 
   const model = computed(() => models.value.find((m) => m.name === exportForm.value.model) ?? null);
   const builtExport = computed(() => exportRequest(exportForm.value));
   const builtSlurm = computed(() => slurmRequest(folder.value, slurmForm.value));
-  const importing = computed(() => importStarting.value || (!!importJob.value && !ENDED.has(importJob.value.progress.state)));
 
   watch(slurmForm, (f) => localStorage.setItem(SLURM_STORAGE, JSON.stringify(f)), { deep: true });
   watch(
@@ -107,12 +100,10 @@ export const useBatchStore = defineStore('batch', () => {
       const pick = m.find((x) => x.name === settings?.model) ?? m.find((x) => x.name === 'sightline-demo-ldm') ?? m[0];
       if (pick) chooseModel(pick.name);
     }
-    // an import still running (the page was left, the window reloaded): shown with its progress and Cancel
+    // back on the page: what the import did meanwhile; or one still running (the window reloaded), with Cancel
+    imports.catchUp(jobs);
     const running = jobs.find((j) => j.kind === IMPORT_KIND && j.state === 'running');
-    if (running && !importJob.value) {
-      importJob.value = { jobId: running.jobId, folder: null, progress: running };
-      startPolling();
-    }
+    if (running && !importJob.value) imports.adopt({ jobId: running.jobId, folder: null, progress: running });
     loading.value = false;
   }
 
@@ -141,20 +132,12 @@ export const useBatchStore = defineStore('batch', () => {
       exportError.value = error;
       return false;
     }
-    exporting.value = true;
-    exportError.value = null;
     exported.value = null;
-    try {
+    return attempt(exporting, exportError, async () => {
       const result = await api.batch.export(request);
       exported.value = result;
       await setFolder(result.folder);
-      return true;
-    } catch (e) {
-      exportError.value = errorMessage(e);
-      return false;
-    } finally {
-      exporting.value = false;
-    }
+    });
   }
 
   /** The job folder in use: everything about the previous one goes (an import still running stays, named). */
@@ -167,9 +150,8 @@ export const useBatchStore = defineStore('batch', () => {
       status.value = null;
       statusError.value = null;
       if (!importing.value) {
-        importJob.value = null;
+        imports.forget();
         importResult.value = null;
-        importError.value = null;
       }
       if (exported.value && exported.value.folder !== f) exported.value = null;
     }
@@ -219,76 +201,22 @@ export const useBatchStore = defineStore('batch', () => {
     }
   }
 
-  function listen(): void {
-    if (off) return;
-    off = events.on('job.progress', (p) => {
-      if (p.kind === IMPORT_KIND) seen.set(p.jobId, p);
-      follow(p);
-    });
-  }
-
-  /** The import's job reported `p` (an event, or the job list polled while it runs). */
-  function follow(p: Progress): void {
-    const job = importJob.value;
-    if (!job || p.jobId !== job.jobId) return;
-    // never back from an ended state (a late event of the same job)
-    if (ENDED.has(job.progress.state)) return;
-    importJob.value = { ...job, progress: p };
-    if (ENDED.has(p.state)) {
-      stopPolling();
-      void importEnded(job.jobId, p);
-    }
-  }
-
-  /** A fallback for lost events (a reconnecting event stream): the job list every POLL_MS while the import runs. */
-  function startPolling(): void {
-    stopPolling();
-    poll = setInterval(() => {
-      void api.jobs.list({}).then(
-        (jobs) => jobs.forEach(follow),
-        () => undefined,
-      );
-    }, POLL_MS);
-  }
-  function stopPolling(): void {
-    if (poll) clearInterval(poll);
-    poll = null;
-  }
-
   function stop(): void {
-    off?.();
-    off = null;
-    stopPolling();
+    imports.stop();
     latestStatus.cancel();
   }
 
   async function startImport(): Promise<boolean> {
     const f = folder.value;
     if (!f || importing.value) return false;
-    importStarting.value = true;
-    importResult.value = null;
-    importError.value = null;
-    try {
-      const { jobId } = await api.batch.import({ folder: f });
-      importJob.value = { jobId, folder: f, progress: { jobId, kind: IMPORT_KIND, state: 'running', done: 0, total: null, etaSeconds: null, message: 'starting', resumable: false } };
-      const early = seen.get(jobId);
-      if (early) follow(early);
-      if (!ENDED.has(importJob.value.progress.state)) startPolling();
-      return true;
-    } catch (e) {
-      importError.value = errorMessage(e);
-      return false;
-    } finally {
-      importStarting.value = false;
-    }
+    return imports.start(async () => {
+      importResult.value = null;
+      return { jobId: (await api.batch.import({ folder: f })).jobId, folder: f };
+    });
   }
 
-  async function cancelImport(): Promise<void> {
-    const job = importJob.value;
-    if (job && !ENDED.has(job.progress.state)) await controlRunJob(job.jobId, 'cancel', 'the import');
-  }
-
-  async function importEnded(jobId: string, p: Progress): Promise<void> {
+  /** A failed import's message is its error; a done one's result is read; the folder's status again, if shown. */
+  async function importEnded({ jobId, progress: p }: ImportJob): Promise<void> {
     if (p.state === 'failed') importError.value = p.message;
     else if (p.state === 'done') importResult.value = await readImportResult(jobId);
     if (importJob.value?.jobId === jobId && importJob.value.folder === folder.value) await refreshStatus();
@@ -297,7 +225,7 @@ export const useBatchStore = defineStore('batch', () => {
   return {
     datasets, benchmarks, subsets, models, loading, loadError, exportForm, exporting, exported, exportError, folder, slurmForm, slurm, slurmError, writing,
     status, statusError, statusLoading, statusVerified, importJob, importResult, importError, importStarting, model, builtExport, builtSlurm, importing,
-    load, chooseModel, runExport, setFolder, refreshStatus, writeSlurm, listen, stop, startImport, cancelImport,
+    load, chooseModel, runExport, setFolder, refreshStatus, writeSlurm, listen: imports.listen, stop, startImport, cancelImport: imports.cancel,
   };
 });
 

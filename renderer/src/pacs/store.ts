@@ -7,18 +7,18 @@ import { computed, ref, shallowRef } from 'vue';
 import type { Types } from '../../../common/contract';
 import type { PacsCache } from '../../../common/contract/pacs';
 import type { z } from 'zod';
-import { api, events } from '../api';
+import { api } from '../api';
+import { attempt } from '../lib/attempt';
 import { errorMessage } from '../lib/format';
 import { createLatest } from '../lib/latest';
 import { useDatasetStore } from '../stores/datasets';
-import { controlRunJob, startingProgress } from '../stores/run-jobs';
+import { useFollowedJob } from '../stores/followed-job';
+import { hasEnded } from '../stores/run-jobs';
 import { useStudyListStore } from '../stores/studies';
 import { emptySearchForm, emptyServerForm, searchRequest, serverFormOf, serverSaveRequest, sortStudies, type RetrieveRequest, type RetrieveResult, type ServerView, type Study } from './logic';
 
 type Progress = Types['JobProgress'];
 export const RETRIEVE_KIND = 'pacs-retrieve';
-const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
-const POLL_MS = 1500;
 
 export interface RetrieveJob {
   jobId: string;
@@ -58,14 +58,9 @@ export const usePacsStore = defineStore('pacs', () => {
   /** null: the server's order */
   const sortDescending = ref<boolean | null>(null);
 
-  const job = shallowRef<RetrieveJob | null>(null);
+  const retrieve = useFollowedJob<RetrieveJob>({ kind: RETRIEVE_KIND, what: 'the retrieve', ended: jobEnded });
+  const { job, error: retrieveError, starting: retrieveStarting, running } = retrieve;
   const ended = shallowRef<Ended | null>(null);
-  const retrieveError = ref<string | null>(null);
-  const retrieveStarting = ref(false);
-  /** the latest progress of every retrieve job: a fast one can end before `pacs.retrieve` has answered its id */
-  const seen = new Map<string, Progress>();
-  let off: (() => void) | null = null;
-  let poll: ReturnType<typeof setInterval> | null = null;
 
   const cache = shallowRef<z.output<typeof PacsCache> | null>(null);
   const cacheError = ref<string | null>(null);
@@ -74,7 +69,6 @@ export const usePacsStore = defineStore('pacs', () => {
   const builtSearch = computed(() => searchRequest(searchServer.value, searchForm.value));
   const rows = computed(() => (results.value && sortDescending.value !== null ? sortStudies(results.value, sortDescending.value) : (results.value ?? [])));
   const allSelected = computed(() => rows.value.length > 0 && rows.value.every((r) => selected.value.includes(r.studyUid)));
-  const running = computed(() => retrieveStarting.value || (!!job.value && !ENDED.has(job.value.progress.state)));
 
   async function load(): Promise<void> {
     loading.value = true;
@@ -83,17 +77,14 @@ export const usePacsStore = defineStore('pacs', () => {
     // the newest retrieve, when it runs or stopped part-way (the page was left, the app restarted): progress, Resume
     const jobs = await api.jobs.list({}).catch(() => [] as Progress[]);
     // back on the page while a retrieve runs: what it did meanwhile (its events went unheard), and polling again
-    const mine = job.value && jobs.find((j) => j.jobId === job.value!.jobId);
-    if (mine) follow(mine);
-    if (job.value && !ENDED.has(job.value.progress.state)) startPolling();
+    retrieve.catchUp(jobs);
     const last = jobs.find((j) => j.kind === RETRIEVE_KIND);
     if (last && !job.value && (last.state === 'running' || last.state === 'interrupted' || last.state === 'cancelled')) {
-      job.value = { jobId: last.jobId, request: null, progress: last };
-      if (last.state === 'running') startPolling();
+      retrieve.adopt({ jobId: last.jobId, request: null, progress: last });
       void readEnded(last.jobId).then((e) => {
         if (job.value?.jobId !== last.jobId || !e) return;
         job.value = { ...job.value, request: e.request };
-        if (ENDED.has(job.value.progress.state)) ended.value = e;
+        if (hasEnded(job.value.progress.state)) ended.value = e;
       });
     }
     loading.value = false;
@@ -132,9 +123,7 @@ export const usePacsStore = defineStore('pacs', () => {
       saveError.value = error;
       return false;
     }
-    saving.value = true;
-    saveError.value = null;
-    try {
+    return attempt(saving, saveError, async () => {
       const saved = await api.pacs['servers.save'](request);
       const { [saved.name]: _old, ...rest } = tests.value;
       tests.value = rest;
@@ -142,13 +131,7 @@ export const usePacsStore = defineStore('pacs', () => {
       await loadServers();
       // the server searched may have another URL or credentials now: its results are not the server's any more
       if (saved.name === searchServer.value || !searchServer.value) setSearchServer(saved.name, true);
-      return true;
-    } catch (e) {
-      saveError.value = errorMessage(e);
-      return false;
-    } finally {
-      saving.value = false;
-    }
+    });
   }
 
   async function removeServer(name: string): Promise<boolean> {
@@ -222,39 +205,8 @@ export const usePacsStore = defineStore('pacs', () => {
     sortDescending.value = sortDescending.value === null ? true : !sortDescending.value;
   }
 
-  function listen(): void {
-    if (off) return;
-    off = events.on('job.progress', (p) => {
-      if (p.kind === RETRIEVE_KIND) seen.set(p.jobId, p);
-      follow(p);
-    });
-  }
-
-  /** The retrieve's job reported `p` (an event, or the job list polled while it runs). */
-  function follow(p: Progress): void {
-    const j = job.value;
-    if (!j || p.jobId !== j.jobId || ENDED.has(j.progress.state)) return; // never back from an ended state
-    job.value = { ...j, progress: p };
-    if (ENDED.has(p.state)) {
-      stopPolling();
-      void jobEnded(j.jobId, p);
-    }
-  }
-
-  /** A fallback for lost events (a reconnecting event stream): the job list every POLL_MS while the retrieve runs. */
-  function startPolling(): void {
-    stopPolling();
-    poll = setInterval(() => void api.jobs.list({}).then((list) => list.forEach(follow), () => undefined), POLL_MS);
-  }
-  function stopPolling(): void {
-    if (poll) clearInterval(poll);
-    poll = null;
-  }
-
   function stop(): void {
-    off?.();
-    off = null;
-    stopPolling();
+    retrieve.stop();
     latestSearch.cancel();
     searching.value = false;
   }
@@ -262,44 +214,22 @@ export const usePacsStore = defineStore('pacs', () => {
   async function startRetrieve(): Promise<boolean> {
     if (running.value || !searchServer.value || !selected.value.length) return false;
     const request: RetrieveRequest = { server: searchServer.value, studies: rows.value.map((r) => r.studyUid).filter((u) => selected.value.includes(u)) };
-    retrieveStarting.value = true;
-    retrieveError.value = null;
-    ended.value = null;
-    try {
-      const { jobId } = await api.pacs.retrieve(request);
-      job.value = { jobId, request, progress: startingProgress(jobId, RETRIEVE_KIND) };
-      const early = seen.get(jobId);
-      if (early) follow(early);
-      if (!ENDED.has(job.value.progress.state)) startPolling();
-      return true;
-    } catch (e) {
-      retrieveError.value = errorMessage(e);
-      return false;
-    } finally {
-      retrieveStarting.value = false;
-    }
-  }
-
-  async function cancelRetrieve(): Promise<void> {
-    const j = job.value;
-    if (j && !ENDED.has(j.progress.state)) await controlRunJob(j.jobId, 'cancel', 'the retrieve');
+    return retrieve.start(async () => {
+      ended.value = null;
+      return { jobId: (await api.pacs.retrieve(request)).jobId, request };
+    });
   }
 
   /** Resumes a cancelled or interrupted retrieve under its id: the studies it imported are skipped. */
   async function resumeRetrieve(): Promise<boolean> {
-    const j = job.value;
-    if (!j || (j.progress.state !== 'cancelled' && j.progress.state !== 'interrupted')) return false;
-    if (!(await controlRunJob(j.jobId, 'resume', 'the retrieve'))) return false;
-    seen.delete(j.jobId);
+    if (!(await retrieve.resume())) return false;
     ended.value = null;
-    retrieveError.value = null;
-    job.value = { ...j, progress: { ...startingProgress(j.jobId, RETRIEVE_KIND), message: 'resuming' } };
-    startPolling();
     return true;
   }
 
-  async function jobEnded(jobId: string, p: Progress): Promise<void> {
-    const e = (await readEnded(jobId)) ?? { state: p.state, result: null, request: job.value?.request ?? null, error: p.state === 'failed' ? p.message : null };
+  /** The summary from pacs.retrieveResult (else from the progress and the request the page sent), then what changed. */
+  async function jobEnded({ jobId, request, progress: p }: RetrieveJob): Promise<void> {
+    const e = (await readEnded(jobId)) ?? { state: p.state, result: null, request, error: p.state === 'failed' ? p.message : null };
     if (job.value?.jobId !== jobId) return;
     ended.value = e;
     // whatever it imported is in the studies list now, and in the cache
@@ -321,7 +251,7 @@ export const usePacsStore = defineStore('pacs', () => {
     servers, serversError, loading, editing, serverForm, saveError, saving, tests, removeError, searchServer, searchForm, results, searchError, searching,
     selected, sortDescending, job, ended, retrieveError, retrieveStarting, cache, cacheError, builtServer, builtSearch, rows, allSelected, running,
     load, loadServers, newServer, editServer, closeForm, saveServer, removeServer, testServer, setSearchServer, search, toggle, toggleAll, toggleSort,
-    listen, stop, startRetrieve, cancelRetrieve, resumeRetrieve, loadCache,
+    listen: retrieve.listen, stop, startRetrieve, cancelRetrieve: retrieve.cancel, resumeRetrieve, loadCache,
   };
 });
 

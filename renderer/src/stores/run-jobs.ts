@@ -1,6 +1,7 @@
 // What the stores of pages whose runs are durable jobs share (Training's tuning runs, Classification's experiments):
 // the run to show on arrival, starting a run (a refusal as a toast), a just-started job's progress before its first
 // event, the runs' states following their jobs' progress, and cancel / resume of a run's job (a refusal as a toast).
+// A page that follows one job at a time (Cluster's import, PACS's retrieve) uses followed-job.ts, built on these.
 import type { Ref } from 'vue';
 import type { Types } from '../../../common/contract';
 import { api } from '../api';
@@ -32,12 +33,17 @@ export function startingProgress(jobId: string, kind: string): Types['JobProgres
 
 const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 
+/** Whether a job in `state` has stopped (for good, or until resumed): its result can be read. */
+export function hasEnded(state: string): boolean {
+  return ENDED.has(state);
+}
+
 /** The listed run whose job reported `p` takes its state (a new array only when it changed); whether that job has
  *  ended (then the caller reloads the run: its report, its error). */
 export function followProgress<R extends { jobId: string | null; state: string }>(runs: Ref<R[]>, p: Types['JobProgress']): boolean {
   const run = runs.value.find((r) => r.jobId === p.jobId);
   if (run && run.state !== p.state) runs.value = runs.value.map((r) => (r === run ? { ...r, state: p.state } : r));
-  return ENDED.has(p.state);
+  return hasEnded(p.state);
 }
 
 /** Cancels or resumes the job; a refusal is a toast naming `what` ("tuning run 3"). Whether the call went through. */

@@ -3,7 +3,8 @@
 // the demo model with its default variant and adopts a running import; export opens its folder and reads its status;
 // a server error is kept in words; another folder clears what described the previous one and a late status answer
 // about the old folder is dropped; slurm.sh is written with the remembered cluster paths; the import follows its
-// job's progress by id (other jobs ignored), a refusal is the job's message, cancel goes to jobs.cancel.
+// job's progress by id (other jobs ignored), also after the page was left and opened again, a refusal is the job's
+// message, cancel goes to jobs.cancel.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -202,7 +203,7 @@ describe('batch store', () => {
     expect(s.importing).toBe(false);
   });
 
-  it('a lost event: the job list polled while the import runs', async () => {
+  it('a lost event: the job list polled while the import runs, and read when the page opens again', async () => {
     vi.useFakeTimers();
     try {
       const s = useBatchStore();
@@ -215,6 +216,18 @@ describe('batch store', () => {
       const calls = mock.api.jobs.list.mock.calls.length;
       await vi.advanceTimersByTimeAsync(5000);
       expect(mock.api.jobs.list.mock.calls.length).toBe(calls);
+      // the page left (no events, no polls) and opened again: what the import did meanwhile, from the job list
+      mock.api.batch.import.mockResolvedValueOnce({ jobId: 'imp-2' });
+      await s.startImport();
+      s.stop();
+      mock.state.jobs = [progress({ jobId: 'imp-2', state: 'done', done: 4 })];
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(s.importJob?.progress).toMatchObject({ jobId: 'imp-2', state: 'running' });
+      s.listen();
+      await s.load();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.importJob?.progress.state).toBe('done');
+      expect(s.importResult).toMatchObject({ imported: 3 });
       s.stop();
     } finally {
       vi.useRealTimers();
