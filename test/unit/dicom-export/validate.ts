@@ -1,7 +1,13 @@
 // What the export tests accept from dciodvfy: no error at all, and only the warnings listed here, each with why it is
-// right for our objects.
+// right for our objects; and every validated file is read whole by pydicom too (the issue: dcmjs and pydicom).
+import { spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
 import { dciodvfy } from './tools';
+
+const PYTHON = process.env.SIGHTLINE_PYTHON ?? '/usr/bin/python3';
+const HAS_PYDICOM = spawnSync(PYTHON, ['-c', 'import pydicom'], { encoding: 'utf8' }).status === 0;
+if (!HAS_PYDICOM && process.env.CI) throw new Error(`[dicom-export tests] ${PYTHON} has no pydicom (python3-pydicom), which reads every written file back`);
+const READ_ALL = 'import sys, pydicom\nds = pydicom.dcmread(sys.argv[1])\nprint(sum(1 for e in ds.iterall() if str(e.value) is not None), ds.SOPClassUID)';
 
 const JUSTIFIED_WARNINGS: { pattern: RegExp; why: string }[] = [
   {
@@ -31,4 +37,9 @@ export function expectValid(file: string, iod: string): void {
   expect(verdict.errors, verdict.output).toEqual([]);
   const unjustified = verdict.warnings.filter((w) => !JUSTIFIED_WARNINGS.some((j) => j.pattern.test(w)));
   expect(unjustified, verdict.output).toEqual([]);
+  if (HAS_PYDICOM) {
+    const read = spawnSync(PYTHON, ['-c', READ_ALL, file], { encoding: 'utf8' });
+    expect(read.status, `pydicom: ${read.stderr}`).toBe(0);
+    expect(Number(read.stdout.split(' ')[0]), file).toBeGreaterThan(10);
+  }
 }
