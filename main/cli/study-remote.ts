@@ -57,6 +57,7 @@ export async function studyRemote(args: string[], out: Out): Promise<number> {
         if (end.state !== 'done' || !record.result) return fail(`the package was not written (${end.state}${record.error ? `: ${record.error}` : ''})`, 1);
         const r = record.result;
         out.log(`wrote ${file}: ${r.members} members, ${(r.bytes / 1e6).toFixed(1)} MB, content hash ${r.contentHash}`);
+        for (const w of r.warnings) out.error(`warning: ${w}`);
         return 0;
       });
     }

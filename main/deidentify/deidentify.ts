@@ -210,8 +210,9 @@ export function shiftDate(value: string, days: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${m[4]}`;
 }
 
-/** PS3.15 leaves text burned into the pixels to the Clean Pixel Data option, which this does not do: say so */
-function burnedInWarnings(dict: TagDict): string[] {
+/** PS3.15 leaves text burned into the pixels to the Clean Pixel Data option, which this does not do: say so (also
+ *  for the reader packages, which carry pixels but no header) */
+export function burnedInWarnings(dict: TagDict): string[] {
   const warnings: string[] = [];
   const burned = String(dict[BURNED_IN]?.Value?.[0] ?? '').toUpperCase();
   const sopClass = String(dict[SOP_CLASS]?.Value?.[0] ?? '');

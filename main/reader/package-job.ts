@@ -18,7 +18,7 @@ export const READER_IMPORT_JOB = 'reader-package-import';
 const ImportParams = z.object({ file: z.string().min(1) });
 export type ImportJobResult = { studyId: number; contentHash: string; created: boolean };
 const Params = z.object({ id: Id, out: z.string().min(1) });
-export type PackageJobResult = { file: string; contentHash: string; bytes: number; members: number };
+export type PackageJobResult = { file: string; contentHash: string; bytes: number; members: number; warnings: string[] };
 
 /** `reader.packageExport`: refuses at once what cannot be packaged, else starts the job on the absolute path. */
 export function startPackageJob(db: Db, jobs: JobRunner, id: number, out: string): { jobId: string } {
@@ -37,7 +37,8 @@ export function readerPackageJobKind({ db, dataDir, decode }: { db: Db; dataDir:
       ctx.report({ done: 0, message: `writing the package of reader study ${id}` });
       const r = await exportPackage(db, dataDir, id, out, { signal: ctx.signal, report: (done, total) => ctx.report({ done, total }), decode });
       // the message carries the result for the UI (jobs.list), the result for the CLI (jobs.wait)
-      ctx.report({ message: `wrote ${out}: ${r.members} members, ${(r.bytes / 1e6).toFixed(1)} MB, content hash ${r.contentHash}` });
+      const burned = r.warnings.length ? `; ${r.warnings.length} image${r.warnings.length === 1 ? '' : 's'} may carry text burned into the pixels (${r.warnings.join('; ')})` : '';
+      ctx.report({ message: `wrote ${out}: ${r.members} members, ${(r.bytes / 1e6).toFixed(1)} MB, content hash ${r.contentHash}${burned}` });
       return { file: out, ...r };
     },
   };

@@ -14,6 +14,8 @@ import path from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { RpcError, type Types } from '../../common/contract';
 import type { Db } from '../db/database';
+import { burnedInWarnings, type TagDict } from '../deidentify';
+import { parseDicom } from '../imaging';
 import { ensureDataset } from '../db/datasets-repo';
 import { getImageRow, insertImage } from '../db/images-repo';
 import { copyOfPackage, insertCaseStudy, insertReaderPackage, packageOfStudy, studyStimuli } from '../db/reader-packages-repo';
@@ -76,6 +78,18 @@ async function renderedImage(file: string, decode: DecodeImage): Promise<{ png: 
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * What the DICOM header says of text burned into the pixels (Burned In Annotation YES, a Secondary Capture, Image
+ * Type SECONDARY): the package carries no header, but it does carry the pixels (issue 15's de-identified packages).
+ */
+async function burnedInRisk(file: string): Promise<string[]> {
+  try {
+    return burnedInWarnings((await parseDicom(new Uint8Array(fs.readFileSync(file)))).dict as TagDict);
+  } catch {
+    return []; // the image decoded a moment ago; a header that does not parse now says nothing either way
+  }
+}
+
 /** Refuses what cannot be packaged (before a job is started for it). */
 export function checkPackageable(db: Db, studyId: number, out: string) {
   const study = getReaderStudy(db, studyId);
@@ -94,7 +108,13 @@ export interface PackageProgress {
 }
 
 /** Writes study `studyId`'s package to `out`; records and returns its content hash. A cancel leaves no file. */
-export async function exportPackage(db: Db, dataDir: string, studyId: number, out: string, progress: PackageProgress = {}): Promise<{ contentHash: string; bytes: number; members: number }> {
+export async function exportPackage(
+  db: Db,
+  dataDir: string,
+  studyId: number,
+  out: string,
+  progress: PackageProgress = {},
+): Promise<{ contentHash: string; bytes: number; members: number; warnings: string[] }> {
   const study = checkPackageable(db, studyId, out);
   const design = study.design as Design;
   const arms = listArms(db, studyId);
@@ -108,6 +128,7 @@ export async function exportPackage(db: Db, dataDir: string, studyId: number, ou
     progress.signal?.throwIfAborted();
     progress.report?.(++done, total);
   };
+  const warnings: string[] = [];
   try {
     const imageIndex = new Map<number, number>();
     const images: PackageDesign['images'] = [];
@@ -119,6 +140,7 @@ export async function exportPackage(db: Db, dataDir: string, studyId: number, ou
         const { png, format } = await renderedImage(row.path, progress.decode ?? decodeHere).catch((error: Error) => {
           throw new RpcError('bad_file', `case image ${s.imageId}: ${error.message}`);
         });
+        if (row.format === 'dicom') warnings.push(...(await burnedInRisk(row.path)).map((w) => `case image ${s.imageId} (${row.path}): ${w}`));
         const member = `images/${images.length + 1}.png`;
         writer.add(member, png);
         step();
@@ -169,7 +191,7 @@ export async function exportPackage(db: Db, dataDir: string, studyId: number, ou
     step();
     const contentHash = writer.finish();
     insertReaderPackage(db, { studyId, role: 'exported', contentHash });
-    return { contentHash, bytes: fs.statSync(out).size, members: stimuli.length + images.length + 1 };
+    return { contentHash, bytes: fs.statSync(out).size, members: stimuli.length + images.length + 1, warnings };
   } catch (error) {
     writer.abort();
     throw error;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPackage } from '../../../main/reader/package-format';
+import { PYDICOM_DIR } from '../imaging/helpers/test-data';
 import { ARM_NAMES, designOf, METHOD, MODEL, VARIANTS } from './fixture';
 import { readAll, twoMachines, type TwoMachines } from './remote-fixture';
 
@@ -22,6 +23,18 @@ async function packaged(cases = 3) {
 }
 
 describe('study package', () => {
+  it('warns of a case image whose header says its pixels may carry burned-in text (the package carries the pixels)', async () => {
+    const m = twoMachines(3);
+    made.push(m);
+    const sc = path.join(PYDICOM_DIR, 'SC_rgb_rle.dcm'); // a Secondary Capture
+    m.f.db.prepare("UPDATE images SET path = ?, format = 'dicom' WHERE id = ?").run(sc, m.f.cases[1].imageId);
+    const study = await m.coordinator.call('reader.createStudy', { design: designOf(m.f, { readers: ['R1'], showBoxes: false, practice: [] }) });
+    const exported = await m.coordinator.packageStudy(study.id, path.join(m.tmp, 'burned.slpkg'));
+    expect(exported.warnings).toEqual([`case image ${m.f.cases[1].imageId} (${sc}): a Secondary Capture: its pixels may carry burned-in text that de-identification does not remove`]);
+    const plain = await packaged();
+    expect(plain.exported.warnings).toEqual([]);
+  });
+
   it('holds no arm, model, variant, method, box-arm label, patient pseudonym or image path', async () => {
     const { m, file, exported } = await packaged();
     const bytes = fs.readFileSync(file);
