@@ -1,6 +1,7 @@
 // Electron entry point: one window on the app:// origin, the contract over IPC, everything locked down.
-import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, protocol, safeStorage, session } from 'electron';
 import path from 'node:path';
+import type { OsKeychain } from '../pacs/secrets';
 import { createAppContext, type AppContext } from '../services/app-context';
 import { defaultDataDir } from '../services/data-dir';
 import { forwardEvents, registerIpc } from '../transport/electron-ipc';
@@ -29,11 +30,21 @@ async function createWindow(): Promise<void> {
   await mainWindow.loadURL(`${APP_SCHEME}://${APP_HOST}/index.html`);
 }
 
+/**
+ * safeStorage where a real OS keychain backs it: on Linux without a secret service it falls back to a fixed key
+ * ('basic_text'), no better than the data directory's key file, which is then used instead.
+ */
+function osKeychain(): OsKeychain | undefined {
+  if (!safeStorage.isEncryptionAvailable()) return undefined;
+  if (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') return undefined;
+  return safeStorage;
+}
+
 app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, log));
 
 app.whenReady().then(async () => {
   const dataDir = process.env.SIGHTLINE_DATA_DIR ?? defaultDataDir(app.getPath('appData'));
-  context = await createAppContext({ dataDir, mode: 'electron', log });
+  context = await createAppContext({ dataDir, mode: 'electron', log, keychain: osKeychain() });
   hardenSession(session.defaultSession, log);
   protocol.handle(APP_SCHEME, appFileHandler(rendererRoot()));
   registerIpc(ipcMain, context.dispatcher, log);

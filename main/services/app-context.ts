@@ -27,7 +27,7 @@ import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } f
 import { classificationJobKind, createClassificationService } from '../classification/service';
 import { createAnnotationsService, defaultUserName } from '../annotations/service';
 import { pacsRetrieveJobKind } from '../pacs/retrieve';
-import { fileKeySecretBox } from '../pacs/secrets';
+import { fileKeySecretBox, keychainSecretBox, type OsKeychain } from '../pacs/secrets';
 import { createPacsService } from '../pacs/service';
 import { batchImportJobKind } from '../batch/import-job';
 import { createBatchService } from '../batch/service';
@@ -48,6 +48,8 @@ export interface AppContextOptions {
   /** import the demo studies into an empty data directory on first start (default true) */
   importDemo?: boolean;
   log?: (message: string) => void;
+  /** where Electron runs with a real OS keychain: PACS secrets are sealed in it (main/pacs/secrets.ts) */
+  keychain?: OsKeychain;
   /**
    * Test hook: at least this many attention batches per grounding job, so that the demo model sends provisional
    * maps (`heatmap.partial`) as a large model does; default: the environment's SIGHTLINE_TEST_ATTENTION_CHUNKS, else
@@ -95,8 +97,8 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   // Imports decode every new image fully (off the event loop), so that a corrupt file is rejected, not stored.
   const verifyImage = async (file: string, _probe: unknown, signal: AbortSignal | undefined) => void (await decodeOnPool(pool, file, { signal }));
   jobs.register(importJobKind(db, verifyImage));
-  // PACS secrets sealed with a key file in the data directory (main/pacs/README.md); the OS keychain is the next step
-  const secrets = fileKeySecretBox(options.dataDir);
+  // PACS secrets: in the OS keychain where Electron gives one, else sealed with a key file in the data directory
+  const secrets = options.keychain ? keychainSecretBox(options.keychain, fileKeySecretBox(options.dataDir)) : fileKeySecretBox(options.dataDir);
   jobs.register(pacsRetrieveJobKind({ db, dataDir: options.dataDir, box: secrets, verify: verifyImage }));
   const models = new ModelRegistry({
     db,

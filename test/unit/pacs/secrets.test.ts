@@ -1,12 +1,14 @@
 // Secrets at rest (main/pacs/secrets.ts) and the server list (main/pacs/servers.ts): AES-256-GCM under a 0600 key
 // file created on first use; a secret bound to its server's name; a replaced key or a changed byte is a clear error;
-// the list never carries a secret; validation of what a server needs.
+// the list never carries a secret; validation of what a server needs; the app's OS-keychain box and what the command
+// line says of a secret it cannot open.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../main/db';
-import { fileKeySecretBox, KEY_FILE } from '../../../main/pacs/secrets';
+import { fileKeySecretBox, KEY_FILE, keychainSecretBox, type OsKeychain } from '../../../main/pacs/secrets';
 import { connectionFor, listServers, removeServer, saveServer } from '../../../main/pacs/servers';
 
 let work: string;
@@ -80,5 +82,59 @@ describe('the server list', () => {
   it('refuses basic without a user, and a CA bundle on http', () => {
     expect(() => saveServer(db, box(), { ...base, name: 'd', auth: 'basic', secret: 'x' })).toThrow('basic authentication needs a user name');
     expect(() => saveServer(db, box(), { ...base, name: 'd', url: 'http://pacs/dicom-web', auth: 'none', caBundle: '/ca.pem' })).toThrow('a CA bundle applies to an https:// address only');
+  });
+});
+
+/**
+ * A keychain for the test: Electron's safeStorage is what the app passes, and there is no Electron binary here; this
+ * one encrypts for real (AES-256-GCM under its own key), as an OS keychain does, and can be made to fail.
+ */
+function testKeychain(): OsKeychain & { broken: boolean } {
+  const key = randomBytes(32);
+  return {
+    broken: false,
+    encryptString(plain) {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+      return Buffer.concat([iv, c.getAuthTag(), body]);
+    },
+    decryptString(sealed) {
+      if (this.broken) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+      const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      d.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+    },
+  };
+}
+
+describe('keychainSecretBox (the app with an OS keychain)', () => {
+  it('seals in the keychain, bound to the server; opens the file-key secrets the command line saved', () => {
+    const dir = fs.mkdtempSync(path.join(work, 'keychain-'));
+    const keychain = testKeychain();
+    const box = keychainSecretBox(keychain, fileKeySecretBox(dir));
+    const sealed = box.seal('t0ken', 'pacs-a');
+    expect(sealed).toMatch(/^keychain\.v1:/);
+    expect(Buffer.from(sealed.slice(12), 'base64').toString('latin1')).not.toContain('t0ken');
+    expect(box.open(sealed, 'pacs-a')).toBe('t0ken');
+    expect(() => box.open(sealed, 'pacs-b')).toThrow('the stored secret of "pacs-b" belongs to another entry');
+    expect(fs.existsSync(path.join(dir, KEY_FILE))).toBe(false); // nothing in the data directory
+    const fromCli = fileKeySecretBox(dir).seal('cli-pass', 'pacs-c');
+    expect(box.open(fromCli, 'pacs-c')).toBe('cli-pass');
+    keychain.broken = true;
+    expect(() => box.open(sealed, 'pacs-a')).toThrow(/cannot be decrypted with this user's OS keychain; save the server's password or token again/);
+  });
+
+  it('a server saved in the app: the app connects; the command line says why it cannot and what to do', () => {
+    const dir = fs.mkdtempSync(path.join(work, 'keychain-db-'));
+    const appDb = openDatabase(dir);
+    try {
+      const appBox = keychainSecretBox(testKeychain(), fileKeySecretBox(dir));
+      saveServer(appDb, appBox, { name: 'hospital', url: 'https://pacs/dicom-web', auth: 'bearer', user: null, caBundle: null, timeoutSeconds: 30, secret: 'abc' });
+      expect(connectionFor(appDb, appBox, 'hospital').secret).toBe('abc');
+      expect(() => connectionFor(appDb, fileKeySecretBox(dir), 'hospital')).toThrow(/kept in the OS keychain by the Sightline app, which the command line cannot read; use the app, or save it for the command line too/);
+    } finally {
+      appDb.close();
+    }
   });
 });
