@@ -2,13 +2,14 @@
 // map, ~7 minutes for 400), so it is a durable job (`reader-metrics`): progress per map, cancel, and resumable with
 // the study's metrics cache as the checkpoint (written atomically every few maps and when the job stops; a resume,
 // or a new job, skips what the cache holds). `reader.analysisPrepare` starts it when maps are missing, or answers the
-// running one's id. The work runs on the main thread one map at a time, yielding between maps so that the server
-// keeps answering.
+// running one's id. Each map is scored on the app's worker pool (metrics-tasks.ts), one at a time, so that the
+// server keeps answering.
 import { z } from 'zod';
 import { Id } from '../../common/contract/shared';
 import type { Db } from '../db/database';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
-import { metricsCache, metricTasks, pairScores } from './analysis/study';
+import { metricsCache, metricTasks } from './analysis/study';
+import { scoreHere, type ScorePair } from './metrics-tasks';
 
 export const READER_METRICS_JOB = 'reader-metrics';
 const Params = z.object({ id: Id });
@@ -49,9 +50,8 @@ export function prepareAnalysis(db: Db, dataDir: string, jobs: JobRunner, studyI
   return { missing: missing.length, jobId: stopped ? jobs.resume(stopped.jobId) : jobs.start(READER_METRICS_JOB, { id: studyId }) };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-export function readerMetricsJobKind({ db, dataDir }: { db: Db; dataDir: string }): JobKind<z.output<typeof Params>, MetricsJobResult> {
+/** `score`: where a map is scored (the app's pool; default this thread) */
+export function readerMetricsJobKind({ db, dataDir, score = scoreHere }: { db: Db; dataDir: string; score?: ScorePair }): JobKind<z.output<typeof Params>, MetricsJobResult> {
   return {
     kind: READER_METRICS_JOB,
     params: Params,
@@ -65,9 +65,8 @@ export function readerMetricsJobKind({ db, dataDir }: { db: Db; dataDir: string 
       let computed = 0;
       try {
         for (const t of missing) {
-          await tick(); // lets the server answer (and a cancel arrive) between maps
           ctx.signal.throwIfAborted();
-          cache.set(t.key, pairScores(dataDir, t.stimulus, t.boxes));
+          cache.set(t.key, await score(dataDir, t.stimulus, t.boxes, ctx.signal));
           computed++;
           if (computed % SAVE_EVERY === 0) cache.save();
           ctx.report({ done: cached + computed });

@@ -21,6 +21,7 @@ import { ModelRegistry } from '../models/registry';
 import { checkGraphOnPool } from '../models/verify-tasks';
 import { createModelsService } from '../models/service';
 import { readerMetricsJobKind } from '../reader/metrics-job';
+import { scoreOnPool } from '../reader/metrics-tasks';
 import { readerImportJobKind, readerPackageJobKind } from '../reader/package-job';
 import { createReaderService } from '../reader/service';
 import { createTrainingService, tuneJobKind, variantsRoot, type TrainingDeps } from '../training/service';
@@ -140,7 +141,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const decodeImage = (file: string) => decodeOnPool(pool, file);
   jobs.register(readerPackageJobKind({ db, dataDir: options.dataDir, decode: decodeImage }));
   jobs.register(readerImportJobKind({ db, dataDir: options.dataDir }));
-  jobs.register(readerMetricsJobKind({ db, dataDir: options.dataDir }));
+  jobs.register(readerMetricsJobKind({ db, dataDir: options.dataDir, score: scoreOnPool(pool) }));
   jobs.register(batchImportJobKind({ db, dataDir: options.dataDir, registry: models }));
   const training: TrainingDeps = {
     db,

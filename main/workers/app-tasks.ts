@@ -4,9 +4,10 @@ import type { ClassificationTasks } from '../classification/tasks';
 import type { GroundingTasks } from '../grounding/tasks';
 import type { ImagingTasks } from '../imaging/decode-tasks';
 import type { ModelsTasks } from '../models/verify-tasks';
+import type { ReaderTasks } from '../reader/metrics-tasks';
 import { workerScript, type WorkerScript } from './pool';
 
-export type AppTasks = ImagingTasks & GroundingTasks & ModelsTasks & ClassificationTasks;
+export type AppTasks = ImagingTasks & GroundingTasks & ModelsTasks & ClassificationTasks & ReaderTasks;
 
 /** worker.ts beside this module in the sources, or the built worker.js beside the main bundle. */
 export function appWorkerScript(): WorkerScript {

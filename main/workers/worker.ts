@@ -3,7 +3,8 @@ import { classificationTaskHandlers } from '../classification/tasks';
 import { groundingTaskHandlers } from '../grounding/tasks';
 import { imagingTaskHandlers } from '../imaging/decode-tasks';
 import { modelsTaskHandlers } from '../models/verify-tasks';
+import { readerTaskHandlers } from '../reader/metrics-tasks';
 import type { AppTasks } from './app-tasks';
 import { serveTasks } from './worker-host';
 
-serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers, ...modelsTaskHandlers, ...classificationTaskHandlers });
+serveTasks<AppTasks>({ ...imagingTaskHandlers, ...groundingTaskHandlers, ...modelsTaskHandlers, ...classificationTaskHandlers, ...readerTaskHandlers });

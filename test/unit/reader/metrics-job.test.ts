@@ -11,7 +11,10 @@ import { main } from '../../../main/cli/main';
 import { findReader, listItems } from '../../../main/db/reader-repo';
 import { JobRunner } from '../../../main/jobs/job-runner';
 import { studyFolder } from '../../../main/reader/design';
-import { readerMetricsJobKind, type MetricsJobResult } from '../../../main/reader/metrics-job';
+import { missingMetrics, readerMetricsJobKind, type MetricsJobResult } from '../../../main/reader/metrics-job';
+import { scoreHere, scoreOnPool } from '../../../main/reader/metrics-tasks';
+import { appWorkerScript, type AppTasks } from '../../../main/workers/app-tasks';
+import { WorkerPool } from '../../../main/workers/pool';
 import { createReaderService } from '../../../main/reader/service';
 import { designOf, makeFixture, type Fixture } from './fixture';
 
@@ -138,6 +141,25 @@ describe('reader-metrics job', () => {
     expect(next.jobId).toBe(jobId);
     expect((await jobs.wait<MetricsJobResult>(next.jobId)).result).toEqual({ computed: MAPS - kept, cached: kept, total: MAPS });
     expect(jobs.list().filter((j) => j.kind === 'reader-metrics').map((j) => [j.jobId, j.state])).toEqual([[jobId, 'done']]);
+  });
+
+  it('scores on the app\'s worker pool exactly as on this thread', async () => {
+    const { f, jobs, study, cache } = await answered();
+    const pool = new WorkerPool<AppTasks>({ name: 'test pool', size: 2, script: appWorkerScript() });
+    try {
+      const onPool = new JobRunner({ db: f.db, throttleMs: 0 });
+      onPool.register(readerMetricsJobKind({ db: f.db, dataDir: f.dataDir, score: scoreOnPool(pool) }));
+      await jobs.shutdown();
+      open.push({ f, jobs: onPool });
+      const { missing, tasks } = missingMetrics(f.db, f.dataDir, study.id);
+      expect(missing).toHaveLength(MAPS);
+      const jobId = onPool.start('reader-metrics', { id: study.id });
+      expect((await onPool.wait<MetricsJobResult>(jobId)).result).toEqual({ computed: MAPS, cached: 0, total: MAPS });
+      const here = Object.fromEntries(await Promise.all(tasks.map(async (t) => [t.key, await scoreHere(f.dataDir, t.stimulus, t.boxes)] as const)));
+      expect(cache()).toEqual(here);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('`sightline study analyse` runs the job in its own process first (the app context registers the kind)', async () => {
