@@ -18,7 +18,7 @@ import { groundingJobKind, type HeatmapsServiceDeps } from '../../grounding/serv
 import type { JobContext, JobKind } from '../../jobs/job-runner';
 import type { Lut } from '../lut/build';
 import { summariseResults } from '../metrics/evaluate-files';
-import { scorePair } from '../metrics/score';
+import { scorePairOnPool } from '../metrics/score-tasks';
 import { loadBenchmark, SIDE_RE, swapSides, type BenchmarkPair } from './definitions';
 import { lutMap, oracleMap, randomMap } from './references';
 import { applySubset, type SubsetRule } from './subsets';
@@ -90,16 +90,17 @@ export function benchmarkRunJobKind(deps: Deps): JobKind<BenchmarkRunParams, Ben
         ctx.signal.throwIfAborted();
         k++;
         const maps = await mapsOf(deps, grounding, ctx, s, imageId, group, (message) => ctx.report({ message: `image ${k}/${byImage.size}: ${message}` }));
-        const rows: RunPairRow[] = group.map((p) => {
+        // each pair scored on the worker pool (~1 s at full resolution), the image's pairs in parallel
+        const rows: RunPairRow[] = await Promise.all(group.map(async (p) => {
           const index = indexOf.get(p.key)!;
-          const score = (swapped: boolean) => {
+          const score = async (swapped: boolean) => {
             const found = maps.get(mapKey(p, swapped)) ?? referenceMap(s, lut, p, index, swapped);
-            return found ? { heatmapId: found.heatmapId, ...scorePair({ width: p.width, height: p.height, values: found.values }, p.boxes) } : null;
+            return found ? { heatmapId: found.heatmapId, ...(await scorePairOnPool(deps.runtime.pool, { width: p.width, height: p.height, values: found.values }, p.boxes, ctx.signal)) } : null;
           };
           const base = { key: p.key, index, phraseId: p.phraseId, imageId: p.imageId, studyId: p.studyId, dicom_id: p.dicomId, label_text: p.labelText, category: p.category, prompt: p.prompt! };
-          const asWritten = score(false);
+          const asWritten = await score(false);
           const swappedPrompt = swapsOf(s, p);
-          const swapped = swappedPrompt !== null && asWritten ? score(true) : null;
+          const swapped = swappedPrompt !== null && asWritten ? await score(true) : null;
           return {
             ...base,
             heatmapId: asWritten?.heatmapId ?? null,
@@ -111,7 +112,7 @@ export function benchmarkRunJobKind(deps: Deps): JobKind<BenchmarkRunParams, Ben
             swapped_miou: swapped?.miou ?? null,
             swapped_auc: swapped?.auc ?? null,
           };
-        });
+        }));
         ctx.signal.throwIfAborted();
         db.transaction(() => rows.forEach((r) => insertRunPair(db, runId, r)))();
         scored += rows.length;
