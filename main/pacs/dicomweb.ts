@@ -121,7 +121,16 @@ export function request(conn: Connection, path: string, accept: string, signal?:
 async function writeBody(req: http.ClientRequest, body: Body): Promise<void> {
   for await (const chunk of body.chunks()) {
     if (req.destroyed) return;
-    if (!req.write(chunk)) await new Promise<void>((resolve) => req.once('drain', resolve).once('close', resolve));
+    if (!req.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        // whichever comes first; both listeners go, or every full buffer of a long upload would leave one behind
+        const go = () => {
+          req.off('drain', go).off('close', go);
+          resolve();
+        };
+        req.on('drain', go).on('close', go);
+      });
+    }
   }
   req.end();
 }
