@@ -5,7 +5,7 @@
 // scaled to the figure), the ground-truth boxes, the caption band and the colorbar (lib/figure-layout.ts). The text items are left to a 2D canvas (figure-export.ts). Compare's figure
 // is two panels side by side.
 
-import { BOX_RGB } from './grounding';
+import { boxSourceKey, boxSources, rgbOf } from './box-sources';
 import { TABLE_SIZE, tableIndex } from './colormaps';
 import { figureLayout, type CaptionText, type FigureLayout, type Rect, type TextItem } from './figure-layout';
 import { isolineRings, rangePosition, renderHeatmapRgba, type LoadedHeatmap, type Sampling } from './heatmap';
@@ -41,6 +41,8 @@ export interface FigureBox {
   w: number;
   h: number;
   source: string;
+  /** the dataset's reader or the user who drew it: its colour, as in the viewer (box-sources.ts) */
+  reader?: string | null;
 }
 
 export interface FigurePanel {
@@ -202,10 +204,12 @@ export function composePanel(p: FigurePanel): ComposedFigure {
   const [lo, hi] = hm?.range ?? [0, 1];
   const { layout, texts } = figureLayout(w, h, p.caption, hm ? [hi, (lo + hi) / 2, lo].map(formatTick) : null);
   if (hm?.isolines?.length) drawIsolines(pixels, w, h, hm.map, hm.isolines, layout.line);
+  const sources = new Map(boxSources(p.boxes.map((b) => ({ source: b.source as 'dataset' | 'user', reader: b.reader ?? null }))).map((s) => [s.key, s]));
   for (const b of p.boxes) {
     const r = { x: b.x, y: b.y, width: b.w, height: b.h };
+    const src = sources.get(boxSourceKey({ source: b.source as 'dataset' | 'user', reader: b.reader ?? null }))!;
     strokeRect(pixels, w, h, r, layout.line + 2, [0, 0, 0], 0.55);
-    strokeRect(pixels, w, h, r, layout.line, BOX_RGB, 1, b.source === 'user' ? [6 * layout.line, 4 * layout.line] : null);
+    strokeRect(pixels, w, h, r, layout.line, rgbOf(src.colour), 1, src.dashed ? [6 * layout.line, 4 * layout.line] : null);
   }
   fillRect(pixels, w, h, layout.caption, BAND_RGB, BAND_ALPHA);
   if (hm && layout.colorbarPanel && layout.colorbar) {

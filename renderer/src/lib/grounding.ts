@@ -10,7 +10,6 @@ type Box = Types['Box'];
 
 /** Box outline colour: readable over the grey image and over every colormap (a green none of them uses much). */
 export const BOX_COLOUR = '#3ee07a';
-export const BOX_RGB = [0x3e, 0xe0, 0x7a] as const;
 
 const FINDING_SECTION = /\b(FINDINGS?|IMPRESSIONS?)\b/;
 /** Sections that never describe the image (headers, the synthetic-data notice), for reports without FINDINGS/IMPRESSION. */

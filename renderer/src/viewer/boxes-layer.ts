@@ -5,7 +5,7 @@
 // moved or resized) is drawn in place of the box it changes.
 
 import type { Types } from '../../../common/contract';
-import { BOX_COLOUR } from '../lib/grounding';
+import { boxSourceKey, boxSources, USER_COLOURS } from '../lib/box-sources';
 import { createSvgLayer, svgElement } from './svg-layer';
 import type { ViewportLayer } from './viewport';
 
@@ -25,45 +25,8 @@ export interface BoxesLayerState {
   draft?: BoxDraft | null;
 }
 
-export { BOX_COLOUR };
-
-/** One source of boxes: who drew them, its colour, dashed for a user. */
-export interface BoxSource {
-  key: string;
-  label: string;
-  colour: string;
-  dashed: boolean;
-  count: number;
-}
-
-/** Dataset readers' colours after MS-CXR's green; users' after them (all readable over grey and the colormaps). */
-const READER_COLOURS = ['#4cc9f0', '#f4a261', '#e9c46a', '#f15bb5', '#9b5de5', '#00f5d4', '#fee440', '#ff8fab'];
-const USER_COLOURS = ['#ff6b6b', '#ffd166', '#c77dff', '#80ffdb', '#ffa94d', '#74c0fc'];
-
-/** A box's source key: `dataset`, `dataset:R8` (a reader), `user:alice`. */
-export function boxSourceKey(b: Pick<Box, 'source' | 'reader'>): string {
-  if (b.source === 'dataset') return b.reader ? `dataset:${b.reader}` : 'dataset';
-  return `user:${b.reader ?? 'user'}`;
-}
-
-const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
-
-/**
- * The sources of some boxes, in legend order: the dataset's (no reader) first, then its readers (R1, R2, R10), then
- * users, each with its colour. Colours follow that order, so the same boxes always get the same colours.
- */
-export function boxSources(boxes: readonly Pick<Box, 'source' | 'reader'>[]): BoxSource[] {
-  const counts = new Map<string, number>();
-  for (const b of boxes) counts.set(boxSourceKey(b), (counts.get(boxSourceKey(b)) ?? 0) + 1);
-  const keys = [...counts.keys()];
-  const readers = keys.filter((k) => k.startsWith('dataset:')).sort(byName);
-  const users = keys.filter((k) => k.startsWith('user:')).sort(byName);
-  const out: BoxSource[] = [];
-  if (counts.has('dataset')) out.push({ key: 'dataset', label: 'dataset', colour: BOX_COLOUR, dashed: false, count: counts.get('dataset')! });
-  readers.forEach((k, i) => out.push({ key: k, label: `reader ${k.slice(8)}`, colour: READER_COLOURS[i % READER_COLOURS.length], dashed: false, count: counts.get(k)! }));
-  users.forEach((k, i) => out.push({ key: k, label: k.slice(5), colour: USER_COLOURS[i % USER_COLOURS.length], dashed: true, count: counts.get(k)! }));
-  return out;
-}
+export { BOX_COLOUR } from '../lib/grounding';
+export { boxSourceKey, boxSources, type BoxSource } from '../lib/box-sources';
 
 /** The eight resize handles of a box, in image pixels: [name, x, y]. */
 export type HandleName = 'nw' | 'n' | 'ne' | 'e' | 'se' | 's' | 'sw' | 'w';

@@ -6,7 +6,8 @@ import { colormapTable, tableIndex } from '../../../renderer/src/lib/colormaps';
 import { BAND_ALPHA, BAND_RGB, composePanel, formatTick, greyImage, sideBySide, type FigurePanel } from '../../../renderer/src/lib/figure';
 import { figureFileName, paintFigure, type FigureContext } from '../../../renderer/src/lib/figure-canvas';
 import { NOT_FOR_DIAGNOSTIC_USE, figureLayout, wrapText } from '../../../renderer/src/lib/figure-layout';
-import { BOX_RGB } from '../../../renderer/src/lib/grounding';
+import { boxSources, rgbOf } from '../../../renderer/src/lib/box-sources';
+import { BOX_COLOUR } from '../../../renderer/src/lib/grounding';
 import type { LoadedHeatmap } from '../../../renderer/src/lib/heatmap';
 import { applyWindow } from '../../../renderer/src/lib/window-level';
 
@@ -64,6 +65,8 @@ describe('figure pixels', () => {
     expect(px(fig, 65, 19)).toEqual(grey(65)); // above it
   });
 
+  const BOX_RGB = rgbOf(BOX_COLOUR);
+
   it('draws the boxes: a green outline on the box edge, inside left alone', () => {
     const fig = composePanel(panel());
     const line = fig.layouts[0].line;
@@ -74,6 +77,20 @@ describe('figure pixels', () => {
     expect(px(fig, 20, 80)).toEqual(grey(20)); // inside
     // its dark halo just outside the line
     expect(px(fig, 20, 65)).toEqual(grey(20).map((g, k) => (k < 3 ? Math.round(g * 0.45) : g)));
+  });
+
+  it('draws each source\'s boxes in the viewer\'s colour for it: a VinDr reader\'s, a user\'s dashed', () => {
+    const boxes = [
+      { x: 6, y: 66, w: 30, h: 30, source: 'dataset', reader: 'R8' },
+      { x: 50, y: 70, w: 40, h: 40, source: 'user', reader: 'alice' },
+    ];
+    const fig = composePanel(panel({ heatmap: null, boxes }));
+    const [reader, user] = boxSources(boxes as never).map((s) => rgbOf(s.colour));
+    expect(reader).not.toEqual(BOX_RGB);
+    expect(px(fig, 20, 66).slice(0, 3)).toEqual(reader); // the reader's top edge, solid
+    const top = Array.from({ length: 40 }, (_, i) => px(fig, 50 + i, 70).slice(0, 3));
+    expect(top.filter((c) => c.every((v, k) => v === user[k])).length).toBeGreaterThan(10); // the user's, in its colour
+    expect(top.filter((c) => !c.every((v, k) => v === user[k])).length).toBeGreaterThan(5); // with the dash's gaps
   });
 
   it('draws the caption band and the colorbar where the layout puts them', () => {
