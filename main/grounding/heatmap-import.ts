@@ -4,7 +4,6 @@
 // or a 16-bit grey `.png`, at the image's original size (rows x columns), NaN allowed where the method has no value.
 // A durable job (`heatmap-import`): one transaction per row, so that a cancel keeps the rows written; a row's problem
 // is collected in the result, a missing folder or index, or a wrong header, fails the job.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -15,7 +14,9 @@ import { prepared } from '../db/statements';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
 import { readCsvFile } from '../studies/csv';
 import { storeHeatmap } from './heatmap-store';
-import { firstInfinite, MapFileError, parseNpy, parsePng16, type MapArray } from './map-read';
+import { readMapFile, type ReadMapFile } from './map-read';
+import type { GroundingTasks } from './tasks';
+import type { WorkerPool } from '../workers/pool';
 
 export const HEATMAP_IMPORT_JOB = 'heatmap-import';
 export const INDEX_FILE = 'index.csv';
@@ -30,7 +31,11 @@ type Rejection = HeatmapImportResult['rejected'][number];
 export interface HeatmapImportDeps {
   db: Db;
   dataDir: string;
+  /** the app's pool: each map file is read, parsed and scanned there (a large float64 .npy is tens of MB of work) */
+  runtime?: { pool: WorkerPool<GroundingTasks> };
 }
+
+type ReadMap = (file: string, format: 'npy' | 'png') => Promise<ReadMapFile | { problem: string }>;
 
 /** `heatmaps.import`: the job, on the folder as an absolute path. */
 export function startHeatmapImport(jobs: JobRunner, { folder, source }: HeatmapImportParams): { jobId: string } {
@@ -85,13 +90,10 @@ interface ReadyRow {
   map: Float32Array;
 }
 
-const FORMATS: Record<string, { format: 'npy' | 'png'; parse: (bytes: Uint8Array) => MapArray }> = {
-  '.npy': { format: 'npy', parse: parseNpy },
-  '.png': { format: 'png', parse: parsePng16 },
-};
+const FORMATS: Record<string, 'npy' | 'png'> = { '.npy': 'npy', '.png': 'png' };
 
 /** Reads and checks one row's map; a RowProblem says why the row is refused. */
-async function readRow(db: Db, folder: string, source: string, row: Record<string, string>): Promise<ReadyRow> {
+async function readRow(db: Db, folder: string, source: string, row: Record<string, string>, readMap: ReadMap): Promise<ReadyRow> {
   const dicomId = row.dicom_id.trim();
   const phrase = row.label_text.trim();
   const file = row.file.trim();
@@ -116,23 +118,12 @@ async function readRow(db: Db, folder: string, source: string, row: Record<strin
   // a float64 map at the image's size, and room for a header: anything larger cannot be this image's map
   const limit = image.rows * image.columns * 8 + (1 << 20);
   if (stat.size > limit) throw new RowProblem(`${stat.size} bytes: too large for a map of the image's ${image.rows} x ${image.columns} pixels`);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.promises.readFile(full);
-  } catch (error) {
-    throw new RowProblem(`unreadable: ${(error as Error).message}`);
-  }
-  let map: MapArray;
-  try {
-    map = kind.parse(bytes);
-  } catch (error) {
-    if (error instanceof MapFileError) throw new RowProblem(`unreadable: ${error.message}`);
-    throw error;
-  }
+  const read = await readMap(full, kind);
+  if ('problem' in read) throw new RowProblem(read.problem);
+  const { map, sha256, infinite } = read;
   if (map.rows !== image.rows || map.columns !== image.columns) {
     throw new RowProblem(`wrong size: the map is ${map.rows} x ${map.columns} (rows x columns), image ${image.id} is ${image.rows} x ${image.columns}`);
   }
-  const infinite = firstInfinite(map);
   if (infinite) {
     const why = map.dtype.endsWith('f8') ? ' (or a float64 value beyond the float32 range)' : '';
     throw new RowProblem(`an infinite value${why} at row ${infinite.row}, column ${infinite.column} (NaN marks pixels without a value; Infinity is refused)`);
@@ -147,12 +138,12 @@ async function readRow(db: Db, folder: string, source: string, row: Record<strin
       bundleHash: `imported:${source}`,
       variant: IMPORTED_VARIANT,
       settingsKey: '',
-      settings: { file, format: kind.format },
+      settings: { file, format: kind },
       width: image.columns,
       height: image.rows,
       threshold: null,
       geometry: { originalRows: image.rows, originalColumns: image.columns, top: 0, left: 0, width: image.columns, height: image.rows },
-      provenance: { folder, file, sha256: createHash('sha256').update(bytes).digest('hex'), dtype: map.dtype, importedAt: new Date().toISOString() },
+      provenance: { folder, file, sha256, dtype: map.dtype, importedAt: new Date().toISOString() },
     },
     map: map.values,
   };
@@ -160,7 +151,8 @@ async function readRow(db: Db, folder: string, source: string, row: Record<strin
 
 const CHECKPOINT_MS = 500;
 
-export function heatmapImportJobKind({ db, dataDir }: HeatmapImportDeps): JobKind<HeatmapImportParams, HeatmapImportResult> {
+export function heatmapImportJobKind({ db, dataDir, runtime }: HeatmapImportDeps): JobKind<HeatmapImportParams, HeatmapImportResult> {
+  const readMap: ReadMap = runtime ? (file, format) => runtime.pool.run('grounding.read-map', { file, format }) : async (file, format) => readMapFile(file, format);
   return {
     kind: HEATMAP_IMPORT_JOB,
     params: HeatmapImportRequest,
@@ -180,7 +172,7 @@ export function heatmapImportJobKind({ db, dataDir }: HeatmapImportDeps): JobKin
         if (signal.aborted) break;
         let ready: ReadyRow;
         try {
-          ready = await readRow(db, folder, source, rows[i]);
+          ready = await readRow(db, folder, source, rows[i], readMap);
         } catch (error) {
           if (!(error instanceof RowProblem)) throw error;
           const rejection: Rejection = { row: i + 1, file: rows[i].file, reason: error.message };

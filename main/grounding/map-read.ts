@@ -1,6 +1,8 @@
 // Reading heatmaps other tools wrote (the counterpart of map-files.ts): NumPy .npy (a 2-D float array, our own small
 // parser) and 16-bit grey PNG (values / 65535). Both come back as float32, row-major, NaN kept; a problem is a
 // MapFileError whose message says what is wrong with the file.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { decode, hasPngSignature } from 'fast-png';
 
 export class MapFileError extends Error {
@@ -128,4 +130,31 @@ export function firstInfinite(map: MapArray): { row: number; column: number } | 
     if (v === Infinity || v === -Infinity) return { row: Math.floor(i / columns), column: i % columns };
   }
   return null;
+}
+
+/** A map file read whole: the array, the file's sha256, and where its first infinite value is. */
+export interface ReadMapFile {
+  map: MapArray;
+  sha256: string;
+  infinite: { row: number; column: number } | null;
+}
+
+/**
+ * Reads and parses an imported map file (the heatmap import's per-row work, on the worker pool: a 3000 x 3000 float64
+ * .npy is 72 MB to read, convert and scan); a file that cannot be read or parsed is `{ problem }` in words.
+ */
+export function readMapFile(file: string, format: 'npy' | 'png'): ReadMapFile | { problem: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    return { problem: `unreadable: ${(error as Error).message}` };
+  }
+  try {
+    const map = format === 'npy' ? parseNpy(bytes) : parsePng16(bytes);
+    return { map, sha256: createHash('sha256').update(bytes).digest('hex'), infinite: firstInfinite(map) };
+  } catch (error) {
+    if (error instanceof MapFileError) return { problem: `unreadable: ${error.message}` };
+    throw error;
+  }
 }

@@ -8,6 +8,7 @@ import { createSession, type ProviderSetting } from '../models/providers';
 import { withTransfer, type TaskHandlers } from '../workers/worker-host';
 import { GroundingEngine, type AttendSettings, type Graph, type InversionSettings, type PhraseInput, type ProvisionalMap } from './engine';
 import { greyOf, preprocess, type Geometry } from './image-ops';
+import { readMapFile, type ReadMapFile } from './map-read';
 
 /** What identifies a bundle to the worker: its directory, its manifest (already validated) and its hash. */
 export interface BundleRef {
@@ -34,6 +35,8 @@ export type GroundingTasks = {
     input: { bundle: BundleRef; latents: Float32Array; timesteps: number[]; phrases: PhraseInput[]; settings: AttendSettings; provisional?: boolean };
     output: { maps: Float32Array[]; provider: string };
   };
+  /** an imported map file read, parsed and scanned (heatmap-import.ts), its values moved back */
+  'grounding.read-map': { input: { file: string; format: 'npy' | 'png' }; output: ReadMapFile | { problem: string } };
 };
 
 /** Progress the invert and attend tasks report; attend's provisional maps come as progress too (their buffers moved). */
@@ -85,6 +88,10 @@ export function threadsFor(graph: Graph, setting: number, latentSize: number): n
 
 /** Worker side (registered by main/workers/worker.ts). */
 export const groundingTaskHandlers: TaskHandlers<GroundingTasks> = {
+  'grounding.read-map': ({ file, format }) => {
+    const read = readMapFile(file, format);
+    return 'map' in read ? withTransfer(read, [read.map.values.buffer as ArrayBuffer]) : read;
+  },
   'grounding.prepare': async ({ file, size }) => {
     const { input, geometry } = preprocess(greyOf(await decodeImageFile(file)), size);
     return withTransfer({ input, geometry }, [input.buffer as ArrayBuffer]);

@@ -288,13 +288,14 @@ np.save(folder + '/fortran.npy', f)
       Array.from({ length: n }, (_, i) => `${a.dicomId},phrase ${i},m${i}.npy`),
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}.npy`, bytes])),
     );
-    // the cancel arrives while the sixth row's file is read: five rows are written, the sixth is not
+    // the cancel arrives while the sixth row's file is looked at (then read on the worker pool): five rows are
+    // written, the sixth is not
     let jobId = '';
-    const readFile = fs.promises.readFile;
-    const spy = vi.spyOn(fs.promises, 'readFile').mockImplementation(((file: string, ...rest: unknown[]) => {
+    const stat = fs.promises.stat;
+    const spy = vi.spyOn(fs.promises, 'stat').mockImplementation(((file: string, ...rest: unknown[]) => {
       if (String(file).endsWith(`${path.sep}m5.npy`)) expect(context.jobs.cancel(jobId)).toBe(true);
-      return (readFile as (...args: unknown[]) => Promise<Buffer>)(file, ...rest);
-    }) as typeof fs.promises.readFile);
+      return (stat as (...args: unknown[]) => Promise<fs.Stats>)(file, ...rest);
+    }) as typeof fs.promises.stat);
     try {
       jobId = (await call<{ jobId: string }>('heatmaps.import', { folder, source: 'cancelled' })).jobId;
       const record = await context.jobs.wait<unknown>(jobId);
