@@ -14,8 +14,7 @@ import path from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { RpcError, type Types } from '../../common/contract';
 import type { Db } from '../db/database';
-import { burnedInWarnings, type TagDict } from '../deidentify';
-import { parseDicom } from '../imaging';
+import type { TagDict } from '../deidentify';
 import { ensureDataset } from '../db/datasets-repo';
 import { getImageRow, insertImage } from '../db/images-repo';
 import { copyOfPackage, insertCaseStudy, insertReaderPackage, packageOfStudy, studyStimuli } from '../db/reader-packages-repo';
@@ -84,6 +83,9 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  */
 async function burnedInRisk(file: string): Promise<string[]> {
   try {
+    // imported when used, as pixels.ts imports the imaging domain: the e2e specs load this module through Playwright's
+    // CommonJS transform, which cannot take the ES-module-only code (import.meta) these two reach
+    const [{ parseDicom }, { burnedInWarnings }] = await Promise.all([import('../imaging'), import('../deidentify')]);
     return burnedInWarnings((await parseDicom(new Uint8Array(fs.readFileSync(file)))).dict as TagDict);
   } catch {
     return []; // the image decoded a moment ago; a header that does not parse now says nothing either way
