@@ -6,7 +6,8 @@
 // field empty); Test answers; a search by patient name (Enter), by modality, and a date range that matches nothing;
 // both studies selected and retrieved as a job: the progress to its end, the summary naming what was imported, the
 // cache's line; "Open in the study list" shows the two studies under the dataset "PACS Orthanc"; a second retrieve
-// finds both whole in the cache. Without Orthanc the spec skips with the reason (fails with CI set).
+// finds both whole in the cache; a phrase grounded on the retrieved DX goes back to Orthanc as SEG, Parametric Map and
+// overlay from the DICOM… dialog (STOW-RS). Without Orthanc the spec skips with the reason (fails with CI set).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, ORTHANC, ORTHANC_DICOMWEB, ORTHANC_MISSING, skipWithoutOrthanc, startOrthanc, type Orthanc } from '../unit/pacs/orthanc';
@@ -199,6 +200,26 @@ test('pacs: servers, test, search, retrieve as a job, the studies in the study l
   await expect(page.getByTestId('dataset-filter').locator('option:checked')).toContainText('PACS Orthanc');
   const datasets = (await rpc(served, 'datasets.list', {})) as { name: string; studyCount: number; imageCount: number }[];
   expect(datasets).toEqual([expect.objectContaining({ name: 'PACS Orthanc', studyCount: 2, imageCount: 2 })]);
+
+  // 6. and back: a phrase grounded on a retrieved study, its SEG, Parametric Map and overlay written and sent to the
+  // PACS by STOW-RS from the DICOM… dialog; Orthanc then holds three more series, in the studies it had
+  const orthancList = async (what: string) => (await (await fetch(`${pacs.rest}/${what}`)).json()) as string[];
+  const [studiesBefore, seriesBefore] = [await orthancList('studies'), await orthancList('series')];
+  await page.getByTestId('study-row').first().click();
+  await expect(page.getByTestId('viewer-canvas')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await page.getByTestId('phrase-input').fill('right lung opacity');
+  await page.getByTestId('phrase-input').press('Enter');
+  await expect(page.locator('[data-testid="grounding-item"][data-state="done"]')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByTestId('export-dicom').click();
+  await expect(page.getByTestId('dicom-export-heatmap')).toBeChecked();
+  await page.getByTestId('dicom-export-out').fill(path.join(served.dataDir, 'to-pacs'));
+  await page.getByTestId('dicom-export-send').selectOption('Orthanc');
+  await page.getByTestId('dicom-export-write').click();
+  await expect(page.getByTestId('dicom-export-sent')).toHaveText('Sent to Orthanc: 3 stored', { timeout: 30_000 });
+  expect(await page.getByTestId('dicom-export-file').evaluateAll((li) => li.map((e) => e.getAttribute('data-object')))).toEqual(['seg', 'pmap', 'overlay']);
+  expect((await orthancList('studies')).sort()).toEqual(studiesBefore.sort()); // no new study: they joined the image's
+  expect(await orthancList('series')).toHaveLength(seriesBefore.length + 3);
+  await page.getByTestId('dicom-export-close').click();
 
   // the one error logged: the browser's line for the refused search (pacs.search answers 400, invalid_input)
   expect(consoleErrors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);

@@ -1,6 +1,7 @@
 // "Export as DICOM…" (the DICOM… button in the study header above the viewer, views/WorkstationView.vue: the viewer's
 // toolbar and heatmap bar have no room left at 1280 px): what the dialog asks of `dicomExport.write` for the shown heatmap (Segmentation + Parametric
-// Map) and the shown phrase's boxes (a TID 1500 SR), optionally de-identified, and the files it lists after. Objects, references and refusals:
+// Map) and the shown phrase's boxes (a TID 1500 SR), optionally de-identified, the files it lists after, and what a
+// PACS server made of them when they are also sent there (STOW-RS, `pacs.store`). Objects, references and refusals:
 // main/dicom-export/README.md.
 import type { Input, Output, Types } from '../../../common/contract';
 import { matchingPhrases, type PhraseRef } from '../lib/grounding';
@@ -84,3 +85,10 @@ export const OBJECT_LABEL: Record<DicomExportFile['object'], string> = {
   overlay: 'Overlay (Secondary Capture, burned in)',
   sr: 'Structured Report (boxes)',
 };
+
+/** What a `pacs.store` of the written files answered, in words: "Sent to Orthanc: 3 stored" (and the refusals). */
+export function sentSummary(server: string, result: Output<'pacs.store'>): { text: string; refused: string[] } {
+  const n = result.stored.length;
+  const text = `Sent to ${server}: ${n} stored${result.failed.length ? `, ${result.failed.length} refused` : ''}`;
+  return { text, refused: result.failed.map((f) => `${f.file.split(/[\\/]/).pop()}: ${f.reason}`) };
+}

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { procedures, type Types } from '../../../common/contract';
 import type { LoadedHeatmap } from '../../../renderer/src/lib/heatmap';
-import { boxedPhraseTexts, exportableHeatmap, planDicomExport, writtenFiles, type DicomExportForm } from '../../../renderer/src/viewer/dicom-export';
+import { boxedPhraseTexts, exportableHeatmap, planDicomExport, sentSummary, writtenFiles, type DicomExportForm } from '../../../renderer/src/viewer/dicom-export';
 
 const geometry = { originalRows: 40, originalColumns: 50, top: 0, left: 5, width: 40, height: 40 };
 const heatmap = (extra: Partial<LoadedHeatmap> = {}): LoadedHeatmap => ({
@@ -58,6 +58,15 @@ describe('the DICOM export dialog', () => {
     expect(planDicomExport(form({ threshold: 'high' }), 3, heatmap(), []).error).toBe('Threshold “high” is not a number.');
     expect(planDicomExport(form(), 3, heatmap({ threshold: null }), []).error).toMatch(/no threshold of its own/);
     expect(planDicomExport(form({ threshold: '0' }), 3, heatmap({ threshold: null }), []).error).toBeNull();
+  });
+
+  it('says what the PACS made of the files sent there, naming each refusal by its file', () => {
+    const ok = { file: '/o/Segmentation_1.dcm', sopInstanceUid: '1' };
+    expect(sentSummary('Orthanc', { stored: [ok, { ...ok, sopInstanceUid: '2' }], failed: [], requests: 1 })).toEqual({ text: 'Sent to Orthanc: 2 stored', refused: [] });
+    expect(sentSummary('PACS', { stored: [ok], failed: [{ file: '/o/ParametricMap_2.dcm', sopInstanceUid: '2', reason: 'SOP class not supported' }], requests: 1 })).toEqual({
+      text: 'Sent to PACS: 1 stored, 1 refused',
+      refused: ['ParametricMap_2.dcm: SOP class not supported'],
+    });
   });
 
   it('lists each written file once (the Secondary Capture comes with every export of a PNG/JPEG)', () => {
