@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { procedures } from '../../common/contract';
+import { isDicomPart10, readHead } from '../pacs/cache';
 import type { PacsRetrieveResult } from '../../common/contract/pacs';
 import type { z } from 'zod';
 import { followJob, parseCommandArgs, withRefusals, type Command, type Out } from './shared';
@@ -62,21 +63,12 @@ function dicomFilesOf(given: string): string[] {
   const found = (fs.readdirSync(given, { recursive: true, withFileTypes: true }) as fs.Dirent[])
     .filter((d) => d.isFile())
     .map((d) => path.join(d.parentPath, d.name))
-    .filter(isPart10)
+    .filter((file) => isDicomPart10(readHead(file, 132)))
     .sort();
   if (!found.length) throw new Error(`${given}: no DICOM Part 10 file in the folder`);
   return found;
 }
 
-function isPart10(file: string): boolean {
-  const head = Buffer.alloc(132);
-  const fd = fs.openSync(file, 'r');
-  try {
-    return fs.readSync(fd, head, 0, 132, 0) === 132 && head.toString('latin1', 128, 132) === 'DICM';
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** The whole of stdin, without its final line end (`printf '%s' secret |` and `echo secret |` both work). */
 async function readStdin(): Promise<string> {

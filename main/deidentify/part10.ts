@@ -1,16 +1,7 @@
 // A DICOM Part 10 file through a Deidentifier: read with dcmjs (every transfer syntax the app imports, deflated and
 // big endian included), de-identified, written back in the same transfer syntax (a deflated one as explicit little endian) with the pixel data untouched.
-import { createRequire } from 'node:module';
+import { dcmjs } from '../imaging';
 import type { Deidentifier, TagDict } from './deidentify';
-
-interface Dcmjs {
-  data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer): { meta: TagDict; dict: TagDict } };
-    DicomDict: new (meta: TagDict) => { dict: TagDict; write(): ArrayBuffer };
-  };
-}
-let api: Dcmjs | null = null;
-const dcmjs = () => (api ??= createRequire(import.meta.url)('dcmjs') as Dcmjs);
 
 const DEFLATED = '1.2.840.10008.1.2.1.99';
 const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
@@ -22,7 +13,7 @@ export function deidentifyPart10(bytes: Uint8Array, deidentifier: Deidentifier, 
   const { DicomMessage, DicomDict } = dcmjs().data;
   let file: { meta: TagDict; dict: TagDict };
   try {
-    file = DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    file = DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer) as { meta: TagDict; dict: TagDict };
   } catch (error) {
     throw new DeidentifyError(`${name}: not a readable DICOM Part 10 file (${(error as Error).message})`);
   }

@@ -6,8 +6,9 @@
 // TID 1500 report, and what they add of their own (the phrase, the algorithm, the export's time) is not the patient's.
 import fs from 'node:fs';
 import { Deidentifier, DeidentifyError, deidentifyPart10, type DatesOption, type TagDict } from '../deidentify';
+import { dcmjs } from '../imaging';
 import type { SourceRef } from './common';
-import { dcmjs, part10Bytes, type DataSet } from './part10';
+import { part10Bytes, type DataSet } from './part10';
 import { DicomExportError } from './source';
 
 /** the Deidentifiers of recent sessions (a dialog's requests of one Write), the oldest forgotten first */

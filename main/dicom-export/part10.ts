@@ -1,27 +1,11 @@
 // Writing a data set as a DICOM Part 10 file with dcmjs: the naturalized data set (keyword -> value) is turned into
 // dcmjs's tag dictionary and written in Explicit VR Little Endian with our own file meta information (dcmjs's
 // datasetToBuffer would name itself as the implementation).
-import { createRequire } from 'node:module';
+import { dcmjs, type NaturalDataSet } from '../imaging';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './uids';
 
 /** A data set as dcmjs naturalizes it: keywords to values, sequences as arrays of such objects. */
-export type DataSet = { [keyword: string]: unknown };
-
-interface DcmjsWrite {
-  data: {
-    DicomDict: new (meta: unknown) => { dict: unknown; write(options?: { allowInvalidVRLength?: boolean }): ArrayBuffer };
-    DicomMetaDictionary: {
-      denaturalizeDataset(dataset: DataSet): unknown;
-      naturalizeDataset(dict: unknown): DataSet;
-    };
-    DicomMessage: { readFile(buffer: ArrayBuffer, options?: { untilTag?: string }): { meta: unknown; dict: unknown } };
-  };
-}
-
-let api: DcmjsWrite | null = null;
-export function dcmjs(): DcmjsWrite {
-  return (api ??= createRequire(import.meta.url)('dcmjs') as DcmjsWrite);
-}
+export type DataSet = NaturalDataSet;
 
 export const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 

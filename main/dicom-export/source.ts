@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import type { Db } from '../db/database';
 import type { ImageRow } from '../db/images-repo';
 import { prepared } from '../db/statements';
-import { decodeImageFile, ImageDecodeError, parseDicom } from '../imaging';
+import { dcmjs, decodeImageFile, ImageDecodeError, parseDicom } from '../imaging';
 import { frameOfReferenceOf, patientStudyOf, type ExportContext, type SourceRef } from './common';
-import { dcmjs, type DataSet } from './part10';
+import type { DataSet } from './part10';
 import { secondaryCapture } from './sc';
 
 /** A refused export: `not_found` for an unknown heatmap or image, else `invalid_input` (the service's RPC error codes). */

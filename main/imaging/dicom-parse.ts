@@ -1,10 +1,10 @@
 // Reading a DICOM Part 10 file with dcmjs, and typed access to its elements.
 
-import { createRequire } from 'node:module';
 import { DecodeProblem, DEFAULT_MAX_PIXELS } from './types';
 import { deflatedMeta, fileMeta, inflateDeflatedFile, DEFLATED } from './dicom-inflate';
 import { walkDataSet } from './dicom-walk';
 import { DicomTag } from './dicom-tags';
+import { dcmjs } from './dcmjs';
 
 export interface DcmElement {
   vr?: string;
@@ -15,29 +15,6 @@ export type DcmDict = Record<string, DcmElement | undefined>;
 export interface ParsedDicom {
   meta: DcmDict;
   dict: DcmDict;
-}
-
-interface Logger {
-  getLevel(): number;
-  setLevel(level: string | number, persist?: boolean): void;
-}
-
-interface DcmjsApi {
-  data: {
-    DicomMessage: {
-      readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string | null; noCopy?: boolean }): ParsedDicom;
-    };
-  };
-  log: Logger & { getLogger(name: string): Logger };
-}
-
-let dcmjsApi: DcmjsApi | null = null;
-
-function dcmjs(): DcmjsApi {
-  if (!dcmjsApi) {
-    dcmjsApi = createRequire(import.meta.url)('dcmjs') as DcmjsApi;
-  }
-  return dcmjsApi;
 }
 
 /** Errors after which a lenient re-read is safe (the data is complete, dcmjs is just strict about it). */

@@ -90,6 +90,17 @@ export function sopInstanceUid(head: Buffer): string | null {
   return null;
 }
 
+/** A file's first `bytes` bytes (fewer for a shorter file), without reading the rest. */
+export function readHead(file: string, bytes: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function isDicomPart10(head: Buffer): boolean {
   return head.length >= 132 && head.toString('latin1', 128, 132) === 'DICM';
 }

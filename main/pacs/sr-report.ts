@@ -4,25 +4,18 @@
 // Of several SRs of a study the verified one, then the latest by content date and time, is taken.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Db } from '../db/database';
 import { findReportHash, upsertReport } from '../db/reports-repo';
+import { readHead } from './cache';
 import { prepared } from '../db/statements';
+import { dcmjs, type NaturalDataSet } from '../imaging';
 import { reportToStore } from '../studies/report-parse';
 
 /** SR Storage SOP classes: 1.2.840.10008.5.1.4.1.1.88.x (Basic Text, Enhanced, Comprehensive ...) */
 const SR_CLASS_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
 
-type Naturalized = Record<string, unknown>;
-interface Dcmjs {
-  data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer): { meta: unknown; dict: unknown } };
-    DicomMetaDictionary: { naturalizeDataset(dict: unknown): Naturalized };
-  };
-}
-let api: Dcmjs | null = null;
-const dcmjs = () => (api ??= createRequire(import.meta.url)('dcmjs') as Dcmjs);
+type Naturalized = NaturalDataSet;
 
 const items = (v: unknown): Naturalized[] => (Array.isArray(v) ? (v as Naturalized[]) : v ? [v as Naturalized] : []);
 
@@ -65,8 +58,9 @@ export function studyReports(dir: string): SrFile[] {
   const found: SrFile[] = [];
   for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.dcm'))) {
     const file = path.join(dir, name);
+    // the file meta's SOP class first: the study's images (tens of MB) are not read
+    if (!readHead(file, 4096).subarray(128).toString('latin1').includes(SR_CLASS_PREFIX)) continue;
     const bytes = fs.readFileSync(file);
-    if (!bytes.subarray(128, 4096).toString('latin1').includes(SR_CLASS_PREFIX)) continue; // cheap: the file meta's class
     let ds: Naturalized;
     try {
       const { DicomMessage, DicomMetaDictionary } = dcmjs().data;
@@ -81,6 +75,11 @@ export function studyReports(dir: string): SrFile[] {
   return found;
 }
 
+/** The study's report among its SRs: a verified one before an unverified one, then the latest by content date and time. */
+export function bestReport<R extends Pick<SrFile, 'verified' | 'when'>>(reports: readonly R[]): R | undefined {
+  return [...reports].sort((a, b) => Number(b.verified) - Number(a.verified) || b.when.localeCompare(a.when))[0];
+}
+
 /**
  * Stores the study's report from its SRs (the verified, then latest, one) on the study the import made for
  * `studyUid` in `dataset`; -> the SR files read (the import rejects them as not images: the caller discounts them)
@@ -89,7 +88,7 @@ export function studyReports(dir: string): SrFile[] {
 export function attachStudyReport(db: Db, dir: string, dataset: string, studyUid: string): { srFiles: Set<string>; attached: boolean } {
   const reports = studyReports(dir);
   const srFiles = new Set(reports.map((r) => r.file));
-  const best = reports.sort((a, b) => Number(b.verified) - Number(a.verified) || b.when.localeCompare(a.when))[0];
+  const best = bestReport(reports);
   if (!best) return { srFiles, attached: false };
   const study = prepared(db, 'SELECT s.id FROM studies s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = ? AND s.study_uid = ?').get(dataset, studyUid) as { id: number } | undefined;
   if (!study) return { srFiles, attached: false }; // a study of reports only: no images, nothing to attach to

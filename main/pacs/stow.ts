@@ -3,7 +3,11 @@
 // Sequence) or refused with its Failure Reason (Failed SOP Sequence). What the app sends back: its DICOM exports.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { isDicomPart10, readHead, sopInstanceUid } from './cache';
 import { label, PacsError, readText, request, type Connection, type DicomJson } from './dicomweb';
+
+/** enough for any file meta group */
+const HEAD_BYTES = 4096;
 
 /** one request's bytes at most (a server's upload limit is often 100 MB or more; an export is a few MB) */
 export const STOW_REQUEST_BYTES = 64 << 20;
@@ -13,22 +17,6 @@ export interface StowOutcome {
   failed: { file: string; sopInstanceUid: string; reason: string }[];
   /** the POSTs made */
   requests: number;
-}
-
-/** the SOP Instance UID of a Part 10 file, from its file meta (Media Storage SOP Instance UID), or '' */
-export function sopInstanceUidOf(bytes: Uint8Array): string {
-  if (bytes.length < 140 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return '';
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 132; at + 8 <= view.length && view.readUInt16LE(at) === 0x0002; ) {
-    const element = view.readUInt16LE(at + 2);
-    const vr = view.toString('latin1', at + 4, at + 6);
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-    const length = long ? view.readUInt32LE(at + 8) : view.readUInt16LE(at + 6);
-    const start = at + (long ? 12 : 8);
-    if (element === 0x0003) return view.toString('latin1', start, start + length).replace(/[\0 ]+$/, '');
-    at = start + length;
-  }
-  return '';
 }
 
 const FAILURE_REASONS: Record<number, string> = {
@@ -46,16 +34,13 @@ export async function storeInstances(conn: Connection, files: string[], signal?:
   const entries = files.map((file) => {
     let head: Buffer;
     try {
-      const fd = fs.openSync(file, 'r');
-      head = Buffer.alloc(4096);
-      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-      fs.closeSync(fd);
+      head = readHead(file, HEAD_BYTES);
     } catch (error) {
       throw new PacsError(`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    const sopInstanceUid = sopInstanceUidOf(head);
-    if (!sopInstanceUid) throw new PacsError(`${file}: not a DICOM Part 10 file with a SOP Instance UID; nothing was sent`);
-    return { file, sopInstanceUid, size: fs.statSync(file).size };
+    const uid = isDicomPart10(head) ? sopInstanceUid(head) : null;
+    if (!uid) throw new PacsError(`${file}: not a DICOM Part 10 file with a SOP Instance UID; nothing was sent`);
+    return { file, sopInstanceUid: uid, size: fs.statSync(file).size };
   });
   const outcome: StowOutcome = { stored: [], failed: [], requests: 0 };
   for (const batch of batches(entries, requestBytes)) {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procedures } from '../../../common/contract';
-import { srReportText } from '../../../main/pacs/sr-report';
+import { bestReport, srReportText } from '../../../main/pacs/sr-report';
 import type { RetrieveResult } from '../../../main/pacs/retrieve';
 import type { AppContext } from '../../../main/services/app-context';
 import { DEMO_DIR } from '../imaging/helpers/test-data';
@@ -106,5 +106,14 @@ describe('srReportText', () => {
       ],
     };
     expect(srReportText(ds)).toBe('FINDINGS: Heart size normal.\n\nunnamed paragraph\n\nIMPRESSION FINAL: Normal.');
+  });
+});
+
+describe('bestReport', () => {
+  it('takes a verified SR before an unverified one, then the latest by content date and time', () => {
+    const r = (name: string, verified: boolean, when: string) => ({ name, verified, when });
+    expect(bestReport([r('old', true, '20240101120000'), r('new', true, '20240102080000'), r('draft', false, '20240103000000')])?.name).toBe('new');
+    expect(bestReport([r('draft', false, '20240103000000'), r('older draft', false, '20240102000000')])?.name).toBe('draft');
+    expect(bestReport([])).toBeUndefined();
   });
 });
