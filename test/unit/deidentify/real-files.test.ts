@@ -1,19 +1,17 @@
 // De-identification of real encodings: every pydicom test file dcmjs can read, in every transfer syntax (deflated,
 // big endian, JPEG, JPEG-LS, JPEG 2000, RLE), decodes to the same pixels after de-identification; the demo's DICOMs
 // gain no dciodvfy error; a file that is not DICOM is refused naming it.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deidentifier, DeidentifyError, deidentifyPart10 } from '../../../main/deidentify';
 import { decodeImageBuffer } from '../../../main/imaging';
 import { DEMO_DIR, HAS_PYDICOM, PYDICOM_DIR, PYDICOM_MISSING, skipBecause } from '../imaging/helpers/test-data';
+import { dciodvfy, skipWithoutDciodvfy } from '../dicom-export/tools';
 import { read } from './every-attribute';
 
-const DCIODVFY = process.env.SIGHTLINE_DCIODVFY ?? '/usr/bin/dciodvfy';
-const noDciodvfy = skipBecause(!existsSync(DCIODVFY), `dicom3tools' dciodvfy not found at ${DCIODVFY} (install dicom3tools)`);
+const noDciodvfy = skipWithoutDciodvfy();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sightline-deid-real-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const deidentifier = () => new Deidentifier({ dates: 'remove', software: 'Sightline test' });
@@ -56,10 +54,7 @@ describe.skipIf(skipBecause(!HAS_PYDICOM, PYDICOM_MISSING))('pydicom test files'
   });
 });
 
-const errorsOf = (file: string) => {
-  const r = spawnSync(DCIODVFY, ['-new', file], { encoding: 'utf8' });
-  return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.startsWith('Error'));
-};
+const errorsOf = (file: string) => dciodvfy(file).errors;
 
 describe.skipIf(noDciodvfy)('the demo\'s DICOMs', () => {
   it('gain no dciodvfy error and carry no patient name or ID of the original', () => {
