@@ -48,7 +48,7 @@ const SOURCE_AE_TITLE = '00020016';
 const SECONDARY_CAPTURE_CLASSES = '1.2.840.10008.5.1.4.1.1.7';
 
 /** the Profile's action for a tag of the data set, after the chosen dates option ('' = not in the table: keep) */
-export function actionFor(tag: string, dates: DatesOption): string {
+function actionFor(tag: string, dates: DatesOption): string {
   const entry = ACTIONS.get(tag);
   if (entry) {
     if (entry.dates && dates === 'keep') return 'K';

@@ -10,7 +10,7 @@ import { label, PacsError, readText, request, type Connection, type DicomJson } 
 const HEAD_BYTES = 4096;
 
 /** one request's bytes at most (a server's upload limit is often 100 MB or more; an export is a few MB) */
-export const STOW_REQUEST_BYTES = 64 << 20;
+const STOW_REQUEST_BYTES = 64 << 20;
 
 export interface StowOutcome {
   stored: { file: string; sopInstanceUid: string }[];
