@@ -14,7 +14,7 @@ import type { Db } from '../db/database';
 import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
 import { addBundle, planAdd, type AddPlan } from './add-bundle';
 import { bundleFolders, statFile } from './folders';
-import { withTunedVariants } from './tuned-variants';
+import { withMergedVariants } from './tuned-variants';
 import {
   GRAPHS,
   MANIFEST_FILE,
@@ -111,7 +111,7 @@ export class ModelRegistry {
   }
 
   /** Every bundle folder, shipped first; names are unique (a later bundle of a taken name is failed, renamed). A
-   * manifest's grounding includes the usable tuned variant files (tuned-variants.ts). */
+   * manifest's grounding includes the usable tuned variant files and the derived presets (tuned-variants.ts, presets.ts). */
   entries(): BundleEntry[] {
     const out: BundleEntry[] = [];
     const taken = new Map<string, BundleEntry>();
@@ -120,7 +120,7 @@ export class ModelRegistry {
         const dir = path.join(root, folder);
         const parsed = this.manifestOf(dir);
         const entry: BundleEntry = parsed.ok
-          ? { name: parsed.manifest.name, dir, source, manifest: withTunedVariants({ dir, manifest: parsed.manifest }, this.variantsDir), hash: parsed.hash, problem: null }
+          ? { name: parsed.manifest.name, dir, source, manifest: withMergedVariants({ dir, manifest: parsed.manifest }, this.variantsDir), hash: parsed.hash, problem: null }
           : { name: folder, dir, source, manifest: null, hash: parsed.hash, problem: parsed.problem };
         const owner = taken.get(entry.name);
         if (owner) {

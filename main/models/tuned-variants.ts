@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { TuneMetrics, VariantName, type TunedVariant } from '../../common/contract/training';
 import { GroundingVariant, type BundleManifest } from '../../common/model-bundle';
+import { presetVariants } from './presets';
 
 export const VARIANT_FORMAT = 'sightline-tuned-variant';
 export type TunedVariantInfo = z.output<typeof TunedVariant> & { grounding: GroundingVariant | null };
@@ -140,12 +141,15 @@ export function tunedVariantsOf(bundle: { dir: string; manifest: BundleManifest 
   return out;
 }
 
-/** The manifest with the usable tuned variants merged into `grounding` (a copy; the cached manifest is untouched). */
-export function withTunedVariants(bundle: { dir: string; manifest: BundleManifest }, variantsRoot: string | null): BundleManifest {
+/** The manifest with the usable tuned variants merged into `grounding`, then the derived presets whose names are
+ * free (presets.ts: `frozen-fast`); a copy, the cached manifest is untouched. */
+export function withMergedVariants(bundle: { dir: string; manifest: BundleManifest }, variantsRoot: string | null): BundleManifest {
   const base = bases.get(bundle.manifest) ?? bundle.manifest;
   const usable = tunedVariantsOf({ dir: bundle.dir, manifest: base }, variantsRoot).filter((v) => v.grounding);
-  if (!usable.length) return base;
-  const merged = { ...base, grounding: { ...base.grounding, ...Object.fromEntries(usable.map((v) => [v.name, v.grounding!])) } };
+  const grounding = { ...base.grounding, ...Object.fromEntries(usable.map((v) => [v.name, v.grounding!])) };
+  const presets = presetVariants({ grounding, schedule: base.schedule });
+  if (!usable.length && !Object.keys(presets).length) return base;
+  const merged = { ...base, grounding: { ...grounding, ...presets } };
   bases.set(merged, base);
   return merged;
 }
