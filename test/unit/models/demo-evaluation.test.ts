@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { RunReport } from '../../../common/contract/evaluation';
 
 const file = path.resolve(__dirname, '../../../models/demo/evaluation.json');
+const card = readFileSync(path.resolve(__dirname, '../../../models/demo/MODEL_CARD.md'), 'utf8');
 const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 describe('models/demo/evaluation.json', () => {
@@ -26,6 +27,20 @@ describe('models/demo/evaluation.json', () => {
         expect(mean(key, 'cnr'), `${key} vs ${base}`).toBeGreaterThan(mean(base, 'cnr'));
         expect(mean(key, 'miou'), `${key} vs ${base}`).toBeGreaterThan(mean(base, 'miou'));
       }
+    }
+  });
+  // the same pairs, the same portable bootstrap: a number in the app's report and in the model card never disagree
+  it("agrees with the model card's table to the card's digits, bounds included", () => {
+    const rows: [string, string][] = [
+      ['frozen', "LDM 'frozen' of the model config (layers 7,9 + Otsu)"],
+      ['tuned', "LDM 'tuned' of the model config (layers 8,9,10, no Otsu)"],
+      ['reference:lut', 'Location-only Gaussian (LUT prior, ignores the image)'],
+    ];
+    for (const [key, label] of rows) {
+      const { cnr, miou, auc } = RunReport.parse(doc[key]).average;
+      const f = (s: { mean: number | null; ci_low: number | null; ci_high: number | null }, digits: number, scale = 1) =>
+        `${(s.mean! * scale).toFixed(digits)} [${(s.ci_low! * scale).toFixed(digits)}, ${(s.ci_high! * scale).toFixed(digits)}]`;
+      expect(card, key).toContain(`| ${label} | 86 | ${f(cnr, 2)} | ${f(miou, 1, 100)} | ${f(auc, 3)} |`);
     }
   });
 });
