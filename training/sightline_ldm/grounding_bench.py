@@ -2,15 +2,17 @@
 computed as the predecessor code does it, with its own full DDIM inversion per phrase and the U-Net run at batch 2
 (the empty prompt and the phrase together), attention captured at the kept steps.
 
-    cd training && /usr/bin/python3 -m sightline_ldm.grounding_bench --model ../models/demo --image FILE \\
+    cd training && /usr/bin/python3 -m sightline_ldm.grounding_bench --model ../models/demo --image FILE [--image ...] \\
         --phrase 'right pleural effusion' [--phrase ...] [--threads N]
 
-Prints one JSON object: reference_s_per_heatmap, heatmaps, torch version and threads.
+Prints one JSON object: reference_s_per_heatmap (the median over the images of each image's seconds per heatmap),
+per_image_s_per_heatmap, heatmaps, torch version and threads.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 
@@ -47,7 +49,7 @@ def predecessor_heatmap(model, image, phrase: str, layers, kept, num_steps: int)
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sightline_ldm.grounding_bench", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True)
-    p.add_argument("--image", required=True)
+    p.add_argument("--image", action="append", required=True)
     p.add_argument("--phrase", action="append", required=True)
     p.add_argument("--variant", default="frozen")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -58,13 +60,17 @@ def main(argv=None) -> int:
     manifest_path = f"{args.model}/manifest.json"
     with open(manifest_path, encoding="utf-8") as f:
         v = json.load(f)["grounding"][args.variant]
-    image = read_image_file(args.image)
-    predecessor_heatmap(model, image, args.phrase[0], v["layers"], set(v["step_indices"]), v["num_inference_steps"])  # warm
-    t0 = time.perf_counter()
-    for phrase in args.phrase:
-        predecessor_heatmap(model, image, phrase, v["layers"], set(v["step_indices"]), v["num_inference_steps"])
-    seconds = (time.perf_counter() - t0) / len(args.phrase)
-    print(json.dumps({"reference_s_per_heatmap": seconds, "heatmaps": len(args.phrase), "torch": torch.__version__,
+    images = [read_image_file(f) for f in args.image]
+    layers, kept, steps = v["layers"], set(v["step_indices"]), v["num_inference_steps"]
+    predecessor_heatmap(model, images[0], args.phrase[0], layers, kept, steps)  # warm
+    per_image = []
+    for image in images:
+        t0 = time.perf_counter()
+        for phrase in args.phrase:
+            predecessor_heatmap(model, image, phrase, layers, kept, steps)
+        per_image.append((time.perf_counter() - t0) / len(args.phrase))
+    print(json.dumps({"reference_s_per_heatmap": statistics.median(per_image), "per_image_s_per_heatmap": per_image,
+                      "heatmaps": len(args.phrase) * len(images), "torch": torch.__version__,
                       "torch_threads": torch.get_num_threads()}))
     return 0
 
