@@ -7,6 +7,7 @@ import { batchProcedures } from './batch';
 import { classificationEvents, classificationProcedures } from './classification';
 import { dicomExportProcedures } from './dicom-export';
 import { evaluationEvents, evaluationProcedures } from './evaluation';
+import { filesProcedures } from './files';
 import { heatmapsEvents, heatmapsProcedures } from './heatmaps';
 import { imagingEvents, imagingProcedures } from './imaging';
 import { jobsEvents, jobsProcedures } from './jobs';
@@ -61,6 +62,7 @@ export const procedures = merge(
   annotationsProcedures,
   pacsProcedures,
   dicomExportProcedures,
+  filesProcedures,
 ) satisfies ProcedureTable;
 
 export const events = merge(

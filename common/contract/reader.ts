@@ -3,6 +3,7 @@
 // reader-side procedure returns (ReaderItem, ReaderStimulus, ReaderSession) has a field that could carry an arm,
 // model or variant name, a heatmap id or a patient identifier; heatmaps reach the reader keyed by an opaque token.
 import { z } from 'zod';
+import { DownloadRef, TransferId } from './files';
 import { HeatmapGeometry } from './heatmaps';
 import { PixelData } from './imaging';
 import { Id, type EventTable } from './shared';
@@ -300,20 +301,33 @@ export const readerProcedures = {
   'reader.stimulus': { input: z.object({ session: Session, token: z.string().min(8).max(64) }), output: ReaderStimulus },
   /** the item's image as its samples (a reading copy: the package's rendered pixels), so a remote reader needs no images.* */
   'reader.pixels': { input: z.object({ session: Session, token: z.string().min(8).max(64) }), output: PixelData },
-  // several machines (main/reader/package.ts, merge.ts, credentials.ts); files are paths on this workstation
+  // several machines (main/reader/package.ts, merge.ts, credentials.ts). Files are paths on this workstation, or, for
+  // a browser on another machine: written into the app's exports folder (no `out`) and fetched with files.download*,
+  // given with files.upload* and named here by the upload's id (main/files/)
   /** writes the study package (design as readers see it, rendered images, maps by opaque token, manifest) as a
-   * `reader-package` job; its final message and result name the file and its content hash */
-  'reader.packageExport': { input: z.object({ id: Id, out: z.string().min(1) }), output: z.object({ jobId: z.string() }) },
-  /** imports a package as a reading copy, as a `reader-package-import` job (the same content twice: the copy made the
-   * first time); its final message and result name the copy */
-  'reader.packageImport': { input: z.object({ file: z.string().min(1) }), output: z.object({ jobId: z.string() }) },
-  /** one reader's answers, events, active and sitting times, with the package hash and the content's sha256 */
-  'reader.answersExport': {
-    input: z.object({ id: Id, reader: z.string().min(1).max(100), out: z.string().min(1) }),
-    output: z.object({ file: z.string(), sha256: z.string(), answers: z.number().int() }),
+   * `reader-package` job; its final message and result name the file and its content hash. Without `out`: into the
+   * exports folder, `download` then names it (fetchable once the job is done) */
+  'reader.packageExport': { input: z.object({ id: Id, out: z.string().min(1).optional() }), output: z.object({ jobId: z.string(), download: DownloadRef.nullable() }) },
+  /** imports a package (a path here, or an upload's id) as a reading copy, as a `reader-package-import` job (the same
+   * content twice: the copy made the first time); its final message and result name the copy */
+  'reader.packageImport': {
+    input: z.object({ file: z.string().min(1).optional(), upload: TransferId.optional() }).refine((i) => (i.file === undefined) !== (i.upload === undefined), 'give a package file or an upload, not both'),
+    output: z.object({ jobId: z.string() }),
   },
-  /** merges answers files into the coordinator's study; acceptNewer: apply files with conflicts, the newer answer winning */
-  'reader.answersMerge': { input: z.object({ id: Id, files: z.array(z.string().min(1)).min(1), acceptNewer: z.boolean().default(false) }), output: z.array(ReaderMergeResult) },
+  /** one reader's answers, events, active and sitting times, with the package hash and the content's sha256; without
+   * `out`: into the exports folder, `download` names it */
+  'reader.answersExport': {
+    input: z.object({ id: Id, reader: z.string().min(1).max(100), out: z.string().min(1).optional() }),
+    output: z.object({ file: z.string(), sha256: z.string(), answers: z.number().int(), download: DownloadRef.nullable() }),
+  },
+  /** merges answers files (paths here, then uploads by id) into the coordinator's study; acceptNewer: apply files with
+   * conflicts, the newer answer winning. An upload's result names the file as it was given. */
+  'reader.answersMerge': {
+    input: z
+      .object({ id: Id, files: z.array(z.string().min(1)).default([]), uploads: z.array(TransferId).max(100).default([]), acceptNewer: z.boolean().default(false) })
+      .refine((i) => i.files.length + i.uploads.length > 0, 'give at least one answers file or upload'),
+    output: z.array(ReaderMergeResult),
+  },
   /** a new sign-in code for a reader (shown once; the previous code revoked) */
   'reader.credentialCreate': { input: z.object({ id: Id, reader: z.string().min(1).max(100) }), output: z.object({ code: z.string(), credentialId: Id }) },
   'reader.credentialRevoke': { input: z.object({ id: Id, reader: z.string().min(1).max(100) }), output: z.object({ revoked: z.number().int() }) },

@@ -86,7 +86,7 @@ export async function studyRemote(args: string[], out: Out): Promise<number> {
     case 'merge': {
       if (!files.length) return fail('give one or more answers FILEs');
       return run(async (context) => {
-        const results = await context.handlers['reader.answersMerge']({ id, files, acceptNewer: values['accept-newer'] });
+        const results = await context.handlers['reader.answersMerge']({ id, files, uploads: [], acceptNewer: values['accept-newer'] });
         if (values.json) out.log(JSON.stringify(results, null, 2));
         for (const r of results) {
           if (!values.json) out.log(`${r.file} (${r.reader}): ${r.applied ? 'applied' : 'NOT applied'}; ${r.merged} merged, ${r.duplicates} duplicate, ${r.conflicts.length} conflicting`);

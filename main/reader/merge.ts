@@ -89,11 +89,11 @@ export function answersFile(db: Db, studyId: number, readerName: string, now: Da
   return { text: `{"format":"sightline-reader-answers","version":1,"sha256":"${hash}","content":${body}}\n`, sha256: hash, answers: content.answers.length };
 }
 
-/** Reads and checks an answers file (format, content sha256); errors name the file. */
-export function readAnswersFile(file: string): { content: AnswersContent; sha256: string } {
+/** Reads and checks an answers file (format, content sha256); errors name it `file` (default its path). */
+export function readAnswersFile(path: string, file = path): { content: AnswersContent; sha256: string } {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(path, 'utf8');
   } catch (error) {
     throw new RpcError('not_found', `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
@@ -118,15 +118,18 @@ export function readAnswersFile(file: string): { content: AnswersContent; sha256
 type Result = z.output<typeof ReaderMergeResult>;
 type Existing = { value: string; answeredAt: string };
 
+/** An answers file: its path here, and the name results and errors give it (an upload's: the name it was given as). */
+export type AnswersSource = string | { path: string; name: string };
+
 /** Merges answers files one after the other (each against the state the previous left). */
-export function mergeAnswers(db: Db, studyId: number, files: string[], opts: { acceptNewer: boolean; now: Date }): Result[] {
+export function mergeAnswers(db: Db, studyId: number, files: AnswersSource[], opts: { acceptNewer: boolean; now: Date }): Result[] {
   const study = getReaderStudy(db, studyId);
   if (!study) throw new RpcError('not_found', `no reader study ${studyId}`);
-  return files.map((file) => mergeOne(db, studyId, file, opts));
+  return files.map((f) => (typeof f === 'string' ? mergeOne(db, studyId, f, f, opts) : mergeOne(db, studyId, f.path, f.name, opts)));
 }
 
-function mergeOne(db: Db, studyId: number, file: string, opts: { acceptNewer: boolean; now: Date }): Result {
-  const { content, sha256: fileHash } = readAnswersFile(file);
+function mergeOne(db: Db, studyId: number, path: string, file: string, opts: { acceptNewer: boolean; now: Date }): Result {
+  const { content, sha256: fileHash } = readAnswersFile(path, file);
   if (!studyHasPackage(db, studyId, content.packageHash)) {
     throw new RpcError('invalid_input', `${file}: answered on package ${content.packageHash.slice(0, 12)}…, which is not a package of study ${studyId}`);
   }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { RpcError } from '../../common/contract';
 import { Id } from '../../common/contract/shared';
 import type { Db } from '../db/database';
+import { newSlot } from '../files/store';
 import type { JobKind, JobRunner } from '../jobs/job-runner';
 import { checkPackageable, exportPackage, importPackage } from './package';
 import type { DecodeImage } from './pixels';
@@ -20,10 +21,16 @@ export type ImportJobResult = { studyId: number; contentHash: string; created: b
 const Params = z.object({ id: Id, out: z.string().min(1) });
 export type PackageJobResult = { file: string; contentHash: string; bytes: number; members: number; warnings: string[] };
 
-/** `reader.packageExport`: refuses at once what cannot be packaged, else starts the job on the absolute path. */
-export function startPackageJob(db: Db, jobs: JobRunner, id: number, out: string): { jobId: string } {
-  checkPackageable(db, id, out);
-  return { jobId: jobs.start(READER_PACKAGE_JOB, { id, out: path.resolve(out) }) };
+/**
+ * `reader.packageExport`: refuses at once what cannot be packaged, else starts the job on the absolute path `out`,
+ * or, without one, into a new folder of the exports area (main/files), which `download` names: the job writes
+ * `<name>.partial` there and renames it when done, so the download exists only once the package is whole.
+ */
+export function startPackageJob(db: Db, jobs: JobRunner, dataDir: string, id: number, out?: string): { jobId: string; download: { id: string; name: string } | null } {
+  const study = checkPackageable(db, id, out);
+  if (out !== undefined) return { jobId: jobs.start(READER_PACKAGE_JOB, { id, out: path.resolve(out) }), download: null };
+  const slot = newSlot(dataDir, 'exports', `${study.name}${study.version > 1 ? ` v${study.version}` : ''}.slpkg`);
+  return { jobId: jobs.start(READER_PACKAGE_JOB, { id, out: slot.file }), download: { id: slot.id, name: slot.name } };
 }
 
 /** `decode`: the case images' decoder (the app's decode pool; default this thread). */

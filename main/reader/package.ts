@@ -92,12 +92,12 @@ async function burnedInRisk(file: string): Promise<string[]> {
   }
 }
 
-/** Refuses what cannot be packaged (before a job is started for it). */
-export function checkPackageable(db: Db, studyId: number, out: string) {
+/** Refuses what cannot be packaged (before a job is started for it); `out`: also a missing output folder. */
+export function checkPackageable(db: Db, studyId: number, out?: string) {
   const study = getReaderStudy(db, studyId);
   if (!study) throw new RpcError('not_found', `no reader study ${studyId}`);
   if (packageOfStudy(db, studyId, 'copy')) throw new RpcError('invalid_input', `study ${studyId} is a reading copy: export its answers (study export-answers), not a package`);
-  if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new RpcError('invalid_input', `${out}: the folder ${path.dirname(path.resolve(out))} does not exist`);
+  if (out !== undefined && !fs.existsSync(path.dirname(path.resolve(out)))) throw new RpcError('invalid_input', `${out}: the folder ${path.dirname(path.resolve(out))} does not exist`);
   return study;
 }
 

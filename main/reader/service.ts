@@ -7,7 +7,7 @@ import type { Db } from '../db/database';
 import { heatmapSources, listReaderStudies, phrasesWithBoxes, type ReaderStudyRow } from '../db/reader-repo';
 import type { JobRunner } from '../jobs/job-runner';
 import type { HandlersOf } from '../rpc/handlers';
-import fs from 'node:fs';
+import { newSlot, removeSlot, slotFile, writeFileAtomic } from '../files/store';
 import { RpcError } from '../../common/contract';
 import { analyseStudy } from './analysis/study';
 import { createCredential, listCredentials, revokeCredential } from './credentials';
@@ -77,18 +77,29 @@ export function createReaderService(deps: ReaderServiceDeps): HandlersOf<typeof 
     'reader.pixels': ({ session, token }) => pixels(session, token),
     'reader.packageExport': ({ id, out }) => {
       if (!deps.jobs) throw new RpcError('internal', 'this reader service has no job runner for packages');
-      return startPackageJob(db, deps.jobs, id, out);
+      return startPackageJob(db, deps.jobs, dataDir, id, out);
     },
-    'reader.packageImport': ({ file }) => {
+    'reader.packageImport': ({ file, upload }) => {
       if (!deps.jobs) throw new RpcError('internal', 'this reader service has no job runner for packages');
-      return startImportJob(deps.jobs, file);
+      return startImportJob(deps.jobs, upload ? slotFile(dataDir, 'uploads', upload).file : file!);
     },
     'reader.answersExport': ({ id, reader, out }) => {
       const f = answersFile(db, id, reader, reading.now());
-      fs.writeFileSync(out, f.text);
-      return { file: out, sha256: f.sha256, answers: f.answers };
+      // without `out`: a file of the exports area, for download (main/files/store.ts)
+      const slot = out === undefined ? newSlot(dataDir, 'exports', `${studyOf(db, id).name} ${reader} answers.json`) : null;
+      const file = slot?.file ?? out!;
+      try {
+        writeFileAtomic(file, f.text);
+      } catch (error) {
+        if (slot) removeSlot(dataDir, 'exports', slot.id);
+        throw new RpcError('invalid_input', `${file}: could not be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      return { file, sha256: f.sha256, answers: f.answers, download: slot && { id: slot.id, name: slot.name } };
     },
-    'reader.answersMerge': ({ id, files, acceptNewer }) => mergeAnswers(db, id, files, { acceptNewer, now: reading.now() }),
+    'reader.answersMerge': ({ id, files, uploads, acceptNewer }) => {
+      const stored = uploads.map((u) => slotFile(dataDir, 'uploads', u)).map((s) => ({ path: s.file, name: s.name }));
+      return mergeAnswers(db, id, [...files, ...stored], { acceptNewer, now: reading.now() });
+    },
     'reader.credentialCreate': ({ id, reader }) => createCredential(db, id, reader, reading.now()),
     'reader.credentialRevoke': ({ id, reader }) => ({ revoked: revokeCredential(db, id, reader, reading.now()) }),
     'reader.credentials': ({ id }) => listCredentials(db, id),

@@ -33,6 +33,7 @@ import { createPacsService } from '../pacs/service';
 import { batchImportJobKind } from '../batch/import-job';
 import { createBatchService } from '../batch/service';
 import { createDicomExportService } from '../dicom-export/service';
+import { createFilesService } from '../files/service';
 import { createDispatcher, type Dispatcher, type Handlers } from '../rpc/dispatcher';
 import { EventBus } from '../rpc/event-bus';
 import { createSettingsService } from '../settings/service';
@@ -173,6 +174,7 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     ...createPacsService({ db, jobs, dataDir: options.dataDir, box: secrets }),
     ...createBatchService({ db, jobs, registry: models, appVersion: appVersion() }),
     ...createDicomExportService({ db, dataDir: options.dataDir, softwareVersion: appVersion() }),
+    ...createFilesService({ dataDir: options.dataDir }),
   };
 
   let closed: Promise<void> | null = null;

@@ -1,6 +1,7 @@
 // Browser mode: the contract served over HTTP on loopback.
 // - POST /rpc/<name> with `Authorization: Bearer <token>` (a custom header, so other local pages cannot
-//   forge calls without a CORS preflight, which is never granted), body = JSON input, reply = wire bytes.
+//   forge calls without a CORS preflight, which is never granted), body = JSON input, or wire bytes (common/wire.ts)
+//   when the input carries bytes (an upload chunk), reply = wire bytes.
 // - GET /events: server-sent events of the contract's events (JSON; binary fields as base64, common/wire.ts).
 // - everything else: the built renderer, with the same CSP as the Electron app.
 // Every request needs the per-run token: in the Authorization header, in `?token=` (which also sets a
@@ -14,7 +15,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { encodeEventText, encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
+import { decodeWire, encodeEventText, encodeWire, WIRE_CONTENT_TYPE } from '../../common/wire';
 import { CONTENT_SECURITY_POLICY } from '../security/csp';
 import type { Dispatcher } from '../rpc/dispatcher';
 import type { EventBus } from '../rpc/event-bus';
@@ -142,7 +143,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -150,7 +151,13 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     if (size > limit) throw new Error(`request body over ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** A procedure's input: JSON, or the wire format (bytes lifted out of the JSON) when the client sent bytes. */
+function parseInput(req: IncomingMessage, body: Buffer): unknown {
+  if (req.headers['content-type']?.split(';')[0].trim() === WIRE_CONTENT_TYPE) return decodeWire(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  return body.length ? JSON.parse(body.toString('utf8')) : {};
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
@@ -221,7 +228,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (recent.length >= SIGN_IN_ATTEMPTS) return sendLoginPage(res, false, { error: 'Too many wrong codes from this machine: wait a minute.' }, 429);
     let code = '';
     try {
-      code = new URLSearchParams(await readBody(req, 4096)).get('code') ?? '';
+      code = new URLSearchParams((await readBody(req, 4096)).toString('utf8')).get('code') ?? '';
     } catch {
       /* an empty code is refused below */
     }
@@ -253,8 +260,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         if (reader && !readerProcedures.has(name)) return sendJson(res, 401, { error: { code: 'unauthorized', message: `${name}: a reader's sign-in opens only their reading view` } });
         let input: unknown;
         try {
-          const body = await readBody(req, maxBody);
-          input = body.length ? JSON.parse(body) : {};
+          input = parseInput(req, await readBody(req, maxBody));
         } catch (error) {
           return sendJson(res, 400, { error: { code: 'invalid_input', message: `bad request body: ${(error as Error).message}` } });
         }

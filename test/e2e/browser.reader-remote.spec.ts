@@ -2,12 +2,15 @@
 // the real CLI (`sightline study credentials`), starts `sightline serve --readers --host 127.0.0.1`; a browser without
 // the session token gets the login page, signs in with the code, lands in the reading view (image through
 // reader.pixels, map through reader.stimulus) and reads 2 cases with the keyboard; the same session is refused a
-// coordinator's procedure; the long CSV export (real CLI) holds exactly the answers given.
+// coordinator's procedure; the long CSV export (real CLI) holds exactly the answers given. The Share panel writes a
+// package and an answers file by path and, with no path, for download through the browser; both are given back by
+// upload ("Choose file…"): imported, merged.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { demoImageIds, makeStudy } from './reader-steps';
-import { expect, repoRoot, startServe, test } from './serve-fixture';
+import { expect, repoRoot, rpc, startServe, test } from './serve-fixture';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/sightline.cjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -85,9 +88,11 @@ test('a reader signs in with a code on serve --readers and reads 2 cases', async
   expect(new Map(scores)).toEqual(given);
 });
 
-test("the studies list's Share panel: a code, the package, a reading copy, its answers merged back", async ({ page }) => {
+test("the studies list's Share panel: a code, the package, a reading copy, its answers merged back, by path and through the browser", async ({ page }) => {
   test.setTimeout(300_000);
   const served = await startServe();
+  // what the browser downloads, and then uploads (a folder of the test's, not the server's)
+  const browserFiles = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-browser-files-'));
   try {
     const studyId = await makeRemoteStudy(served.dataDir);
     await page.goto(served.loginUrl);
@@ -96,16 +101,33 @@ test("the studies list's Share panel: a code, the package, a reading copy, its a
     const panel = page.getByTestId(`study-remote-${studyId}`);
     await panel.getByTestId('remote-new-code').click();
     await expect(panel.getByTestId('remote-message')).toContainText(/Sign-in code for R1: \d+-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}/);
+
+    // no path: the package goes into the app's exports folder and comes out as the browser's download
+    await expect(panel.getByTestId('remote-package-path')).toHaveValue('');
+    await panel.getByTestId('remote-package').click();
+    await expect(panel.getByTestId('remote-message')).toContainText(/Wrote .*exports.*Remote pilot\.slpkg: 7 members, .* content hash [0-9a-f]{64}/, { timeout: 60_000 });
+    const [packageDownload] = await Promise.all([page.waitForEvent('download'), panel.getByTestId('remote-download').click()]);
+    expect(packageDownload.suggestedFilename()).toBe('Remote pilot.slpkg');
+    const downloadedPackage = path.join(browserFiles, 'Remote pilot.slpkg');
+    await packageDownload.saveAs(downloadedPackage);
+    await expect(panel.getByTestId('remote-message')).toHaveText('Downloaded Remote pilot.slpkg');
+    expect(fs.readFileSync(downloadedPackage).subarray(0, 8).toString('latin1')).toBe('SLPKG01\n');
+    // ... and is imported by upload ("Choose file…"), a progress bar while it travels
+    await page.getByTestId('studies-package-upload').setInputFiles(downloadedPackage);
+    await expect(page.getByTestId('studies-imported')).toContainText(/^Imported: reading copy #(\d+)/);
+    const copyId = Number(/#(\d+)/.exec((await page.getByTestId('studies-imported').textContent())!)![1]);
+    await expect(page.getByTestId(`study-copy-${copyId}`)).toBeVisible();
+
+    // a path on the workstation still works: the same content, so the copy made from the upload
     const pkg = path.join(served.dataDir, 'ui.slpkg');
     await panel.getByTestId('remote-package-path').fill(pkg);
     await panel.getByTestId('remote-package').click();
     await expect(panel.getByTestId('remote-message')).toContainText(/Wrote .*ui\.slpkg: 7 members, .* content hash [0-9a-f]{64}/, { timeout: 60_000 });
-    // the same workstation can hold a reading copy of its own package (another workstation would do the same)
+    await expect(panel.getByTestId('remote-download')).toHaveCount(0);
     await page.getByTestId('studies-package-file').fill(pkg);
     await page.getByTestId('studies-import-package').click();
-    await expect(page.getByTestId('studies-imported')).toContainText(/Imported: reading copy #(\d+)/);
-    const copyId = Number(/#(\d+)/.exec((await page.getByTestId('studies-imported').textContent())!)![1]);
-    await expect(page.getByTestId(`study-copy-${copyId}`)).toBeVisible();
+    await expect(page.getByTestId('studies-imported')).toContainText(`Already imported: reading copy #${copyId}`);
+
     await page.getByTestId(`study-share-${copyId}`).click();
     const copyPanel = page.getByTestId(`study-remote-${copyId}`);
     const answers = path.join(served.dataDir, 'ui-answers.json');
@@ -117,8 +139,27 @@ test("the studies list's Share panel: a code, the package, a reading copy, its a
     await panel.getByTestId('remote-merge').click();
     await expect(panel.getByTestId('remote-message')).toHaveText('1 of 1 file(s) applied');
     await expect(panel.getByTestId('remote-merge-results')).toContainText('applied: 0 merged, 0 duplicate, 0 conflicting');
+
+    // R1 answers one item on the reading copy; the answers file is downloaded there and merged here by upload
+    const { session } = (await rpc(served, 'reader.signIn', { studyId: copyId, reader: 'R1' })) as { session: string };
+    await rpc(served, 'reader.answer', { session, position: 0, question: 'score', value: 4, activeMs: 1200 });
+    await page.getByTestId(`study-share-${copyId}`).click();
+    await copyPanel.getByTestId('remote-answers-path').fill('');
+    await copyPanel.getByTestId('remote-export-answers').click();
+    await expect(copyPanel.getByTestId('remote-message')).toContainText(/Wrote 1 answers of R1 to .*exports.*Remote pilot R1 answers\.json/);
+    const [answersDownload] = await Promise.all([page.waitForEvent('download'), copyPanel.getByTestId('remote-download').click()]);
+    expect(answersDownload.suggestedFilename()).toBe('Remote pilot R1 answers.json');
+    const downloadedAnswers = path.join(browserFiles, 'Remote pilot R1 answers.json');
+    await answersDownload.saveAs(downloadedAnswers);
+    await page.getByTestId(`study-share-${studyId}`).click();
+    await panel.getByTestId('remote-merge-upload').setInputFiles(downloadedAnswers);
+    await expect(panel.getByTestId('remote-merge-results')).toContainText('Remote pilot R1 answers.json (R1)');
+    await expect(panel.getByTestId('remote-merge-results')).toContainText('applied: 1 merged, 0 duplicate, 0 conflicting');
+    await expect(panel.getByTestId('remote-message')).toHaveText('1 of 1 file(s) applied');
+    await expect(panel.getByTestId('remote-error')).toHaveCount(0);
   } finally {
     served.process.kill('SIGTERM');
     await new Promise((r) => served.process.once('exit', r));
+    fs.rmSync(browserFiles, { recursive: true, force: true });
   }
 });

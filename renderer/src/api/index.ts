@@ -2,7 +2,7 @@
 // fail with the one error class below, carrying the main process's typed error.
 import type { Api, ApiEvents, EventListener } from '../../../common/api';
 import { procedureNames, splitName, type EventName, type RpcErrorShape, type RpcReply } from '../../../common/contract';
-import { decodeEventText, decodeWire } from '../../../common/wire';
+import { decodeEventText, decodeWire, encodeWire, WIRE_CONTENT_TYPE } from '../../../common/wire';
 
 /** Every failed call, whichever transport carried it. */
 export class ApiError extends Error implements RpcErrorShape {
@@ -46,16 +46,22 @@ export function takeSessionToken(): string {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
 }
 
+/** Whether an input carries bytes (an upload chunk): those go as the wire format, raw, not as JSON numbers. */
+function carriesBytes(input: unknown): boolean {
+  return !!input && typeof input === 'object' && Object.values(input).some((v) => v instanceof Uint8Array);
+}
+
 function httpBridge(token: string): Bridge {
   const api = {} as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
   for (const name of procedureNames) {
     const [ns, method] = splitName(name);
     api[ns] ??= {};
     api[ns][method] = async (input: unknown) => {
+      const binary = carriesBytes(input);
       const response = await fetch(`/rpc/${name}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(input ?? {}),
+        headers: { 'content-type': binary ? WIRE_CONTENT_TYPE : 'application/json', authorization: `Bearer ${token}` },
+        body: binary ? (encodeWire(input) as Uint8Array<ArrayBuffer>) : JSON.stringify(input ?? {}),
       });
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (!response.ok) {
