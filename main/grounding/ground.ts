@@ -138,7 +138,20 @@ export function activationBatch(bundle: LoadedBundle, max: number): number {
   return Math.max(1, Math.min(max, Math.floor((2 * 1024 ** 3) / perSample)));
 }
 
-const inflight = new Map<string, Promise<Float32Array>>();
+/**
+ * An inversion in progress, shared by every request that needs it. It runs under its own signal, aborted only when
+ * every waiter has been cancelled: one job's cancel must not fail another's request for the same image (a benchmark
+ * run cancelled while the viewer grounds a phrase on one of its images).
+ */
+interface SharedInversion {
+  latents: Promise<Float32Array>;
+  controller: AbortController;
+  waiters: number;
+  /** the live waiters' progress reporters */
+  says: Set<(done: number, message: string) => void>;
+}
+
+const inflight = new Map<string, SharedInversion>();
 
 /** What the inversion depends on besides the image (a variant's settings; the classifier asks for step 0 only). */
 export type InversionRequest = Pick<ResolvedSettings, 'numInferenceSteps' | 'stepIndices' | 'clipSample' | 'inversionPrompt'>;
@@ -146,7 +159,8 @@ export type InversionRequest = Pick<ResolvedSettings, 'numInferenceSteps' | 'ste
 /**
  * The U-Net input latents of an image at the kept steps (`stepIndices` [0]: z0, the VAE encoder alone): from the
  * inversion cache, else from the ONNX worker, never computed twice at once for the same key. `image` gives the
- * preprocessed input when it is needed; `say(done, message)` reports the inversion's steps.
+ * preprocessed input when it is needed; `say(done, message)` reports the inversion's steps. A cancelled caller's
+ * promise rejects at once with its signal's reason; the inversion goes on while another caller waits for it.
  */
 export async function cachedInversion(
   runtime: GroundingRuntime,
@@ -161,6 +175,7 @@ export async function cachedInversion(
   },
 ): Promise<{ latents: Float32Array; cached: boolean }> {
   const { bundle, settings, signal } = o;
+  signal.throwIfAborted();
   const key = inversionKey({
     imageSha256: o.sha256,
     bundleHash: bundle.hash,
@@ -172,14 +187,16 @@ export async function cachedInversion(
   });
   const hit = runtime.cache.get(key);
   if (hit) return { latents: hit, cached: true };
-  let pending = inflight.get(key);
-  if (!pending) {
+  let shared = inflight.get(key);
+  if (!shared) {
     const steps = Math.max(...settings.stepIndices);
-    o.say?.(0, 'inverting the image');
-    pending = o
+    const entry: SharedInversion = { controller: new AbortController(), waiters: 0, says: new Set(), latents: Promise.resolve(new Float32Array()) };
+    const sayAll = (done: number, message: string) => entry.says.forEach((say) => say(done, message));
+    entry.latents = o
       .image()
-      .then((image) =>
-        runtime.onnx.run(
+      .then((image) => {
+        sayAll(0, 'inverting the image');
+        return runtime.onnx.run(
           'grounding.invert',
           {
             bundle: o.ref,
@@ -188,22 +205,47 @@ export async function cachedInversion(
             settings: { numInferenceSteps: settings.numInferenceSteps, stepIndices: settings.stepIndices, clipSample: settings.clipSample },
           },
           {
-            signal,
+            signal: entry.controller.signal,
             onProgress: (p) => {
               const progress = p as GroundingProgress;
-              if (progress.stage === 'inversion') o.say?.(progress.done, `inverting the image: step ${progress.done} of ${steps}`);
+              if (progress.stage === 'inversion') sayAll(progress.done, `inverting the image: step ${progress.done} of ${steps}`);
             },
           },
-        ),
-      )
+        );
+      })
       .then(({ latents }) => {
         runtime.cache.set(key, latents);
         return latents;
       })
       .finally(() => inflight.delete(key));
-    inflight.set(key, pending);
+    inflight.set(key, (shared = entry));
+    o.say?.(0, 'inverting the image');
   } else o.say?.(0, 'waiting for the same image to be inverted');
-  return { latents: await pending, cached: false };
+  return { latents: await waitFor(shared, signal, o.say), cached: false };
+}
+
+/** One caller's wait for a shared inversion: its own cancel rejects it at once, the last waiter's cancel stops it. */
+async function waitFor(shared: SharedInversion, signal: AbortSignal, say?: (done: number, message: string) => void): Promise<Float32Array> {
+  shared.waiters++;
+  if (say) shared.says.add(say);
+  let leave: () => void = () => {};
+  const left = new Promise<never>((_, reject) => {
+    leave = () => {
+      if (say) shared.says.delete(say);
+      if (--shared.waiters === 0) shared.controller.abort(signal.reason);
+      reject(signal.reason);
+    };
+  });
+  signal.addEventListener('abort', leave, { once: true });
+  try {
+    return await Promise.race([shared.latents, left]);
+  } finally {
+    if (!signal.aborted) {
+      signal.removeEventListener('abort', leave);
+      shared.waiters--;
+      if (say) shared.says.delete(say);
+    }
+  }
 }
 
 export async function groundImage(

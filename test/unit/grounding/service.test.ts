@@ -99,4 +99,21 @@ describe('heatmaps.*', () => {
     expect(files()).toEqual([]);
     expect(existsSync(path.join(context.dataDir, 'heatmaps'))).toBe(true);
   });
+
+  it("two requests share one inversion, and cancelling the first does not fail the second's", async () => {
+    const { items } = await call<{ items: { firstImageId: number }[] }>('studies.list', { limit: 20 });
+    const other = items.map((i) => i.firstImageId).find((id) => id !== imageId)!;
+    const first = await call<{ jobId: string }>('heatmaps.compute', { imageId: other, phrase: 'left pleural effusion' });
+    const second = await call<{ jobId: string }>('heatmaps.compute', { imageId: other, phrase: 'cardiomegaly', variant: 'tuned' });
+    // both wait for the same inversion (frozen and tuned invert alike); the first leaves while it runs
+    while (!/invert/.test(context.jobs.get(second.jobId)?.message ?? '')) await new Promise((r) => setTimeout(r, 5));
+    expect(context.jobs.cancel(first.jobId)).toBe(true);
+    const [a, b] = [await context.jobs.wait(first.jobId), await context.jobs.wait(second.jobId)];
+    expect(a.progress.state).toBe('cancelled');
+    expect(b.progress.state, b.progress.message).toBe('done');
+    const list = procedures['heatmaps.list'].output.parse(await call('heatmaps.list', { imageId: other }));
+    expect(list.map((h) => h.phrase)).toEqual(['cardiomegaly']);
+    const kept = await call<{ provenance: { inversionCached: boolean } }>('heatmaps.get', { id: list[0].id });
+    expect(kept.provenance.inversionCached).toBe(false); // it waited for the shared inversion, not for the cache
+  });
 });
