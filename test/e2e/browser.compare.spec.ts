@@ -2,17 +2,21 @@
 // model through onnxruntime-node on the CPU) and real Chromium (WebGL2 through SwiftShader). A finding is grounded
 // with the picker's model, compared with the demo's 'tuned' variant side by side (linked zoom and window/level),
 // exported as a PNG at the image's resolution (twice its width in Compare), then every finding is shown as a small
-// multiple; where the lead's `heatmaps.import` exists, an imported heatmap is compared too.
+// multiple; where the lead's `heatmaps.import` exists, an imported heatmap is compared too (Compare's default when
+// no choice is remembered; a model request Compare leaves is cancelled). With the attention cut into batches
+// (SIGHTLINE_TEST_ATTENTION_CHUNKS, as in browser.grounding.spec.ts), Compare and a small multiple show a provisional
+// map first, marked, then the final one. Shift+C toggles Compare, G the small multiples.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decode, type DecodedPng } from 'fast-png';
-import type { Download, Locator, Page } from '@playwright/test';
+import { decode } from 'fast-png';
+import type { Download, Page } from '@playwright/test';
 import { openDatabase } from '../../main/db';
 import { figureLayout } from '../../renderer/src/lib/figure-layout';
-import { expect, repoRoot, rpc, test, type Served } from './serve-fixture';
+import { expect, repoRoot, rpc, startServe, test, type Served } from './serve-fixture';
 import { importDemo } from './demo-steps';
 import { collectConsoleErrors } from './page-checks';
+import { area, changed, changedShifted, darkShare, rgb, settle } from './png-regions';
 
 const screens = path.join(repoRoot, 'test-results', 'screens');
 mkdirSync(screens, { recursive: true });
@@ -159,7 +163,7 @@ test('compare two variants side by side, linked zoom, export the figure, small m
   expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
 });
 
-test('an imported heatmap of the phrase is a choice to compare with', async ({ served, page }) => {
+test('an imported heatmap of the phrase is Compare’s default; a request Compare leaves is cancelled; the keys', async ({ served, page }) => {
   test.skip(!hasImport, 'heatmaps.import is not in the contract yet');
   test.setTimeout(360_000);
   await page.goto(served.loginUrl);
@@ -170,12 +174,28 @@ test('an imported heatmap of the phrase is a choice to compare with', async ({ s
   await expect(page.locator('[data-testid="grounding-item"][data-source="imported"]')).toHaveCount(1);
   await expect(page.locator('[data-testid="grounding-item"][data-source="imported"]').getByTestId('grounding-item-model')).toHaveText('e2e-method (imported)');
   await page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: FINDING }).first().click();
-  await expect(main).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 240_000 });
-  await page.getByTestId('compare-toggle').click();
-  await page.getByTestId('compare-choice').selectOption({ label: 'e2e-method (imported)' });
+  // every finding queued behind it: a request Compare makes now waits, so the test sees it queued
+  await page.getByTestId('grounding-all').click();
+
+  // Shift+C opens Compare (the toolbar's title names the key); no choice remembered: the imported map, nothing requested
+  await expect(page.getByTestId('compare-toggle')).toHaveAttribute('title', /\(Shift\+C\)$/);
+  await page.keyboard.press('Shift+C');
+  await expect(page.getByTestId('compare-toggle')).toHaveAttribute('aria-pressed', 'true');
+  const choice = page.getByTestId('compare-choice');
+  await expect(choice.locator('option:checked')).toHaveText('e2e-method (imported)');
+  const tuned = page.locator('[data-testid="grounding-item"][data-variant="tuned"]');
+  await expect(tuned).toHaveCount(0);
+  // a model variant instead: requested, queued; back to the imported map: that request is cancelled
+  await choice.selectOption({ label: `${DEMO} · tuned` });
+  await expect(tuned).toHaveAttribute('data-state', /^(queued|computing)$/);
+  await choice.selectOption({ label: 'e2e-method (imported)' });
+  await expect(tuned).toHaveAttribute('data-state', 'cancelled');
   const second = page.getByTestId('compare-canvas');
   await expect(second).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 30_000 });
   await expect(page.getByTestId('compare-caption')).toHaveText('e2e-method (imported)');
+  // the main viewer's own request went on
+  await expect(main).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 240_000 });
+
   // its NaN half has no value: the left half of the image is the image alone
   await settle(second);
   const shot = decode(await second.screenshot());
@@ -187,8 +207,83 @@ test('an imported heatmap of the phrase is a choice to compare with', async ({ s
   const image = decode(await main.screenshot());
   expect(changed(image, shot, strip)).toBeLessThan(0.01 * area(strip));
   expect(changed(image, shot, rightStrip)).toBeGreaterThan(0.2 * area(rightStrip));
+
+  // Shift+C closes Compare; G opens and closes the small multiples
+  await page.keyboard.press('Shift+C');
+  await expect(page.getByTestId('compare-pane')).toHaveCount(0);
+  await expect(page.getByTestId('multiples-toggle')).toHaveAttribute('title', /\(G\)$/);
+  await page.keyboard.press('g');
+  await expect(page.getByTestId('small-multiples')).toBeVisible();
+  await expect(page.getByTestId('multiples-toggle')).toHaveAttribute('aria-pressed', 'true');
+  await page.keyboard.press('g');
+  await expect(page.getByTestId('small-multiples')).toHaveCount(0);
 });
 
+test('Compare and a small multiple show a provisional map first, marked, then the final one', async ({ page }) => {
+  test.setTimeout(300_000);
+  // ten attention batches per job: provisional maps after the first nine (a large model's default is four)
+  const served = await startServe([], undefined, { SIGHTLINE_TEST_ATTENTION_CHUNKS: '10' });
+  try {
+    const consoleErrors = collectConsoleErrors(page);
+    await page.goto(served.loginUrl);
+    await expect(page.getByTestId('study-count')).toHaveText('18', { timeout: 60_000 });
+    await openStudy(page);
+    const main = page.getByTestId('viewer-canvas');
+    await page.locator('[data-testid="sentence"][data-finding="true"]', { hasText: FINDING }).first().click();
+    await expect(main).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 120_000 });
+
+    // every state the page passes through, however briefly (a provisional map is replaced within a second here)
+    await page.evaluate(() => {
+      const seen: Record<string, string | null>[] = [];
+      (window as unknown as { __seen: typeof seen }).__seen = seen;
+      const q = (selector: string) => document.querySelector(selector);
+      const snapshot = () =>
+        seen.push({
+          compareCanvas: q('[data-testid="compare-canvas"]')?.getAttribute('data-heatmap-provisional') ?? null,
+          compareStatus: q('[data-testid="compare-status"]')?.getAttribute('data-provisional') ?? null,
+          compareText: q('[data-testid="compare-status"]')?.textContent?.trim() ?? null,
+          tile: q('[data-testid="multiple-tile"][data-provisional]')?.getAttribute('data-provisional') ?? null,
+          tileText: q('[data-testid="multiple-provisional"]')?.textContent?.trim() ?? null,
+          tileCanvas: q('[data-testid="multiple-tile"][data-provisional] [data-testid="multiple-canvas"]')?.getAttribute('data-heatmap-provisional') ?? null,
+        });
+      new MutationObserver(snapshot).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    const seen = () => page.evaluate(() => (window as unknown as { __seen: Record<string, string | null>[] }).__seen);
+
+    // Compare: its default, the demo's other variant, is requested; its provisional map comes first
+    await page.keyboard.press('Shift+C');
+    const second = page.getByTestId('compare-canvas');
+    await expect(page.getByTestId('compare-caption')).toHaveText(`${DEMO} · tuned`);
+    await expect(second).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 120_000 });
+    const compared = (await seen()).filter((x) => x.compareStatus !== null);
+    expect(compared.length, 'Compare marked a provisional map').toBeGreaterThan(0);
+    const steps = /^(\d+)\/20$/.exec(compared[0].compareStatus!)![1];
+    expect(compared[0].compareText).toBe(`provisional ${steps} of 20 steps · grounding with ${DEMO} · tuned…`);
+    expect(compared.some((x) => x.compareCanvas === `${steps}/20`)).toBe(true); // the map the pane holds is the provisional one
+    await expect(second).not.toHaveAttribute('data-heatmap-provisional', /.*/);
+    await expect(page.getByTestId('compare-status')).toHaveCount(0);
+    expect(Number(await second.getAttribute('data-heatmap-id'))).toBeGreaterThan(0);
+    await page.keyboard.press('Shift+C');
+
+    // small multiples: the two maps so far; another finding grounded meanwhile gets a tile with its provisional map
+    await page.keyboard.press('g');
+    const tiles = page.getByTestId('multiple-tile');
+    await expect(tiles).toHaveCount(2);
+    await page.locator('[data-testid="sentence"][data-finding="true"]').filter({ hasNotText: FINDING }).first().click();
+    await expect(tiles).toHaveCount(3, { timeout: 120_000 });
+    await expect(main).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 120_000 });
+    for (const tile of await tiles.all()) await expect(tile).toHaveAttribute('data-heatmap-state', 'shown', { timeout: 30_000 });
+    const tiled = (await seen()).filter((x) => x.tile !== null);
+    expect(tiled.length, 'a small multiple marked a provisional map').toBeGreaterThan(0);
+    expect(tiled[0].tileText).toBe(`provisional ${tiled[0].tile!.split('/')[0]} of 20 steps`);
+    expect(tiled.some((x) => x.tileCanvas === tiled[0].tile)).toBe(true);
+    await expect(page.locator('[data-testid="multiple-tile"][data-provisional]')).toHaveCount(0);
+    await page.screenshot({ path: path.join(screens, 'small-multiples-final.png') });
+    expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
+  } finally {
+    served.process.kill('SIGTERM');
+  }
+});
 
 async function openStudy(page: Page): Promise<void> {
   await page.getByTestId('search-input').fill('atelectasis');
@@ -238,56 +333,4 @@ function npy(values: Float32Array, rows: number, columns: number): Buffer {
 async function download(page: Page, action: () => Promise<unknown>): Promise<Download> {
   const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), action()]);
   return d;
-}
-
-/** Waits until no frame is pending: a few animation frames. */
-async function settle(canvas: Locator): Promise<void> {
-  await canvas.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))));
-}
-
-interface Region {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-function area(r: Region): number {
-  return (r.x1 - r.x0) * (r.y1 - r.y0);
-}
-
-function differs(a: DecodedPng, i: number, b: DecodedPng, j: number): boolean {
-  return Math.abs(a.data[i] - b.data[j]) > 3 || Math.abs(a.data[i + 1] - b.data[j + 1]) > 3 || Math.abs(a.data[i + 2] - b.data[j + 2]) > 3;
-}
-
-/** Pixels of the region whose colour differs by more than 3 in any channel. */
-function changed(a: DecodedPng, b: DecodedPng, r: Region): number {
-  let count = 0;
-  for (let y = r.y0; y < r.y1; y++)
-    for (let x = r.x0; x < r.x1; x++) if (differs(a, (y * a.width + x) * a.channels, b, (y * b.width + x) * b.channels)) count++;
-  return count;
-}
-
-/** Pixels of the region that differ from the same region `dx` to the right (the two halves of a Compare figure). */
-function changedShifted(png: DecodedPng, r: Region, dx: number): number {
-  let count = 0;
-  for (let y = r.y0; y < r.y1; y++)
-    for (let x = r.x0; x < r.x1; x++) if (differs(png, (y * png.width + x) * png.channels, png, (y * png.width + x + dx) * png.channels)) count++;
-  return count;
-}
-
-function rgb(png: DecodedPng, x: number, y: number): number[] {
-  const i = (y * png.width + x) * png.channels;
-  return [png.data[i], png.data[i + 1], png.data[i + 2]];
-}
-
-/** The share of a region's pixels darker than `level` (0-1). */
-function darkShare(png: DecodedPng, r: Region, level: number): number {
-  let dark = 0;
-  for (let y = r.y0; y < r.y1; y++)
-    for (let x = r.x0; x < r.x1; x++) {
-      const [red, green, blue] = rgb(png, x, y);
-      if ((red + green + blue) / 3 < level * 255) dark++;
-    }
-  return dark / area(r);
 }

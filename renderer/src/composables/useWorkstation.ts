@@ -6,6 +6,7 @@ import { computed, onBeforeUnmount, onMounted, watch } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
 import { createDeferredActions } from '../lib/deferred-actions';
 import { comboFromEvent, worksInTextField, type Action } from '../lib/keymap';
+import { useCompareStore } from '../stores/compare';
 import { useDatasetStore } from '../stores/datasets';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useImportStore } from '../stores/imports';
@@ -41,6 +42,7 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
   const ui = useUiStore();
   const layout = useLayoutStore();
   const heatmapDisplay = useHeatmapDisplayStore();
+  const compare = useCompareStore();
   const grounding = useGrounding();
   const figure = useFigureExport();
   const route = useRoute();
@@ -164,6 +166,11 @@ export function useWorkstation(viewerControls: () => ViewerControls | null | und
         break;
       case 'layout.report':
         layout.toggle('report');
+        break;
+      case 'layout.compare':
+      case 'layout.multiples':
+        // as the toolbar's buttons, which are disabled without an image
+        if (viewer.image) compare.setMode(action === 'layout.compare' ? 'compare' : 'multiples');
         break;
       case 'heatmap.toggle':
         heatmapDisplay.toggleVisible();

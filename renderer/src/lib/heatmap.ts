@@ -73,6 +73,16 @@ export function preparePartial(p: Types['HeatmapPartial'], id: number): LoadedHe
   return { ...h, provisional: { stepsDone, stepsTotal } };
 }
 
+/** "5/20" for a provisional map (steps done of its kept steps), else nothing: the panes' data-*-provisional hooks. */
+export function provisionalSteps(h: Pick<LoadedHeatmap, 'provisional'> | null | undefined): string | undefined {
+  return h?.provisional ? `${h.provisional.stepsDone}/${h.provisional.stepsTotal}` : undefined;
+}
+
+/** A shown heatmap's title (the colorbar's): '"left effusion" · demo tuned', with ' · provisional' for a provisional map. */
+export function heatmapTitle(h: Pick<LoadedHeatmap, 'phrase' | 'model' | 'variant' | 'provisional'>): string {
+  return `“${h.phrase}” · ${h.model} ${h.variant}${h.provisional ? ' · provisional' : ''}`;
+}
+
 /** Map index along one axis for original pixel offset d (0 <= d < extent) into the rectangle; the reference mapping. */
 export function nearestMapIndex(d: number, extent: number, size: number): number {
   return Math.min(Math.floor(((2 * d + 1) * size) / (2 * extent)), size - 1);

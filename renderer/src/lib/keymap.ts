@@ -30,6 +30,8 @@ export type Action =
   | 'layout.maximise'
   | 'layout.studies'
   | 'layout.report'
+  | 'layout.compare'
+  | 'layout.multiples'
   | 'heatmap.toggle'
   | 'heatmap.colormap'
   | 'boxes.toggle'
@@ -71,6 +73,9 @@ export const defaultBindings: readonly Binding[] = [
   { action: 'layout.maximise', keys: ['F'], label: 'Maximise the viewer (panels aside) / restore', group: 'Viewer' },
   { action: 'layout.studies', keys: ['['], label: 'Show / hide the study list', group: 'Viewer' },
   { action: 'layout.report', keys: [']'], label: 'Show / hide the report', group: 'Viewer' },
+  // C is the colormap; Shift+C (as Shift+H and Shift+M beside H and M) is Compare, G the grid of small multiples
+  { action: 'layout.compare', keys: ['Shift+C'], label: 'Compare: the phrase under a second model or variant, side by side / close', group: 'Viewer' },
+  { action: 'layout.multiples', keys: ['G'], label: 'Small multiples: every grounded phrase of the image / close', group: 'Viewer' },
   // OHIF-like: 1-5 the default presets (Default, Lung, Mediastinum, Bone, Full range), 6-9 for the reader's own
   ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n): Binding => ({ action: `preset.${n}`, keys: [String(n)], label: `Window preset ${n}`, group: 'Window presets' })),
   { action: 'heatmap.toggle', keys: ['H'], label: 'Show / hide the heatmap', group: 'Grounding' },

@@ -1,8 +1,7 @@
 import { defineStore } from 'pinia';
-import { computed, ref, shallowRef, watch } from 'vue';
-import type { GroundingItem, HeatmapStatus, ModelChoice } from '../lib/grounding-requests';
+import { computed, ref, watch } from 'vue';
+import { requestKey, type GroundingItem, type ModelChoice } from '../lib/grounding-requests';
 import { normalisePhrase } from '../lib/grounding';
-import type { LoadedHeatmap } from '../lib/heatmap';
 import { COMPARE_CHOICE_KEY, loadChoice, makerLabel, sameChoice, saveChoice } from '../lib/model-choice';
 import { useHeatmapStore } from './heatmaps';
 import { browserStorage, useModelChoiceStore } from './model-choice';
@@ -23,7 +22,7 @@ export const optionId = (c: CompareChoice) => (c.kind === 'model' ? `m:${c.model
 
 /**
  * The choices to compare with: every usable model variant, then the heatmaps imported for the same phrase on the
- * same image (another method's; they are never computed here).
+ * same image (another method's; they are never computed here), but the one the main viewer shows.
  */
 export function compareOptions(models: readonly { name: string; variants: string[] }[], items: readonly GroundingItem[], primary: GroundingItem | undefined): CompareOption[] {
   const out: CompareOption[] = [];
@@ -35,7 +34,7 @@ export function compareOptions(models: readonly { name: string; variants: string
   if (primary) {
     const phrase = normalisePhrase(primary.phrase).toLowerCase();
     for (const i of items) {
-      if (i.source !== 'imported' || i.heatmapId === null || i.imageId !== primary.imageId || normalisePhrase(i.phrase).toLowerCase() !== phrase) continue;
+      if (i.source !== 'imported' || i.heatmapId === null || i.key === primary.key || i.imageId !== primary.imageId || normalisePhrase(i.phrase).toLowerCase() !== phrase) continue;
       const choice: CompareChoice = { kind: 'heatmap', heatmapId: i.heatmapId };
       out.push({ id: optionId(choice), label: makerLabel(i), choice });
     }
@@ -46,7 +45,10 @@ export function compareOptions(models: readonly { name: string; variants: string
 /**
  * The view mode, and Compare's second heatmap: the main viewer's phrase on the same image under a second model
  * variant (a request like the first, through the heatmaps store's queue) or an imported heatmap of that phrase.
- * The second choice is remembered (localStorage); by default it is the first variant that differs from the first.
+ * The second choice is remembered (localStorage); by default it is an imported heatmap of the phrase when there is
+ * one, else the first variant that differs from the first. It shows the second request's provisional map while it
+ * computes, as the main viewer does (the heatmaps store's `follow`). A request Compare queued itself is cancelled
+ * once Compare no longer shows it, unless it has finished or the main viewer shows it.
  */
 export const useCompareStore = defineStore('compare', () => {
   const heatmaps = useHeatmapStore();
@@ -57,7 +59,11 @@ export const useCompareStore = defineStore('compare', () => {
   const picked = ref<number | null>(null);
   /** the second request's item key */
   const key = ref<string | null>(null);
-  const heatmap = shallowRef<LoadedHeatmap | null>(null);
+  /**
+   * keys of the requests Compare queued itself (not the main viewer's, nor "Ground all findings"'s): the only ones
+   * it may cancel
+   */
+  const started = new Set<string>();
 
   const primary = computed(() => heatmaps.current);
   const options = computed(() => compareOptions(picker.models, heatmaps.items, primary.value));
@@ -66,48 +72,53 @@ export const useCompareStore = defineStore('compare', () => {
     if (picked.value !== null && ids.has(`h:${picked.value}`)) return { kind: 'heatmap', heatmapId: picked.value };
     const r = remembered.value;
     if (r && ids.has(optionId({ kind: 'model', ...r }))) return { kind: 'model', ...r };
+    // No remembered choice: a heatmap imported for this phrase comes first. It is ready at once and costs nothing,
+    // whereas a model variant is a new request queued behind the main viewer's (on a full-size model a 100-second
+    // inversion), and comparing with another method is what a map is imported for. Picking a variant remembers it.
+    const imported = options.value.find((o) => o.choice.kind === 'heatmap');
+    if (imported) return imported.choice;
     const first = primary.value?.model ? { model: primary.value.model, variant: primary.value.variant ?? '' } : picker.choice;
     return options.value.find((o) => o.choice.kind === 'model' && !sameChoice(o.choice, first))?.choice ?? options.value[0]?.choice ?? null;
   });
   const item = computed(() => (key.value === null ? undefined : heatmaps.items.find((i) => i.key === key.value)));
-  const status = computed<HeatmapStatus>(() => {
-    const i = item.value;
-    if (!i || i.state === 'cancelled') return 'none';
-    if (i.state === 'failed') return 'failed';
-    return i.state === 'done' && heatmap.value?.id === i.heatmapId ? 'ready' : 'computing';
-  });
+  // the second item's final map once loaded, its provisional map before
+  const { heatmap, status } = heatmaps.follow(() => item.value);
 
-  /** Ask for the second heatmap of the main viewer's phrase (nothing while not comparing). */
+  /** Ask for the second heatmap of the main viewer's phrase (nothing while not comparing); let go of the previous one. */
   function request(): void {
-    const p = primary.value;
-    const c = choice.value;
-    if (mode.value !== 'compare' || !p || !c) {
-      key.value = null;
-      return;
-    }
-    if (c.kind === 'heatmap') key.value = heatmaps.items.find((i) => i.heatmapId === c.heatmapId)?.key ?? null;
-    else key.value = heatmaps.ground(p.imageId, p.phrase, false, { model: c.model, variant: c.variant })?.key ?? null;
+    const previous = key.value;
+    key.value = secondKey();
+    if (previous !== null && previous !== key.value) abandon(previous);
   }
   // again when what it asks for changes (a string: not on every progress event of the items it depends on)
   watch(() => [mode.value, primary.value?.imageId, primary.value?.phrase, choice.value && optionId(choice.value)].join('\u0000'), request);
 
-  // the second item, once done, is loaded; the latest answer wins
-  let loadSeq = 0;
-  watch(
-    () => (item.value?.state === 'done' ? item.value.heatmapId : null),
-    async (id) => {
-      const seq = ++loadSeq;
-      if (id === null) return void (heatmap.value = null);
-      if (heatmap.value?.id !== id) heatmap.value = null;
-      try {
-        const h = await heatmaps.fetchHeatmap(id);
-        if (seq === loadSeq) heatmap.value = h;
-      } catch (e) {
-        const i = item.value;
-        if (seq === loadSeq && i?.heatmapId === id) Object.assign(i, { state: 'failed', error: `Loading the heatmap: ${e instanceof Error ? e.message : String(e)}` });
-      }
-    },
-  );
+  function secondKey(): string | null {
+    const p = primary.value;
+    const c = choice.value;
+    if (mode.value !== 'compare' || !p || !c) return null;
+    if (c.kind === 'heatmap') return heatmaps.items.find((i) => i.heatmapId === c.heatmapId)?.key ?? null;
+    const model = { model: c.model, variant: c.variant };
+    const before = heatmaps.items.find((i) => i.key === requestKey(p.imageId, normalisePhrase(p.phrase), model))?.state;
+    const asked = heatmaps.ground(p.imageId, p.phrase, false, model);
+    const queuedNow = before === undefined || before === 'failed' || before === 'cancelled';
+    if (asked && queuedNow && (asked.state === 'queued' || asked.state === 'computing')) started.add(asked.key);
+    return asked?.key ?? null;
+  }
+
+  /**
+   * Compare no longer shows this request (another choice, phrase or image, or Compare closed): cancel it when
+   * Compare queued it and it is still queued or computing, unless the main viewer shows it (then it is the main
+   * viewer's too). One request computes at a time per image, so a forgotten one would hold up the main viewer's
+   * next request, on a full-size model for minutes.
+   */
+  function abandon(previous: string): void {
+    if (!started.delete(previous)) return;
+    const i = heatmaps.items.find((x) => x.key === previous);
+    if (!i || (i.state !== 'queued' && i.state !== 'computing')) return;
+    if (heatmaps.selected[i.imageId] === previous) return;
+    void heatmaps.cancel(previous);
+  }
 
   function setMode(next: ViewMode): void {
     mode.value = mode.value === next ? 'single' : next;

@@ -1,12 +1,13 @@
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, shallowRef, watch } from 'vue';
+import { computed, markRaw, ref } from 'vue';
 import type { Types } from '../../../common/contract';
 import { api, events } from '../api';
 import { errorMessage } from '../lib/format';
 import { normalisePhrase } from '../lib/grounding';
-import { requestKey, storedKey, type GroundingItem, type HeatmapStatus, type ModelChoice } from '../lib/grounding-requests';
+import { requestKey, storedKey, type GroundingItem, type ModelChoice } from '../lib/grounding-requests';
 import { prepareHeatmap, type LoadedHeatmap } from '../lib/heatmap';
 import { createPartials } from './heatmap-partials';
+import { followItemHeatmap, type ItemHeatmap } from './item-heatmap';
 import { useToastStore } from './toasts';
 
 type JobProgress = Types['JobProgress'];
@@ -24,9 +25,9 @@ const EARLY_MAX = 64;
  * followed through its `job.progress` events (and a `jobs.list` poll as a fallback) until it is done, then
  * `heatmaps.compute` again for the heatmap's id -> `heatmaps.get`. One request computes at a time per image, the
  * rest wait in order; a request the image's stored heatmaps already answer skips the queue. The selected item of
- * the current image is the one the viewer shows; Compare and the small multiples load theirs through fetchHeatmap.
- * While it computes, the viewer shows its latest provisional map (`heatmap.partial`, stores/heatmap-partials.ts)
- * until the final one is loaded.
+ * the current image is the one the viewer shows; Compare and the small multiples follow theirs through `follow`.
+ * While an item computes, whoever follows it shows its latest provisional map (`heatmap.partial`,
+ * stores/heatmap-partials.ts) until the final one is loaded (stores/item-heatmap.ts).
  */
 export const useHeatmapStore = defineStore('heatmaps', () => {
   const items = ref<GroundingItem[]>([]);
@@ -34,8 +35,6 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   const imageId = ref<number | null>(null);
   /** image id -> key of its item to show */
   const selected = ref<Record<number, string>>({});
-  /** the selected item's final heatmap, once loaded */
-  const loaded = shallowRef<LoadedHeatmap | null>(null);
   const cache = new Map<number, LoadedHeatmap>();
   const loading = new Map<number, Promise<LoadedHeatmap>>();
   /** image id -> its stored model heatmaps (storedKey), from `heatmaps.list` */
@@ -45,6 +44,8 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   const calls = new Map<string, number>();
   /** item key -> its current attempt: an answer to an earlier attempt (cancelled, then retried) is dropped */
   const attempts = new Map<string, number>();
+  /** item key -> how many panes follow it (`follow`): a followed item's provisional map outlives its job */
+  const followers = new Map<string, number>();
   let unsubscribe: (() => void) | null = null;
   let pollTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -52,20 +53,6 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
   const currentItems = computed(() => items.value.filter((i) => i.imageId === imageId.value));
   const current = computed(() => (imageId.value === null ? undefined : find(selected.value[imageId.value])));
   const partials = createPartials(() => items.value);
-  /** the current item's provisional map while it computes (and once done, until its final map is loaded) */
-  const provisional = computed(() => {
-    const item = current.value;
-    return item && (item.state === 'computing' || item.state === 'done') ? partials.of(item.key) : null;
-  });
-  /** what the viewer shows: the final map, else the provisional one */
-  const shown = computed(() => loaded.value ?? provisional.value);
-  const status = computed<HeatmapStatus>(() => {
-    const item = current.value;
-    if (!item || item.state === 'cancelled') return 'none';
-    if (item.state === 'failed') return 'failed';
-    if (item.state === 'done' && loaded.value?.id === item.heatmapId) return 'ready';
-    return provisional.value ? 'provisional' : 'computing';
-  });
   const busy = computed(() => items.value.some((i) => i.state === 'queued' || i.state === 'computing'));
 
   type NewItem = Omit<GroundingItem, 'jobId' | 'heatmapId' | 'done' | 'total' | 'etaSeconds' | 'message' | 'error' | 'model' | 'variant' | 'source'>;
@@ -136,8 +123,8 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     item.jobId = null;
     item.error = null;
     calls.delete(item.key);
-    // the shown item keeps its provisional map until the final one is loaded (load)
-    if (item.key !== current.value?.key) partials.drop(item);
+    // a followed item keeps its provisional map until the final one is loaded (follow)
+    if (!followers.has(item.key)) partials.drop(item);
     // the same heatmap listed from storage: this request stands for it
     const dup = items.value.findIndex((i) => i !== item && i.heatmapId === heatmapId && i.key.startsWith('h:'));
     if (dup >= 0) {
@@ -283,31 +270,31 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     return promise;
   }
 
-  async function load(id: number): Promise<void> {
-    const hit = cache.get(id);
-    if (hit) loaded.value = hit;
-    else {
-      loaded.value = null;
-      try {
-        const h = await fetchHeatmap(id);
-        if (current.value?.heatmapId === id && current.value.state === 'done') loaded.value = h;
-      } catch (e) {
-        const item = current.value;
-        if (item?.heatmapId === id) Object.assign(item, { state: 'failed', error: `Loading the heatmap: ${errorMessage(e)}` });
-      }
-    }
-    // the final map replaces the provisional one
-    for (const i of items.value) if (i.heatmapId === id) partials.drop(i);
+  /** One pane follows one item (the caller's scope: its setup); stores/item-heatmap.ts. */
+  function follow(item: () => GroundingItem | undefined): ItemHeatmap {
+    return followItemHeatmap({ cachedHeatmap: (id) => cache.get(id), fetchHeatmap, provisionalOf: partials.of, hold, finalLoaded }, item);
   }
 
-  // the selected item of the current image, once done, is loaded and shown; anything else shows nothing
-  watch(
-    () => (current.value?.state === 'done' ? current.value.heatmapId : null),
-    (id) => {
-      if (id === null) loaded.value = null;
-      else void load(id);
-    },
-  );
+  function hold(key: string): () => void {
+    followers.set(key, (followers.get(key) ?? 0) + 1);
+    return () => {
+      const n = (followers.get(key) ?? 1) - 1;
+      if (n > 0) return void followers.set(key, n);
+      followers.delete(key);
+      // let go before its final map was shown: a finished item's provisional map has no one left to show it
+      const item = find(key);
+      if (item && item.state !== 'computing') partials.drop(item);
+    };
+  }
+
+  function finalLoaded(heatmapId: number): void {
+    for (const i of items.value) if (i.heatmapId === heatmapId) partials.drop(i);
+  }
+
+  // what the main viewer shows: the current image's selected item, its final map or else its provisional one
+  const main = follow(() => current.value);
+  const shown = main.heatmap;
+  const status = main.status;
 
   async function poll(): Promise<void> {
     const following = items.value.filter((i) => i.state === 'computing' && i.jobId);
@@ -332,5 +319,5 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     pollTimer = null;
   }
 
-  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, fetchHeatmap, onProgress, poll };
+  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, fetchHeatmap, follow, onProgress, poll };
 });

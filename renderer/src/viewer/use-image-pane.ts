@@ -4,7 +4,7 @@
 // and each small multiple are one of these; only their chrome differs.
 
 import { computed, ref, watch } from 'vue';
-import type { LoadedHeatmap } from '../lib/heatmap';
+import { provisionalSteps } from '../lib/heatmap';
 import { IDENTITY_ORIENT } from '../lib/view-transform';
 import { useHeatmapDisplayStore } from '../stores/heatmap-display';
 import { useKeymapStore } from '../stores/keymap';
@@ -136,8 +136,3 @@ export function useImagePane(o: ImagePaneOptions) {
 }
 
 export type ImagePane = ReturnType<typeof useImagePane>;
-
-/** "5/20" for a provisional map (steps done of the kept steps), else nothing. */
-function provisionalSteps(h: LoadedHeatmap | null): string | undefined {
-  return h?.provisional ? `${h.provisional.stepsDone}/${h.provisional.stepsTotal}` : undefined;
-}

@@ -245,6 +245,8 @@ describe('compare', () => {
     await flush();
     const imported = compare.options.filter((o) => o.choice.kind === 'heatmap');
     expect(imported.map((o) => [o.id, o.label])).toEqual([['h:90', 'gradcam · v2 (imported)']]); // the same phrase only
+    // with no remembered choice the imported map is the default (compare-progressive.test.ts); chosen all the same
+    expect(compare.choice).toEqual({ kind: 'heatmap', heatmapId: 90 });
     const computed = mock.api.heatmaps.compute.mock.calls.length;
     compare.choose('h:90');
     await flush();
@@ -252,7 +254,7 @@ describe('compare', () => {
     expect(compare.item?.key).toBe('h:90');
     expect(compare.heatmap).toMatchObject({ id: 90, source: 'imported', model: 'gradcam' });
     expect(compare.status).toBe('ready');
-    // only the tuned request the default choice made before; nothing for the imported one
+    // nothing is computed for the imported one
     expect(mock.api.heatmaps.compute.mock.calls.length).toBe(computed);
     expect(mock.api.heatmaps.get).toHaveBeenCalledWith({ id: 90 });
   });

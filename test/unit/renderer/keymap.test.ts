@@ -88,6 +88,17 @@ describe('keymap', () => {
     expect(displayCombo('ArrowLeft')).toBe('←');
     expect(displayCombo('Ctrl++')).toBe('Ctrl++');
   });
+
+  it('binds Compare (Shift+C, beside C the colormap) and the small multiples (G), named in the toolbar titles', () => {
+    const index = buildKeyIndex(defaultBindings);
+    expect(index.get(comboFromEvent(key('C', { shiftKey: true })))).toBe('layout.compare');
+    expect(index.get(comboFromEvent(key('c')))).toBe('heatmap.colormap');
+    expect(index.get(comboFromEvent(key('g')))).toBe('layout.multiples');
+    expect(tooltip('Compare', defaultBindings, 'layout.compare')).toBe('Compare (Shift+C)');
+    expect(tooltip('Small multiples', defaultBindings, 'layout.multiples')).toBe('Small multiples (G)');
+    // in the cheat sheet's Viewer group
+    expect(defaultBindings.filter((b) => b.action.startsWith('layout.')).map((b) => [b.action, b.group])).toContainEqual(['layout.compare', 'Viewer']);
+  });
 });
 
 describe('mouse bindings', () => {
