@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readPackage } from '../../../main/reader/package-format';
 import { PYDICOM_DIR } from '../imaging/helpers/test-data';
 import { ARM_NAMES, designOf, METHOD, MODEL, VARIANTS } from './fixture';
-import { readAll, twoMachines, type TwoMachines } from './remote-fixture';
+import { exportedScores, readAll, twoMachines, type TwoMachines } from './remote-fixture';
 
 const made: TwoMachines[] = [];
 afterEach(() => made.splice(0).forEach((m) => m.cleanup()));
@@ -87,12 +87,7 @@ describe('study package', () => {
     const [merged] = await m.coordinator.call('reader.answersMerge', { id: study.id, files: [answers] });
     expect(merged).toMatchObject({ reader: 'R1', applied: true, merged: 12, duplicates: 0, conflicts: [] });
 
-    const csv = (await m.coordinator.call('reader.exportStudy', { id: study.id, format: 'long' })).text.trim().split('\n');
-    const header = csv[0].split(',');
-    const col = (name: string) => header.indexOf(name);
-    const rows = csv.slice(1).map((line) => line.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '')));
-    const scores = rows.filter((r) => r[col('reader')] === 'R1' && r[col('question')] === 'score');
-    expect(new Map(scores.map((r) => [Number(r[col('position')]) - 1, Number(r[col('answer')])]))).toEqual(given);
+    expect(await exportedScores(m.coordinator, study.id, 'R1')).toEqual(given);
     const status = await m.coordinator.call('reader.studyStatus', { id: study.id });
     expect(status.progress.find((p) => p.reader === 'R1')).toMatchObject({ answered: 12, total: 12, activeMs: 12 * 1500 });
     expect(status.state).toBe('reading');

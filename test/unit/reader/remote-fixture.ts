@@ -105,3 +105,13 @@ export async function readAll(w: Workstation, studyId: number, reader: string, s
   }
   return given;
 }
+
+/** The study's long CSV export on `w`: position (0-based) -> score, of `reader`'s "score" answers (compare with readAll's). */
+export async function exportedScores(w: Workstation, studyId: number, reader: string): Promise<Map<number, number>> {
+  const csv = (await w.call('reader.exportStudy', { id: studyId, format: 'long' })).text.trim().split('\n');
+  const header = csv[0].split(',');
+  const col = (name: string) => header.indexOf(name);
+  const rows = csv.slice(1).map((line) => line.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '')));
+  const scores = rows.filter((r) => r[col('reader')] === reader && r[col('question')] === 'score');
+  return new Map(scores.map((r) => [Number(r[col('position')]) - 1, Number(r[col('answer')])]));
+}

@@ -21,7 +21,7 @@ import { createDispatcher, type Handlers } from '../../../main/rpc/dispatcher';
 import { EventBus } from '../../../main/rpc/event-bus';
 import { startHttpServer } from '../../../main/transport/http';
 import { designOf } from './fixture';
-import { readAll, twoMachines, type TwoMachines, type Workstation } from './remote-fixture';
+import { exportedScores, readAll, twoMachines, type TwoMachines, type Workstation } from './remote-fixture';
 
 const made: TwoMachines[] = [];
 afterEach(() => made.splice(0).forEach((m) => m.cleanup()));
@@ -96,12 +96,7 @@ describe('packages and answers through the browser', () => {
     const [twice] = await m.coordinator.call('reader.answersMerge', { id: study.id, uploads: [toMerge] });
     expect(twice).toMatchObject({ applied: true, merged: 0, duplicates: 9 });
 
-    const csv = (await m.coordinator.call('reader.exportStudy', { id: study.id, format: 'long' })).text.trim().split('\n');
-    const header = csv[0].split(',');
-    const col = (name: string) => header.indexOf(name);
-    const rows = csv.slice(1).map((line) => line.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '')));
-    const scores = rows.filter((r) => r[col('reader')] === 'R1' && r[col('question')] === 'score');
-    expect(new Map(scores.map((r) => [Number(r[col('position')]) - 1, Number(r[col('answer')])]))).toEqual(given);
+    expect(await exportedScores(m.coordinator, study.id, 'R1')).toEqual(given);
   });
 
   it('shows a damaged upload as it would a damaged path, and refuses an upload id that is not one', async () => {

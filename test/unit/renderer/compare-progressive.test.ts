@@ -129,14 +129,21 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The main viewer's frozen map of "left effusion" on image 7 stored (20); a tuned request would become job g-2. */
+async function openWithMainDone(imports: Types['HeatmapSummary'][] = []) {
+  mock.api.heatmaps.list.mockImplementation(async () => imports);
+  const heatmaps = useHeatmapStore();
+  const compare = useCompareStore();
+  await heatmaps.setImage(7);
+  mock.api.heatmaps.compute.mockImplementation(async ({ variant }) => (variant === 'tuned' ? { heatmapId: null, jobId: 'g-2' } : { heatmapId: 20, jobId: null }));
+  heatmaps.ground(7, 'left effusion', true, { model: 'demo', variant: 'frozen' });
+  await flush();
+  return { heatmaps, compare };
+}
+
 describe('provisional maps beside the main viewer', () => {
   it('Compare shows its request’s provisional map, marked, until the final map replaces it', async () => {
-    const heatmaps = useHeatmapStore();
-    const compare = useCompareStore();
-    await heatmaps.setImage(7);
-    mock.api.heatmaps.compute.mockImplementation(async ({ variant }) => (variant === 'tuned' ? { heatmapId: null, jobId: 'g-2' } : { heatmapId: 20, jobId: null }));
-    heatmaps.ground(7, 'left effusion', true, { model: 'demo', variant: 'frozen' });
-    await flush();
+    const { heatmaps, compare } = await openWithMainDone();
     compare.setMode('compare');
     await flush();
     const root = mount(ComparePane, { link: still() });
@@ -244,16 +251,6 @@ describe('provisional maps beside the main viewer', () => {
 });
 
 describe('Compare cancels the requests it leaves', () => {
-  const openWithMainDone = async (imports: Types['HeatmapSummary'][] = []) => {
-    mock.api.heatmaps.list.mockImplementation(async () => imports);
-    const heatmaps = useHeatmapStore();
-    const compare = useCompareStore();
-    await heatmaps.setImage(7);
-    mock.api.heatmaps.compute.mockImplementation(async ({ variant }) => (variant === 'tuned' ? { heatmapId: null, jobId: 'g-2' } : { heatmapId: 20, jobId: null }));
-    heatmaps.ground(7, 'left effusion', true, { model: 'demo', variant: 'frozen' });
-    await flush();
-    return { heatmaps, compare };
-  };
   const tunedKey = '7|demo|tuned|left effusion';
 
   it('with no remembered choice an imported map of the phrase is the default: nothing is computed', async () => {
