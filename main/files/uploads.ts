@@ -69,7 +69,8 @@ export class Uploads {
       throw new RpcError('invalid_input', `${up.name}: more bytes than the ${up.size} announced; the upload is abandoned`);
     }
     this.guard(up, () => {
-      fs.writeSync(up.fd, bytes);
+      // a write may take fewer bytes than it was given: go on until the chunk is written
+      for (let written = 0; written < bytes.byteLength; ) written += fs.writeSync(up.fd, bytes, written, bytes.byteLength - written);
       up.hash.update(bytes);
     });
     up.received += bytes.byteLength;
