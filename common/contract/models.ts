@@ -24,6 +24,8 @@ export const ModelInfo = z.object({
   bytes: z.number().int(),
   imageSize: z.number().int(),
   variants: z.array(z.string()),
+  /** variant -> what it computes, in one line (layers, steps, threshold, tuned rows, presets): main/models/presets.ts */
+  variantNotes: z.record(z.string(), z.string()).default({}),
   defaultVariant: z.string(),
   check: ModelCheck,
 });

@@ -9,7 +9,8 @@ import { followJob, withContext, type Command, type Out } from './shared';
 export const modelsCommand: Command = {
   name: 'models',
   usage: `  models [list] [--data-dir D] [--json]
-                              list the model bundles (shipped and added) with their verification
+                              list the model bundles (shipped and added) with their verification, and
+                              under each its variants with what they compute (layers, steps, threshold)
   models add <dir> [--data-dir D] [--json]
                               copy a bundle folder into the data directory and verify it
   models verify <name> [--data-dir D] [--json]
@@ -31,9 +32,11 @@ function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
+/** The model's line, then one indented line a variant: its name and what it computes (default marked). */
 function line(m: ModelInfo): string {
   const check = m.check.state + (m.check.problem ? `: ${m.check.problem}` : '');
-  return `${m.name}\t${m.version || '-'}\t${m.source}\t${formatBytes(m.bytes)}\t${check}`;
+  const variants = m.variants.map((v) => `  ${v}${v === m.defaultVariant ? ' (default)' : ''}\t${m.variantNotes[v] ?? ''}`);
+  return [`${m.name}\t${m.version || '-'}\t${m.source}\t${formatBytes(m.bytes)}\t${check}`, ...variants].join('\n');
 }
 
 /** Usage and unknown names exit 2; a broken bundle 1. */

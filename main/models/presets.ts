@@ -31,3 +31,30 @@ export function presetVariants(manifest: Pick<BundleManifest, 'grounding' | 'sch
   const fast = fastVariant(manifest.grounding[name], manifest.schedule.num_train_timesteps, Math.floor(manifest.grounding[name].num_inference_steps / 2));
   return fast ? { [`${name}${FAST_SUFFIX}`]: fast } : {};
 }
+
+/** "a, b-c, d": runs of consecutive integers shortened */
+function ranges(values: number[]): string {
+  const out: string[] = [];
+  const v = [...values].sort((a, b) => a - b);
+  for (let i = 0; i < v.length; ) {
+    let j = i;
+    while (j + 1 < v.length && v[j + 1] === v[j] + 1) j++;
+    out.push(j > i + 1 ? `${v[i]}-${v[j]}` : v.slice(i, j + 1).join(', '));
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/** What a variant computes, in a line a user reads beside its name (the model picker, `sightline models list`). */
+export function variantNote(name: string, v: GroundingVariant, manifest: Pick<BundleManifest, 'grounding'>): string {
+  const parts = [
+    `layers ${ranges(v.layers)}`,
+    `${v.num_inference_steps} inversion steps, kept ${ranges(v.step_indices)}`,
+    v.otsu ? 'Otsu threshold' : 'no threshold',
+  ];
+  const rows = Object.keys(v.token_overrides ?? {}).length;
+  if (rows) parts.push(`${rows} tuned token row${rows === 1 ? '' : 's'}`);
+  const base = name.endsWith(FAST_SUFFIX) ? name.slice(0, -FAST_SUFFIX.length) : null;
+  if (base && base === defaultVariantName(manifest)) parts.push(`fast preset of ${base}: about half the time`);
+  return parts.join(' · ');
+}

@@ -14,6 +14,7 @@ import type { Db } from '../db/database';
 import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
 import { addBundle, planAdd, type AddPlan } from './add-bundle';
 import { bundleFolders, statFile } from './folders';
+import { variantNote } from './presets';
 import { withMergedVariants } from './tuned-variants';
 import {
   GRAPHS,
@@ -233,6 +234,7 @@ export class ModelRegistry {
       bytes: m ? Object.values(m.files).reduce((s, f) => s + f.bytes, 0) : 0,
       imageSize: m?.image.size ?? 0,
       variants,
+      variantNotes: m ? Object.fromEntries(variants.map((v) => [v, variantNote(v, m.grounding[v], m)])) : {},
       defaultVariant: variants[0] ?? '',
       check: this.check(e),
     };

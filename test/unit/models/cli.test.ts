@@ -55,6 +55,8 @@ describe('sightline models', () => {
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/^sightline-demo-ldm\t0\.1\.0\tshipped\t17 MB\tok$/m);
     expect(plain.stdout).toMatch(/^1 model$/m);
+    expect(plain.stdout).toMatch(/^ {2}frozen \(default\)\tlayers 7, 9 · 100 inversion steps, kept 40-59 · Otsu threshold$/m);
+    expect(plain.stdout).toMatch(/^ {2}frozen-fast\tlayers 7, 9 · 50 inversion steps, kept 20-29 · Otsu threshold · fast preset of frozen/m);
 
     const source = renamedDemo('cli-model');
     const added = await sightline(['models', 'add', source, '--data-dir', dataDir, '--json']);

@@ -41,6 +41,11 @@ describe('the fast preset', () => {
     const [listed] = registry.list();
     expect(listed.variants.at(-1)).toBe('frozen-fast');
     expect(listed.variants).toEqual(expect.arrayContaining(['frozen', 'tuned', 'tuned-loc']));
+    expect(listed.variantNotes).toMatchObject({
+      frozen: 'layers 7, 9 · 100 inversion steps, kept 40-59 · Otsu threshold',
+      'frozen-fast': 'layers 7, 9 · 50 inversion steps, kept 20-29 · Otsu threshold · fast preset of frozen: about half the time',
+      'tuned-loc': expect.stringMatching(/ · \d+ tuned token rows$/),
+    });
     const bundle = await registry.open(DEMO_MODEL_NAME);
     expect(bundle.manifest.grounding['frozen-fast'].step_indices).toHaveLength(10);
   });

@@ -23,6 +23,7 @@ const mock = await vi.hoisted(async () => {
     bytes: 1,
     imageSize: 64,
     variants,
+    variantNotes: {},
     defaultVariant: variants[0],
     check: { state, problem: state === 'failed' ? 'unet.onnx: sha256 differs' : null, checkedAt: null },
   });
