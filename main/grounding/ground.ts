@@ -188,7 +188,8 @@ export async function cachedInversion(
   const hit = runtime.cache.get(key);
   if (hit) return { latents: hit, cached: true };
   let shared = inflight.get(key);
-  if (!shared) {
+  // one whose waiters have all left is stopping: it must not take a new waiter with it
+  if (!shared || shared.controller.signal.aborted) {
     const steps = Math.max(...settings.stepIndices);
     const entry: SharedInversion = { controller: new AbortController(), waiters: 0, says: new Set(), latents: Promise.resolve(new Float32Array()) };
     const sayAll = (done: number, message: string) => entry.says.forEach((say) => say(done, message));
@@ -217,7 +218,7 @@ export async function cachedInversion(
         runtime.cache.set(key, latents);
         return latents;
       })
-      .finally(() => inflight.delete(key));
+      .finally(() => inflight.get(key) === entry && inflight.delete(key));
     inflight.set(key, (shared = entry));
     o.say?.(0, 'inverting the image');
   } else o.say?.(0, 'waiting for the same image to be inverted');
