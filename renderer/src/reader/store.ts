@@ -124,10 +124,23 @@ export const useReaderStore = defineStore('reader', () => {
     sessionStorage.removeItem(READER_SESSION_KEY);
   }
 
-  const refresh = () => run(() => api.reader.state({ session: session.value! }));
+  // What the reader does (answers, Enter, Backspace) runs one step after another, in the order given: a score and
+  // then `a` pressed at once are two requests whose replies can cross, and the first one's state (without the
+  // accept) would otherwise overwrite the second's on screen; Enter waits for the answers before it asks whether the
+  // item is complete. Internal steps (go, refreshNow) are not queued again: they run inside a queued one.
+  let queue: Promise<unknown> = Promise.resolve();
+  function inOrder<T>(step: () => Promise<T>): Promise<T> {
+    const result = queue.then(step);
+    queue = result.catch(() => undefined);
+    return result;
+  }
 
+  const refreshNow = () => run(() => api.reader.state({ session: session.value! }));
+  const refresh = () => inOrder(refreshNow);
+
+  /** Answers the item shown when the step runs (after the steps given before it). */
   const answer = (question: string, value: number | string | boolean) =>
-    item.value ? run(() => api.reader.answer({ session: session.value!, position: item.value!.position, question, value, activeMs: clock.take() })) : Promise.resolve();
+    inOrder(() => (item.value ? run(() => api.reader.answer({ session: session.value!, position: item.value!.position, question, value, activeMs: clock.take() })) : Promise.resolve()));
 
   async function go(position: number): Promise<void> {
     const from = item.value?.position;
@@ -136,14 +149,15 @@ export const useReaderStore = defineStore('reader', () => {
   }
 
   /** Enter: the next item, once this one is completely answered. */
-  async function next(): Promise<void> {
-    const it = item.value;
-    if (!it?.complete) return;
-    if (it.position + 1 < state.value!.total) return go(it.position + 1);
-    await api.reader.activity({ session: session.value!, position: it.position, kind: 'leave', activeMs: clock.take() });
-    await refresh(); // the last one: done, or back at the first unanswered item
-  }
-  const back = () => (item.value && item.value.position > 0 && state.value?.allowChanges ? go(item.value.position - 1) : Promise.resolve());
+  const next = () =>
+    inOrder(async () => {
+      const it = item.value;
+      if (!it?.complete) return;
+      if (it.position + 1 < state.value!.total) return go(it.position + 1);
+      await api.reader.activity({ session: session.value!, position: it.position, kind: 'leave', activeMs: clock.take() });
+      await refreshNow(); // the last one: done, or back at the first unanswered item
+    });
+  const back = () => inOrder(() => (item.value && item.value.position > 0 && state.value?.allowChanges ? go(item.value.position - 1) : Promise.resolve()));
 
   function visibility(visible: boolean): void {
     clock.setVisible(visible);
