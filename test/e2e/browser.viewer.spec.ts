@@ -258,6 +258,13 @@ test('rotate and flip (every layer and the R/L markers follow, reset restores), 
   await page.getByTestId('study-row').nth(0).click();
   await expect(canvas).toHaveAttribute('data-state', 'ready');
   await expect(page.getByTestId('ruler-mode')).toHaveAttribute('data-unit', 'mm');
+  // the new study's panels settle first: a refit during the drag would map its two ends with different transforms
+  const layout = async () => JSON.stringify([await canvas.boundingBox(), await page.getByTestId('zoom-readout').innerText()]);
+  await expect.poll(async () => {
+    const before = await layout();
+    await page.waitForTimeout(300);
+    return before === (await layout());
+  }).toBe(true);
   const box = (await canvas.boundingBox())!;
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
@@ -281,6 +288,7 @@ test('rotate and flip (every layer and the R/L markers follow, reset restores), 
   expect(onScreen).toBeGreaterThan(50); // 200 px when drawn; the fitted view may have been resized since
   expect(Math.abs(mm - (onScreen / (zoomPct / 100)) * spacing) / mm).toBeLessThan(0.02);
   await expect(measure.locator('text')).toHaveText(/^\d+\.\d mm$/);
+  expect(Math.abs(Number(await line.getAttribute('y1')) - Number(await line.getAttribute('y2')))).toBeLessThan(1); // drawn level
   await page.keyboard.press('r');
   // rotated right about the centre: the horizontal measurement is now vertical
   await expect.poll(async () => Math.abs(Number(await line.getAttribute('x1')) - Number(await line.getAttribute('x2')))).toBeLessThan(1);
