@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { procedures, type RpcReply, type Types } from '../../../common/contract';
+import { procedures, type Output, type RpcReply, type Types } from '../../../common/contract';
 import { readDataSet, type DataSet } from '../../../main/dicom-export/part10';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
 
@@ -24,6 +24,8 @@ export interface Fixture {
   call<T = unknown>(name: string, input: unknown): Promise<T>;
   /** the RPC's error (code and message) when it fails; throws when it succeeds */
   refusal(name: string, input: unknown): Promise<{ code: string; message: string }>;
+  /** dicomExport.write, its answer checked against the contract */
+  write(input: unknown): Promise<Output<'dicomExport.write'>>;
   cleanup(): Promise<void>;
 }
 
@@ -32,14 +34,16 @@ export async function demoFixture(prefix: string): Promise<Fixture> {
   const context = await createAppContext({ dataDir: path.join(work, 'data'), mode: 'cli', importDemo: true });
   for (const job of context.jobs.list()) await context.jobs.wait(job.jobId);
   const reply = (name: string, input: unknown): Promise<RpcReply> => context.dispatcher.call(name, input);
+  const call = async <T>(name: string, input: unknown): Promise<T> => {
+    const r = await reply(name, input);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code}: ${r.error.message}`);
+    return r.value as T;
+  };
   return {
     context,
     work,
-    async call<T>(name: string, input: unknown): Promise<T> {
-      const r = await reply(name, input);
-      if (!r.ok) throw new Error(`${name}: ${r.error.code}: ${r.error.message}`);
-      return r.value as T;
-    },
+    call,
+    write: async (input: unknown) => procedures['dicomExport.write'].output.parse(await call('dicomExport.write', input)),
     async refusal(name: string, input: unknown) {
       const r = await reply(name, input);
       if (r.ok) throw new Error(`${name} succeeded where it should have been refused: ${JSON.stringify(r.value)}`);

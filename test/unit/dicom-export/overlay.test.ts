@@ -3,7 +3,6 @@
 // the map is below the threshold and coloured where it is high; the caption is drawn (white on black) in the band.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output } from '../../../common/contract';
 import { decodeImageFile } from '../../../main/imaging';
 import { windowed } from '../../../main/dicom-export/overlay';
 import { demoFixture, expectedOverImage, ground, imageWithBoxes, item, mapValues, pixelBytes, readBack, type Fixture } from './fixture';
@@ -21,9 +20,7 @@ describe.skipIf(skip)('the burned-in overlay', () => {
   it.each(['dicom', 'jpeg'] as const)('over a %s image: the map above its threshold in colour, the rest the image, a caption band', async (format) => {
     const image = imageWithBoxes(f, format);
     const heatmap = await ground(f, image.id, image.phrases[0]);
-    const result = procedures['dicomExport.write'].output.parse(
-      await f.call<Output<'dicomExport.write'>>('dicomExport.write', { kind: 'heatmap', heatmapId: heatmap.id, objects: ['overlay'], out: path.join(f.work, `overlay-${format}`) }),
-    );
+    const result = await f.write({ kind: 'heatmap', heatmapId: heatmap.id, objects: ['overlay'], out: path.join(f.work, `overlay-${format}`) });
     const file = result.files.find((x) => x.object === 'overlay')!;
     expectValid(file.file, 'SCImage');
     const ds = readBack(file.file);

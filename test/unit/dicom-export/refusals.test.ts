@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { procedures, type Output, type Types } from '../../../common/contract';
+import type { Types } from '../../../common/contract';
 import { SC_SOP_CLASS } from '../../../main/dicom-export/sc';
 import { writeObjects } from '../../../main/dicom-export/write-files';
 import { storeHeatmap } from '../../../main/grounding/heatmap-store';
@@ -80,7 +80,7 @@ describe('refusals', () => {
       message: `heatmap ${id}: a Segmentation needs a threshold and an imported map (method "other-method") has none: give a threshold (or export the Parametric Map only)`,
     });
     expect(existsSync(out)).toBe(false);
-    const result = procedures['dicomExport.write'].output.parse(await f.call('dicomExport.write', { kind: 'heatmap', heatmapId: id, objects: ['pmap'], out }));
+    const result = await f.write({ kind: 'heatmap', heatmapId: id, objects: ['pmap'], out });
     if (!skip) expectValid(result.files[0].file, 'ParametricMap');
     const pmap = readBack(result.files[0].file);
     const padding = pmap.FloatPixelPaddingValue as number;
@@ -92,7 +92,7 @@ describe('refusals', () => {
     expect(written[written.length - 1]).toBe(Math.fround(2.7));
     expect(written.filter((v) => v === padding).length).toBeGreaterThan(0);
     // with a threshold given, the SEG is written
-    const seg = await f.call<Output<'dicomExport.write'>>('dicomExport.write', { kind: 'heatmap', heatmapId: id, threshold: 0, objects: ['seg'], out });
+    const seg = await f.write({ kind: 'heatmap', heatmapId: id, threshold: 0, objects: ['seg'], out });
     expect(seg.files.map((x) => x.object)).toEqual(['seg']);
   });
 
@@ -131,7 +131,7 @@ describe('refusals', () => {
 describe('nothing half-written', () => {
   it('a file that cannot be written fails the export and leaves none of its files, temporary or final', async () => {
     const out = path.join(f.work, 'blocked');
-    const first = await f.call<Output<'dicomExport.write'>>('dicomExport.write', { kind: 'heatmap', heatmapId: heatmap.id, objects: ['pmap'], out: path.join(f.work, 'first') });
+    const first = await f.write({ kind: 'heatmap', heatmapId: heatmap.id, objects: ['pmap'], out: path.join(f.work, 'first') });
     // a folder where the Secondary Capture (named by its SOP Instance UID, the same in every export) is to go
     mkdirSync(path.join(out, path.basename(first.files[0].file)), { recursive: true });
     const r = await f.refusal('dicomExport.write', { kind: 'heatmap', heatmapId: heatmap.id, out });
