@@ -1,7 +1,7 @@
 // Writing a data set as a DICOM Part 10 file with dcmjs: the naturalized data set (keyword -> value) is turned into
 // dcmjs's tag dictionary and written in Explicit VR Little Endian with our own file meta information (dcmjs's
 // datasetToBuffer would name itself as the implementation).
-import { dcmjs, type NaturalDataSet } from '../imaging';
+import { dcmjs, readDicomFile, type NaturalDataSet } from '../imaging';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './uids';
 
 /** A data set as dcmjs naturalizes it: keywords to values, sequences as arrays of such objects. */
@@ -29,8 +29,6 @@ export function part10Bytes(dataset: DataSet): Buffer {
 
 /** Reads a written file back with dcmjs (the tests' read-back, and the source header of a DICOM image). */
 export function readDataSet(bytes: Uint8Array, untilPixels = false): DataSet {
-  const { DicomMessage, DicomMetaDictionary } = dcmjs().data;
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const file = DicomMessage.readFile(buffer, untilPixels ? { untilTag: '7FE00010' } : {});
-  return DicomMetaDictionary.naturalizeDataset(file.dict);
+  const file = readDicomFile(bytes, untilPixels ? { untilTag: '7FE00010' } : {});
+  return dcmjs().data.DicomMetaDictionary.naturalizeDataset(file.dict);
 }

@@ -4,7 +4,7 @@ import { DecodeProblem, DEFAULT_MAX_PIXELS } from './types';
 import { deflatedMeta, fileMeta, inflateDeflatedFile, DEFLATED } from './dicom-inflate';
 import { walkDataSet } from './dicom-walk';
 import { DicomTag } from './dicom-tags';
-import { dcmjs } from './dcmjs';
+import { dcmjs, readDicomFile } from './dcmjs';
 
 export interface DcmElement {
   vr?: string;
@@ -46,21 +46,19 @@ export async function parseDicom(bytes: Uint8Array, opts: ParseOptions = {}): Pr
 }
 
 function parseDicomUnbounded(bytes: Uint8Array): ParsedDicom {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const api = dcmjs();
-  const { DicomMessage } = api.data;
   // Quiet dcmjs's loggers while we parse (they complain about every odd VR); restored right after.
   const validation = api.log.getLogger('validation.dcmjs');
   const levels = [api.log.getLevel(), validation.getLevel()] as const;
   api.log.setLevel('silent', false);
   validation.setLevel('silent', false);
   try {
-    return DicomMessage.readFile(buffer, { ignoreErrors: false });
+    return readDicomFile(bytes, { ignoreErrors: false });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (RECOVERABLE.test(message)) {
       try {
-        return DicomMessage.readFile(buffer, { ignoreErrors: true });
+        return readDicomFile(bytes, { ignoreErrors: true });
       } catch {
         /* report the first error */
       }

@@ -9,7 +9,7 @@ export { DicomTag } from './dicom-tags';
 export { encapsulatedFramesPresent } from './dicom-decode';
 export { parseDicom, dicomDamage, binaryChunks, num, nums, str } from './dicom-parse';
 export type { DcmDict } from './dicom-parse';
-export { dcmjs, type Dcmjs, type NaturalDataSet } from './dcmjs';
+export { dcmjs, readDicomFile, type Dcmjs, type NaturalDataSet } from './dcmjs';
 export { endsWithEndMarker, readJpegHeader } from './codestream-header';
 export { isPng } from './raster-decode';
 export { decodeOnPool, type ImagingTasks } from './decode-tasks';

@@ -9,7 +9,7 @@ import type { Db } from '../db/database';
 import { findReportHash, upsertReport } from '../db/reports-repo';
 import { readHead } from './cache';
 import { prepared } from '../db/statements';
-import { dcmjs, type NaturalDataSet } from '../imaging';
+import { dcmjs, readDicomFile, type NaturalDataSet } from '../imaging';
 import { reportToStore } from '../studies/report-parse';
 
 /** SR Storage SOP classes: 1.2.840.10008.5.1.4.1.1.88.x (Basic Text, Enhanced, Comprehensive ...) */
@@ -19,24 +19,16 @@ type Naturalized = NaturalDataSet;
 
 const items = (v: unknown): Naturalized[] => (Array.isArray(v) ? (v as Naturalized[]) : v ? [v as Naturalized] : []);
 
-/**
- * dcmjs 0.52 decodes strings inside sequences as Latin-1 whatever Specific Character Set says; a UTF-8 SR's text is
- * decoded again (only where every character is a byte, i.e. it came through that path).
- */
-function textOf(value: unknown, utf8: boolean): string {
-  const text = typeof value === 'string' ? value : '';
-  return utf8 && /[\u0080-\u00ff]/.test(text) && [...text].every((c) => c.charCodeAt(0) < 256) ? Buffer.from(text, 'latin1').toString('utf8') : text;
-}
+const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 /** the SR's text: each TEXT item as "CONCEPT NAME: text" in document order (nested containers included) */
 export function srReportText(ds: Naturalized): string {
-  const utf8 = String(ds.SpecificCharacterSet ?? '').includes('ISO_IR 192');
   const paragraphs: string[] = [];
   const walk = (content: Naturalized[]) => {
     for (const item of content) {
-      const text = textOf(item.TextValue, utf8).trim();
+      const text = textOf(item.TextValue).trim();
       if (item.ValueType === 'TEXT' && text) {
-        const name = textOf(items(item.ConceptNameCodeSequence)[0]?.CodeMeaning, utf8).trim();
+        const name = textOf(items(item.ConceptNameCodeSequence)[0]?.CodeMeaning).trim();
         paragraphs.push(name ? `${name.toUpperCase().replace(/[^A-Z0-9&/()' -]+/g, ' ').replace(/\s+/g, ' ').trim()}: ${text}` : text);
       }
       walk(items(item.ContentSequence));
@@ -63,8 +55,7 @@ export function studyReports(dir: string): SrFile[] {
     const bytes = fs.readFileSync(file);
     let ds: Naturalized;
     try {
-      const { DicomMessage, DicomMetaDictionary } = dcmjs().data;
-      ds = DicomMetaDictionary.naturalizeDataset(DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dict);
+      ds = dcmjs().data.DicomMetaDictionary.naturalizeDataset(readDicomFile(bytes).dict);
     } catch {
       continue; // an unreadable SR is left to the import, which rejects it with its reason
     }

@@ -115,15 +115,6 @@ export function readBack(file: string): DataSet {
   return readDataSet(new Uint8Array(readFileSync(file)));
 }
 
-/**
- * A text value read from inside a sequence item: dcmjs 0.52 decodes those as Latin-1 whatever the Specific Character
- * Set says (top-level values it decodes right), so UTF-8 text comes back as mojibake; this undoes that. The file's
- * bytes are UTF-8 (the export test checks them), and dciodvfy reads them as such.
- */
-export function nestedText(value: unknown): string {
-  return Buffer.from(String(value), 'latin1').toString('utf8');
-}
-
 /** The first item of a sequence as dcmjs naturalizes it (an array of items). */
 export function item(ds: DataSet, key: string): DataSet {
   const v = ds[key];
