@@ -128,9 +128,10 @@ describe('over the HTTP transport', () => {
     made.push(m);
     const reader = createReaderService({ db: m.f.db, dataDir: m.f.dataDir });
     const files = createFilesService({ dataDir: m.f.dataDir, maxUploadBytes: 10 * TRANSFER_CHUNK_BYTES });
+    // every procedure answers (the reader and files services for real, the rest empty), and records that it ran
     const called: string[] = [];
-    const handlers = Object.fromEntries(procedureNames.map((n) => [n, () => (called.push(n), {})])) as unknown as Handlers;
-    Object.assign(handlers, reader, files);
+    const real = { ...Object.fromEntries(procedureNames.map((n) => [n, () => ({})])), ...reader, ...files } as Record<string, (input: unknown) => unknown>;
+    const handlers = Object.fromEntries(Object.entries(real).map(([n, h]) => [n, (input: unknown) => (called.push(n), h(input))])) as unknown as Handlers;
     const studyId = (await reader['reader.createStudy'](procedures['reader.createStudy'].input.parse({ design: designOf(m.f, { readers: ['R1'] }) }))).id;
     const server = await startHttpServer({
       dispatcher: createDispatcher(handlers, { validateOutput: true }),
