@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { TRANSFER_CHUNK_BYTES, type DownloadRef } from '../../../common/contract/files';
 import { Sha256 } from '../../../common/sha256';
 import { api } from '../api';
+import { downloadBlob } from './figure-canvas';
 
 /** bytes done of the total, for a progress bar */
 export type TransferProgress = (done: number, total: number) => void;
@@ -46,18 +47,7 @@ export async function downloadFile(ref: z.output<typeof DownloadRef>, onProgress
     offset += chunk.bytes.length;
     onProgress(offset, size);
   }
-  saveBlob(new Blob(parts, { type: 'application/octet-stream' }), name);
-}
-
-/** The browser's download of a Blob (in Electron too: the app's window lets blob: URLs through). */
-export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  // the click starts the download synchronously; the URL only has to outlive it
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  downloadBlob(new Blob(parts, { type: 'application/octet-stream' }), name);
 }
 
 /** "12.3 / 456.7 MB" */

@@ -319,5 +319,5 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
     pollTimer = null;
   }
 
-  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, fetchHeatmap, follow, onProgress, poll };
+  return { items, imageId, selected, shown, currentItems, current, status, busy, ground, groundAll, select, cancel, dismiss, setImage, follow, onProgress, poll };
 });
