@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Types } from '../../common/contract';
 import type { GroundingVariant } from '../../common/model-bundle';
+import { defaultVariantName } from '../models/presets';
 import type { LoadedBundle } from '../models/registry';
 import type { AppTasks } from '../workers/app-tasks';
 import type { WorkerPool } from '../workers/pool';
@@ -42,7 +43,7 @@ export interface ResolvedSettings {
 
 export function resolveSettings(bundle: LoadedBundle, variant: string | null): ResolvedSettings {
   const variants = bundle.manifest.grounding;
-  const name = variant ?? ('frozen' in variants ? 'frozen' : Object.keys(variants)[0]);
+  const name = variant ?? defaultVariantName(bundle.manifest) ?? '';
   const v: GroundingVariant | undefined = variants[name];
   if (!v) throw new GroundingError(`${bundle.name} has no variant "${name}" (it has ${Object.keys(variants).join(', ')})`);
   return {

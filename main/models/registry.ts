@@ -14,7 +14,7 @@ import type { Db } from '../db/database';
 import { getModelCheck, getModelFileChecks, saveModelCheck, saveModelFileCheck } from '../db/models-repo';
 import { addBundle, planAdd, type AddPlan } from './add-bundle';
 import { bundleFolders, statFile } from './folders';
-import { variantNote } from './presets';
+import { defaultVariantName, variantNote } from './presets';
 import { withMergedVariants } from './tuned-variants';
 import {
   GRAPHS,
@@ -235,7 +235,7 @@ export class ModelRegistry {
       imageSize: m?.image.size ?? 0,
       variants,
       variantNotes: m ? Object.fromEntries(variants.map((v) => [v, variantNote(v, m.grounding[v], m)])) : {},
-      defaultVariant: variants[0] ?? '',
+      defaultVariant: (m && defaultVariantName(m)) ?? '',
       check: this.check(e),
     };
   }

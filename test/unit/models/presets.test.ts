@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BundleManifest } from '../../../common/model-bundle';
 import { openDatabase } from '../../../main/db';
-import { fastVariant, presetVariants } from '../../../main/models/presets';
+import { resolveSettings } from '../../../main/grounding/ground';
+import { defaultVariantName, fastVariant, presetVariants } from '../../../main/models/presets';
+import type { LoadedBundle } from '../../../main/models/registry';
 import { DEMO_MODEL_NAME, ModelRegistry } from '../../../main/models/registry';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -32,6 +34,13 @@ describe('the fast preset', () => {
     const own = { ...demo.grounding.frozen, layers: [3] };
     expect(presetVariants({ ...demo, grounding: { ...demo.grounding, 'frozen-fast': own } })).toEqual({});
     expect(Object.keys(presetVariants({ ...demo, grounding: { sharp: demo.grounding.frozen } }))).toEqual(['sharp-fast']);
+  });
+
+  it("is one rule for the default variant, which grounding with no variant uses: 'frozen' wherever it stands, else the first", () => {
+    const tunedFirst = { ...demo, grounding: { tuned: demo.grounding.tuned, frozen: demo.grounding.frozen } };
+    expect(defaultVariantName(tunedFirst)).toBe('frozen');
+    expect(resolveSettings({ name: 'm', dir: '', hash: 'h', manifest: tunedFirst } as unknown as LoadedBundle, null).variant).toBe('frozen');
+    expect(defaultVariantName({ grounding: { sharp: demo.grounding.frozen, soft: demo.grounding.tuned } })).toBe('sharp');
   });
 
   // tuned-loc is bound to the bundle's files hash: it still merging shows the preset left the bundle as it was
