@@ -4,6 +4,7 @@
 // phrase, the model and variant, and "NOT FOR DIAGNOSTIC USE". Rendered here on the CPU, with a bitmap font
 // (caption-font.ts), so that the command line writes the same object as the app.
 import { interpolateInferno } from 'd3-scale-chromatic';
+import { dicomLinearWindow } from '../grounding/image-ops';
 import type { DecodedImage } from '../imaging';
 import { CELL_HEIGHT, CELL_WIDTH, FIRST_CODE, GLYPHS_BASE64 } from './caption-font';
 import { baseDataSet, clip, code, NOT_FOR_DIAGNOSTIC_USE, type ExportContext, type SourceRef } from './common';
@@ -19,27 +20,15 @@ const INFERNO = Array.from({ length: 256 }, (_, i) => {
 });
 const GLYPHS = Buffer.from(GLYPHS_BASE64, 'base64');
 
-/** the image's grey levels (0..255) through its first window, MONOCHROME1 inverted */
+/** the image's grey levels (0..255) through its first window, MONOCHROME1 inverted (the decoders always give one:
+ * the file's own, else the full range) */
 export function windowed(image: DecodedImage): Uint8Array {
   const { pixels, rescaleSlope: slope, rescaleIntercept: intercept } = image;
-  let center: number;
-  let width: number;
-  if (image.windows.length) ({ center, width } = image.windows[0]);
-  else {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const p of pixels) {
-      lo = Math.min(lo, p * slope + intercept);
-      hi = Math.max(hi, p * slope + intercept);
-    }
-    center = (lo + hi) / 2;
-    width = Math.max(1, hi - lo);
-  }
+  const { center, width } = image.windows[0];
   const out = new Uint8Array(pixels.length);
   const invert = image.photometric === 'MONOCHROME1';
   for (let i = 0; i < pixels.length; i++) {
-    // PS3.3 C.11.2.1.2.1, the linear window
-    const t = Math.min(1, Math.max(0, ((pixels[i] * slope + intercept - (center - 0.5)) / Math.max(1, width - 1)) + 0.5));
+    const t = dicomLinearWindow(pixels[i] * slope + intercept, center, width);
     out[i] = Math.round((invert ? 1 - t : t) * 255);
   }
   return out;

@@ -47,7 +47,8 @@ export function greyOf(image: DecodedImage): Grey {
 }
 
 /** DICOM PS3.3 C.11.2.1.2 linear VOI function onto [0, 1] (the range does not matter: min-max follows). */
-function dicomLinearWindow(x: number, center: number, width: number): number {
+/** PS3.3 C.11.2.1.2.1, the linear VOI function: a modality value -> [0, 1] (also the DICOM export's overlay). */
+export function dicomLinearWindow(x: number, center: number, width: number): number {
   if (width <= 1) return x < center - 0.5 ? 0 : 1;
   if (x <= center - 0.5 - (width - 1) / 2) return 0;
   if (x > center - 0.5 + (width - 1) / 2) return 1;

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImageFile } from '../../../main/imaging';
-import { windowed } from '../../../main/dicom-export/overlay';
+import { applyWindow } from '../../../renderer/src/lib/window-level';
 import { demoFixture, expectedOverImage, ground, imageWithBoxes, item, mapValues, pixelBytes, readBack, type Fixture } from './fixture';
 import { skipWithoutDciodvfy } from './tools';
 import { expectValid } from './validate';
@@ -30,7 +30,13 @@ describe.skipIf(skip)('the burned-in overlay', () => {
     expect(item(ds, 'SourceImageSequence').ReferencedSOPInstanceUID).toBe(source);
 
     const rgb = pixelBytes(ds, 'PixelData');
-    const grey = windowed(await decodeImageFile(image.path));
+    // the image as the viewer shows it at its first window (the viewer's VOI function, not the export's)
+    const decoded = await decodeImageFile(image.path);
+    const { center, width } = decoded.windows[0];
+    const grey = Array.from(decoded.pixels, (p) => {
+      const t = applyWindow(p * decoded.rescaleSlope + decoded.rescaleIntercept, center, width);
+      return Math.round((decoded.photometric === 'MONOCHROME1' ? 1 - t : t) * 255);
+    });
     const values = expectedOverImage(mapValues(heatmap), heatmap);
     let plain = 0;
     let coloured = 0;
