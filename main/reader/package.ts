@@ -85,8 +85,9 @@ async function burnedInRisk(file: string): Promise<string[]> {
   try {
     // imported when used, as pixels.ts imports the imaging domain: the e2e specs load this module through Playwright's
     // CommonJS transform, which cannot take the ES-module-only code (import.meta) these two reach
-    const [{ parseDicom }, { burnedInWarnings }] = await Promise.all([import('../imaging'), import('../deidentify')]);
-    return burnedInWarnings((await parseDicom(new Uint8Array(fs.readFileSync(file)))).dict as TagDict);
+    const [{ readDicomFile }, { burnedInWarnings }] = await Promise.all([import('../imaging'), import('../deidentify')]);
+    // the header only: the pixels were decoded on the pool a moment ago and are not parsed again on this thread
+    return burnedInWarnings(readDicomFile(fs.readFileSync(file), { untilTag: '7FE00010' }).dict as TagDict);
   } catch {
     return []; // the image decoded a moment ago; a header that does not parse now says nothing either way
   }
