@@ -103,7 +103,8 @@ export async function exportHeatmap(db: Db, dataDir: string, softwareVersion: st
     const mask = maskAtImage(map, row, threshold!);
     objects.push({ object: 'seg', dataSet: segmentationDataSet(ctx, source, { phrase: row.phrase, mask, algorithm: about.algorithm, derivation: `${about.derivation}; mask: values above ${threshold}` }) });
   }
-  const values = mapToImage(map, row.width, row.height, row.geometry);
+  // the map at the image's size, for the Parametric Map and the overlay only (a SEG alone does not need it)
+  const values = request.objects.some((o) => o === 'pmap' || o === 'overlay') ? mapToImage(map, row.width, row.height, row.geometry) : new Float32Array();
   if (request.objects.includes('pmap')) {
     objects.push({ object: 'pmap', dataSet: parametricMapDataSet(ctx, source, { phrase: row.phrase, values, algorithm: about.algorithm, derivation: about.derivation }) });
   }
