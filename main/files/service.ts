@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { filesProcedures } from '../../common/contract/files';
 import { RpcError } from '../../common/contract';
 import type { HandlersOf } from '../rpc/handlers';
-import { openSlotFile, pruneArea, slotFile } from './store';
+import { openSlotFile, slotFile } from './store';
 import { DEFAULT_MAX_UPLOAD_BYTES, Uploads } from './uploads';
 
 export interface FilesServiceDeps {
@@ -39,10 +39,8 @@ function readChunk(dataDir: string, id: string, offset: number, length: number):
 export function createFilesService(deps: FilesServiceDeps): HandlersOf<typeof filesProcedures> {
   const { dataDir } = deps;
   const now = deps.now ?? Date.now;
+  // old files and those cut off by an earlier run are pruned when a new one is made (store.ts newSlot), not at start-up
   const uploads = new Uploads(dataDir, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, now);
-  // uploads and exports cut off by an earlier run (their partial files abandoned), and files past their retention
-  pruneArea(dataDir, 'uploads', now());
-  pruneArea(dataDir, 'exports', now());
   return {
     'files.downloadInfo': ({ id }) => {
       const { name, size } = slotFile(dataDir, 'exports', id);

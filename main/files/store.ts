@@ -3,7 +3,8 @@
 // the id is the only handle on it: a caller gives an id (32 hex digits, checked here again whoever calls), never a
 // path or a name, and nothing outside the area can be reached — a folder or file that is a symbolic link is refused,
 // and the folder's real path must be the area's own. A file being written is `<name>.partial` until it is renamed.
-// Areas keep a file RETENTION_MS after its last write, then prune it (a package is hundreds of MB).
+// Areas keep a file RETENTION_MS after its last write, then prune it (a package is hundreds of MB) when a new file is
+// made there, at most every PRUNE_EVERY_MS.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,9 +45,19 @@ export function safeFileName(name: string, fallback = 'file'): string {
   return safe || fallback;
 }
 
-/** A new empty folder `<area>/<id>/` for one file named `name` (sanitised); prunes the area's old files first. */
+/** How often at most a new slot prunes its area (a prune lists the whole area). */
+export const PRUNE_EVERY_MS = 10 * 60_000;
+const lastPruned = new Map<string, number>();
+
+/** A new empty folder `<area>/<id>/` for one file named `name` (sanitised); prunes the area's old files first when
+ * it was not pruned in the last PRUNE_EVERY_MS (nothing is pruned at start-up: the first new file of a run does it). */
 export function newSlot(dataDir: string, area: FileArea, name: string, now = Date.now()): { id: string; name: string; file: string } {
-  pruneArea(dataDir, area, now);
+  const key = areaDir(dataDir, area);
+  const last = lastPruned.get(key);
+  if (last === undefined || now - last >= PRUNE_EVERY_MS || now < last) {
+    lastPruned.set(key, now);
+    pruneArea(dataDir, area, now);
+  }
   const id = randomBytes(16).toString('hex');
   const dir = path.join(areaDir(dataDir, area), id);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { procedures, type Output, type ProcedureName } from '../../../common/contract';
 import { TRANSFER_CHUNK_BYTES } from '../../../common/contract/files';
 import { createFilesService } from '../../../main/files/service';
-import { newSlot, pruneArea, RETENTION_MS, safeFileName, slotFile, writeFileAtomic } from '../../../main/files/store';
+import { newSlot, PRUNE_EVERY_MS, pruneArea, RETENTION_MS, safeFileName, slotFile, writeFileAtomic } from '../../../main/files/store';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -182,5 +182,25 @@ describe('downloads', () => {
     expect(pruneArea(m.dataDir, 'exports', Date.now())).toEqual([old.id]);
     expect(pruneArea(m.dataDir, 'exports', Date.now() + 2 * 3600_000)).toEqual([cut.id]);
     expect(slotFile(m.dataDir, 'exports', fresh.id).name).toBe('fresh.slpkg');
+  });
+
+  it('a new file prunes its area at most every ten minutes, not at every file nor at start-up', () => {
+    const m = machine();
+    const t = Date.now();
+    const expired = () => {
+      const slot = newSlot(m.dataDir, 'uploads', 'old.slpkg', t);
+      writeFileAtomic(slot.file, 'x');
+      const past = new Date(t - RETENTION_MS - 60_000);
+      for (const p of [slot.file, path.dirname(slot.file)]) fs.utimesSync(p, past, past);
+      return slot.id;
+    };
+    const first = expired(); // made by the area's first new file of this run: pruned before it
+    createFilesService({ dataDir: m.dataDir }); // a start-up prunes nothing
+    const kept = () => fs.readdirSync(path.join(m.dataDir, 'uploads'));
+    expect(kept()).toContain(first);
+    newSlot(m.dataDir, 'uploads', 'a.slpkg', t + 60_000);
+    expect(kept()).toContain(first); // pruned a minute ago: not again
+    newSlot(m.dataDir, 'uploads', 'b.slpkg', t + PRUNE_EVERY_MS);
+    expect(kept()).not.toContain(first);
   });
 });
