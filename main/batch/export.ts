@@ -5,6 +5,7 @@
 // are imported a run finds every map stored and grounds nothing.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../files/store';
 import { z } from 'zod';
 import { RpcError } from '../../common/contract';
 import type { BatchExportRequest, BatchExportResult } from '../../common/contract/batch';
@@ -17,7 +18,7 @@ import { BenchmarkError, loadBenchmark, resolveBenchmark, SIDE_RE, swapSides } f
 import { applySubset, findSubset } from '../evaluation/benchmarks/subsets';
 import { GroundingError, resolveSettings, settingsKey } from '../grounding/ground';
 import { DEMO_MODEL_NAME, type LoadedBundle, type ModelRegistry } from '../models/registry';
-import { BatchFileError, JOB_FILE, JOB_FORMAT, jobId, readJsonFile, writeAtomically, type JobFile, type JobImage, type JobVariant } from './format';
+import { BatchFileError, JOB_FILE, JOB_FORMAT, jobId, readJsonFile, type JobFile, type JobImage, type JobVariant } from './format';
 
 export type ExportRequest = z.output<typeof BatchExportRequest>;
 export type ExportResult = z.output<typeof BatchExportResult>;
@@ -192,7 +193,7 @@ export function exportJob(deps: BatchExportDeps, request: ExportRequest): Export
     if (other !== job.id) throw invalid(`${file} holds another job (${other}); give an empty folder, or the folder of that same job`);
   }
   fs.mkdirSync(folder, { recursive: true });
-  writeAtomically(file, `${JSON.stringify(job, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(job, null, 2)}\n`);
   return { folder, ...result };
 }
 

@@ -143,13 +143,6 @@ export function locateJob(folder: string): { jobDir: string; resultsDir: string;
   throw new BatchFileError(`${given}: neither a job folder (with ${JOB_FILE}) nor a results folder inside one`);
 }
 
-/** Writes a file by a temporary name and a rename, so that a reader never sees half of it. */
-export function writeAtomically(file: string, text: string, mode?: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
-  fs.renameSync(tmp, file);
-}
-
 /** The file a shard names, inside its folder; null when it is absolute or leaves the folder. */
 export function inside(folder: string, file: string): string | null {
   if (path.isAbsolute(file) || path.win32.isAbsolute(file)) return null;

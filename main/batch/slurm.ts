@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { BatchSlurmRequest, BatchSlurmResult } from '../../common/contract/batch';
-import { JOB_FILE, readJobFile, RESULTS_DIR, SLURM_FILE, writeAtomically, type JobFile } from './format';
+import { writeFileAtomic } from '../files/store';
+import { JOB_FILE, readJobFile, RESULTS_DIR, SLURM_FILE, type JobFile } from './format';
 
 export type SlurmRequest = z.output<typeof BatchSlurmRequest>;
 export type SlurmOptions = Omit<SlurmRequest, 'folder'>;
@@ -64,6 +65,6 @@ export function writeSlurm(request: SlurmRequest): z.output<typeof BatchSlurmRes
   const script = slurmScript(job, jobDir.split(path.sep).join('/'), options);
   fs.mkdirSync(path.join(jobDir, RESULTS_DIR), { recursive: true });
   const file = path.join(jobDir, SLURM_FILE);
-  writeAtomically(file, script, 0o755);
+  writeFileAtomic(file, script, 0o755);
   return { file, script, arrayTasks: job.shards.length };
 }

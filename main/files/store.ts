@@ -134,11 +134,12 @@ export function pruneArea(dataDir: string, area: FileArea, now = Date.now()): st
   return removed;
 }
 
-/** Writes `bytes` to `file` through `file.partial` and a rename, so a reader of `file` never sees half of it. */
-export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
+/** Writes `bytes` to `file` through `file.partial` (fsynced) and a rename, so a reader of `file` never sees half of
+ * it; `mode` for a new file (an executable script). Any file the app writes whole goes through here. */
+export function writeFileAtomic(file: string, bytes: string | Uint8Array, mode?: number): void {
   const partial = file + PARTIAL;
   try {
-    const fd = fs.openSync(partial, 'w');
+    const fd = fs.openSync(partial, 'w', mode);
     try {
       fs.writeFileSync(fd, bytes);
       fs.fsyncSync(fd);
