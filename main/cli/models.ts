@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { RpcError, type Types } from '../../common/contract';
 import type { AppContext } from '../services/app-context';
 import { followJob, withContext, type Command, type Out } from './shared';
+import { formatBytes } from '../../common/bytes';
 
 export const modelsCommand: Command = {
   name: 'models',
@@ -19,18 +20,6 @@ export const modelsCommand: Command = {
 };
 
 type ModelInfo = Types['ModelInfo'];
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 /** The model's line, then one indented line a variant: its name and what it computes (default marked). */
 function line(m: ModelInfo): string {

@@ -3,6 +3,7 @@
 // the retrieve's summary in words. Unit-tested in test/unit/renderer/pacs-logic.test.ts.
 import type { z } from 'zod';
 import type { PacsRetrieveRequest, PacsRetrieveResult, PacsSearchRequest, PacsServerSave, PacsServerView, PacsStudy } from '../../../common/contract/pacs';
+import { formatBytes } from '../../../common/bytes';
 
 export type ServerView = z.output<typeof PacsServerView>;
 export type ServerSave = z.input<typeof PacsServerSave>;
@@ -146,18 +147,6 @@ export function sortStudies(rows: readonly Study[], descending: boolean): Study[
     const c = a.date.localeCompare(b.date) * (descending ? -1 : 1);
     return c || a.patientId.localeCompare(b.patientId) || a.studyUid.localeCompare(b.studyUid);
   });
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -20,20 +20,6 @@ export const PROVIDER_LABELS: Readonly<Record<ExecutionProvider, string>> = {
 
 const TERMINAL = new Set<JobProgress['state']>(['done', 'failed', 'cancelled', 'interrupted']);
 const POLL_MS = 1500;
-
-/** Bytes for people: 17 MB, 3.2 GB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
-
 /**
  * The model registry and the grounding runtime as the settings dialog shows them: the bundles with their checks,
  * verification and add jobs followed by `job.progress` events (polling `jobs.list` as a fallback), and the

@@ -3,12 +3,12 @@
 // date range from two date inputs, the patient name as a prefix), each request parsed by the contract; names and
 // dates for reading, the sort, and the retrieve's summary (what was retrieved, what was not and why).
 import { describe, expect, it } from 'vitest';
+import { formatBytes } from '../../../common/bytes';
 import { PacsSearchRequest, PacsServerSave } from '../../../common/contract/pacs';
 import {
   dicomDateRange,
   emptySearchForm,
   emptyServerForm,
-  formatBytes,
   patientNameQuery,
   retrieveSummary,
   searchRequest,
