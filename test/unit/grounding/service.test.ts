@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readdirSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { procedures, type RpcReply } from '../../../common/contract';
 import { sweepHeatmapFiles } from '../../../main/grounding/heatmap-store';
 import { createAppContext, type AppContext } from '../../../main/services/app-context';
@@ -106,7 +106,7 @@ describe('heatmaps.*', () => {
     const first = await call<{ jobId: string }>('heatmaps.compute', { imageId: other, phrase: 'left pleural effusion' });
     const second = await call<{ jobId: string }>('heatmaps.compute', { imageId: other, phrase: 'cardiomegaly', variant: 'tuned' });
     // both wait for the same inversion (frozen and tuned invert alike); the first leaves while it runs
-    while (!/invert/.test(context.jobs.get(second.jobId)?.message ?? '')) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(context.jobs.get(second.jobId)?.message).toMatch(/waiting for the same image|inverting/), { timeout: 30_000, interval: 5 });
     expect(context.jobs.cancel(first.jobId)).toBe(true);
     const [a, b] = [await context.jobs.wait(first.jobId), await context.jobs.wait(second.jobId)];
     expect(a.progress.state).toBe('cancelled');

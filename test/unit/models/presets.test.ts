@@ -3,7 +3,7 @@
 // never over a variant of the same name; and it grounds, as `sightline ground --variant frozen-fast`, a map close to
 // the default's with half the inversion.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { BundleManifest } from '../../../common/model-bundle';
 import { openDatabase } from '../../../main/db';
 import { resolveSettings } from '../../../main/grounding/ground';
+import { parseNpy } from '../../../main/grounding/map-read';
+import { pearson } from '../../../main/reader/analysis/correlation';
 import { defaultVariantName, fastVariant, presetVariants } from '../../../main/models/presets';
 import type { LoadedBundle } from '../../../main/models/registry';
 import { DEMO_MODEL_NAME, ModelRegistry } from '../../../main/models/registry';
@@ -46,7 +48,8 @@ describe('the fast preset', () => {
   // tuned-loc is bound to the bundle's files hash: it still merging shows the preset left the bundle as it was
   it('is listed by the registry after the other variants, the bundle untouched', async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'sightline-presets-'));
-    const registry = new ModelRegistry({ db: openDatabase(work), shippedDir: path.join(REPO, 'models'), userDir: path.join(work, 'models') });
+    const db = openDatabase(work);
+    const registry = new ModelRegistry({ db, shippedDir: path.join(REPO, 'models'), userDir: path.join(work, 'models') });
     const [listed] = registry.list();
     expect(listed.variants.at(-1)).toBe('frozen-fast');
     expect(listed.variants).toEqual(expect.arrayContaining(['frozen', 'tuned', 'tuned-loc']));
@@ -57,6 +60,8 @@ describe('the fast preset', () => {
     });
     const bundle = await registry.open(DEMO_MODEL_NAME);
     expect(bundle.manifest.grounding['frozen-fast'].step_indices).toHaveLength(10);
+    db.close();
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('grounds with `sightline ground --variant frozen-fast` a map close to the default one', async () => {
@@ -67,25 +72,14 @@ describe('the fast preset', () => {
       const out = path.join(dataDir, `${variant}.npy`);
       const args = ['ground', '--image', image, '--phrase', 'right pleural effusion', '--variant', variant, '--out', out, '--data-dir', dataDir];
       await promisify(execFile)(process.execPath, [path.join(REPO, 'bin/sightline.cjs'), ...args], { cwd: REPO });
-      const bytes = readFileSync(out);
-      const header = 10 + bytes.readUInt16LE(8);
-      maps.push(new Float32Array(bytes.buffer.slice(bytes.byteOffset + header, bytes.byteOffset + bytes.byteLength)));
+      maps.push(parseNpy(readFileSync(out)).values);
     }
+    rmSync(dataDir, { recursive: true, force: true });
     const [a, b] = maps;
     const both = [...a.keys()].filter((i) => !Number.isNaN(a[i]) && !Number.isNaN(b[i]));
     expect(both.length).toBeGreaterThan(0);
     expect(both.length).toBe(a.filter((v) => !Number.isNaN(v)).length); // the same crop
     expect(both.some((i) => a[i] !== b[i])).toBe(true); // computed with other steps, not the default's map again
-    const mean = (m: Float32Array) => both.reduce((s, i) => s + m[i], 0) / both.length;
-    const [ma, mb] = [mean(a), mean(b)];
-    let ab = 0;
-    let aa = 0;
-    let bb = 0;
-    for (const i of both) {
-      ab += (a[i] - ma) * (b[i] - mb);
-      aa += (a[i] - ma) ** 2;
-      bb += (b[i] - mb) ** 2;
-    }
-    expect(ab / Math.sqrt(aa * bb)).toBeGreaterThan(0.9);
+    expect(pearson(both.map((i) => a[i]), both.map((i) => b[i]))).toBeGreaterThan(0.9);
   }, 120_000);
 });
