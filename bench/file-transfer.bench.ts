@@ -1,8 +1,9 @@
 // Files through the browser (main/files, issue 11): a 200 MB upload and download in 2 MB chunks over the HTTP
 // transport on loopback (sha256 checked at the end of the upload), as a remote coordinator's browser carries a study
-// package. Run: npx tsx bench/file-transfer.bench.ts
+// package, against the baseline of the same run: the same bytes written to a file and read back (what a path on the
+// workstation costs). The downloaded bytes are checked. Run: npx tsx bench/file-transfer.bench.ts
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,9 +20,9 @@ async function main() {
   const rpc = async (name: string, input: Record<string, unknown>) => {
     const binary = Object.values(input).some((v) => v instanceof Uint8Array);
     const r = await fetch(`${server.url}rpc/${name}`, { method: 'POST', headers: { 'content-type': binary ? WIRE_CONTENT_TYPE : 'application/json', authorization: `Bearer ${server.token}` }, body: binary ? Buffer.from(encodeWire(input)) : JSON.stringify(input) });
-    const v = decodeWire(new Uint8Array(await r.arrayBuffer())) as Record<string, unknown> & { id: string; bytes: Uint8Array };
-    if (!r.ok) throw new Error(JSON.stringify(v));
-    return v;
+    const body = new Uint8Array(await r.arrayBuffer());
+    if (!r.ok) throw new Error(`${name}: ${Buffer.from(body).toString()}`); // errors come back as JSON
+    return decodeWire(body) as Record<string, unknown> & { id: string; bytes: Uint8Array };
   };
   const size = 200 * 1024 * 1024;
   const data = randomBytes(size);
@@ -38,11 +39,21 @@ async function main() {
   const slot = newSlot(dataDir, 'exports', 'big.slpkg');
   writeFileAtomic(slot.file, data);
   t = performance.now();
-  let got = 0;
-  while (got < size) got += (await rpc('files.downloadChunk', { id: slot.id, offset: got, length: TRANSFER_CHUNK_BYTES })).bytes.length;
+  const parts: Uint8Array[] = [];
+  for (let got = 0; got < size; got += parts[parts.length - 1].length) parts.push((await rpc('files.downloadChunk', { id: slot.id, offset: got, length: TRANSFER_CHUNK_BYTES })).bytes);
   const down = (performance.now() - t) / 1000;
-  console.log(`200 MB over HTTP on loopback: upload ${up.toFixed(1)} s (${(200 / up).toFixed(0)} MB/s), download ${down.toFixed(1)} s (${(200 / down).toFixed(0)} MB/s)`);
+  if (!Buffer.concat(parts).equals(data)) throw new Error('the downloaded bytes differ from the file');
+  // the baseline: the same bytes through the file system, as a path on this machine would take them
+  const plain = path.join(dataDir, 'plain.bin');
+  t = performance.now();
+  writeFileSync(plain, data);
+  const back = readFileSync(plain);
+  const disk = (performance.now() - t) / 1000;
+  if (back.length !== size) throw new Error('the baseline file came back short');
+  const rate = (s: number) => `${s.toFixed(2)} s (${(200 / s).toFixed(0)} MB/s)`;
+  console.log(`200 MB: upload over HTTP on loopback ${rate(up)}, download ${rate(down)}; baseline, written to and read from a file: ${rate(disk)}`);
   await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 main().catch((e) => {
   console.error(e);
