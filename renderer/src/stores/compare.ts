@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
-import { requestKey, type GroundingItem, type ModelChoice } from '../lib/grounding-requests';
+import type { GroundingItem, ModelChoice } from '../lib/grounding-requests';
 import { normalisePhrase } from '../lib/grounding';
 import { COMPARE_CHOICE_KEY, loadChoice, makerLabel, sameChoice, saveChoice } from '../lib/model-choice';
 import { useHeatmapStore } from './heatmaps';
@@ -98,12 +98,7 @@ export const useCompareStore = defineStore('compare', () => {
     const c = choice.value;
     if (mode.value !== 'compare' || !p || !c) return null;
     if (c.kind === 'heatmap') return heatmaps.items.find((i) => i.heatmapId === c.heatmapId)?.key ?? null;
-    const model = { model: c.model, variant: c.variant };
-    const before = heatmaps.items.find((i) => i.key === requestKey(p.imageId, normalisePhrase(p.phrase), model))?.state;
-    const asked = heatmaps.ground(p.imageId, p.phrase, false, model);
-    const queuedNow = before === undefined || before === 'failed' || before === 'cancelled';
-    if (asked && queuedNow && (asked.state === 'queued' || asked.state === 'computing')) started.add(asked.key);
-    return asked?.key ?? null;
+    return heatmaps.ground(p.imageId, p.phrase, false, { model: c.model, variant: c.variant }, (queued) => started.add(queued.key))?.key ?? null;
   }
 
   /**

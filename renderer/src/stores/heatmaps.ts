@@ -172,15 +172,18 @@ export const useHeatmapStore = defineStore('heatmaps', () => {
 
   /**
    * Ground a phrase on an image with a model and variant (null: the service's default), queued behind the image's
-   * running request; `show` selects it for the viewer.
+   * running request; `show` selects it for the viewer. `onQueued` is told when this call queued the request (a new
+   * one, or a failed or cancelled one again), not when it found it already asked for (Compare cancels only its own).
    */
-  function ground(image: number, phrase: string, show = true, choice: ModelChoice | null = null): GroundingItem | null {
+  function ground(image: number, phrase: string, show = true, choice: ModelChoice | null = null, onQueued?: (item: GroundingItem) => void): GroundingItem | null {
     const text = normalisePhrase(phrase);
     if (!text) return null;
     const key = requestKey(image, text, choice);
     let item = find(key);
+    const queuedHere = !item || item.state === 'failed' || item.state === 'cancelled';
     if (!item) item = add({ key, imageId: image, phrase: text, state: 'queued', model: choice?.model ?? null, variant: choice?.variant ?? null });
-    else if (item.state === 'failed' || item.state === 'cancelled') Object.assign(item, { state: 'queued', error: null });
+    else if (queuedHere) Object.assign(item, { state: 'queued', error: null });
+    if (queuedHere) onQueued?.(item);
     if (show) select(key);
     if (item.state === 'queued') {
       const running = items.value.some((i) => i.imageId === image && i.state === 'computing');
