@@ -4,10 +4,12 @@
 // study export copies the files as stored, or de-identified with one Study Instance UID; a JPEG's Secondary Capture
 // is de-identified too. Every file passes dciodvfy and is read by pydicom.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output, Types } from '../../../common/contract';
+import { IMPORT_JOB } from '../../../main/studies/import-job';
+import { pydicom, PYDICOM_MISSING } from '../imaging/helpers/test-data';
 import { demoFixture, ground, imageWithBoxes, item, readBack, type DemoImage, type Fixture } from './fixture';
 import { skipWithoutDciodvfy } from './tools';
 import { expectValid } from './validate';
@@ -112,7 +114,32 @@ describe.skipIf(skip)('de-identified exports', () => {
     expectPydicomReads(result.files.map((x) => x.file));
   });
 
-  it('refuses an unknown study, and a study without images', async () => {
+  it('keeps, shifts or removes the dates of a source that has them (pydicom\'s CT_small)', async () => {
+    const file = pydicom('CT_small.dcm');
+    if (!existsSync(file)) {
+      if (process.env.CI) throw new Error(PYDICOM_MISSING);
+      return;
+    }
+    const job = await f.context.jobs.wait(f.context.jobs.start(IMPORT_JOB, { paths: [file] }));
+    expect(job.progress.state, job.progress.message).toBe('done');
+    const { studyId } = f.context.db.prepare('SELECT study_id AS studyId FROM images WHERE path = ?').get(file) as { studyId: number };
+    const source = readBack(file);
+    expect(source.StudyDate).toBe('20040119');
+    const dates = async (mode: string) => readBack((await write({ kind: 'study', studyId, deidentify: { dates: mode }, out: path.join(f.work, `dates-${mode}`) })).files[0].file);
+    const kept = await dates('keep');
+    expect([kept.StudyDate, kept.ContentDate]).toEqual([source.StudyDate, source.ContentDate]);
+    const shifted = await dates('shift');
+    expect(shifted.StudyDate).toMatch(/^\d{8}$/);
+    expect(shifted.StudyDate).not.toBe(source.StudyDate);
+    // one offset for every date of the file: the days between its dates stay as they were
+    const day = (d: unknown) => Date.UTC(Number(String(d).slice(0, 4)), Number(String(d).slice(4, 6)) - 1, Number(String(d).slice(6, 8)));
+    expect(day(shifted.StudyDate) - day(shifted.ContentDate)).toBe(day(source.StudyDate) - day(source.ContentDate));
+    const removed = await dates('remove');
+    // 'remove' (the Basic Profile's Z/D): empty, or the profile's dummy date; never the source's
+    for (const key of ['StudyDate', 'ContentDate', 'AcquisitionDate']) expect(['', '19000101'], key).toContain(removed[key] ?? '');
+  });
+
+  it('refuses an unknown study', async () => {
     expect(await f.refusal('dicomExport.write', { kind: 'study', studyId: 987654, out: path.join(f.work, 'none') })).toEqual({ code: 'not_found', message: 'no study 987654' });
   });
 });
